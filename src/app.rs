@@ -1,0 +1,190 @@
+//! Builds the portal from its settings: pools, clients, middleware, routes.
+
+use std::net::TcpListener;
+
+use actix_session::{
+    SessionMiddleware,
+    config::{BrowserSession, CookieContentSecurity, TtlExtensionPolicy},
+};
+use actix_web::{
+    App, Error, HttpServer,
+    body::MessageBody,
+    cookie::{Key, SameSite, time::Duration as CookieDuration},
+    dev::{Server, ServiceRequest, ServiceResponse},
+    middleware::{DefaultHeaders, Next, from_fn},
+    web,
+};
+use redis::aio::ConnectionManager;
+use secrecy::ExposeSecret;
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::{
+    csrf::{self, CsrfConfig},
+    password::PasswordHasher,
+    session::SessionPolicy,
+    session_store::{self, RedisSessionStore},
+};
+use crate::config::Settings;
+use crate::db::Db;
+use crate::error::{AppError, AppResult};
+use crate::tenancy::TenantRegistry;
+use crate::{health, web as pages};
+
+/// What every request handler may use.
+pub struct AppState {
+    /// Validated settings.
+    pub settings: Settings,
+    /// PostgreSQL pool.
+    pub db: Db,
+    /// bcrypt on the blocking pool.
+    pub hasher: PasswordHasher,
+    /// Redis (sessions, and soon rate limits).
+    pub redis: ConnectionManager,
+}
+
+impl AppState {
+    /// Connects to PostgreSQL (lazily) and Redis, and prepares the password hasher.
+    pub async fn connect(settings: Settings) -> anyhow::Result<Self> {
+        let db = Db::new(settings.database_url.expose_secret(), settings.db_pool_size)?;
+        let redis = session_store::connect(settings.redis_url.expose_secret())
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot connect to Redis at REDIS_URL: {e}"))?;
+        let rounds = settings.password_hash_rounds;
+        let hasher = tokio::task::spawn_blocking(move || PasswordHasher::new(rounds)).await??;
+        Ok(Self {
+            settings,
+            db,
+            hasher,
+            redis,
+        })
+    }
+
+    /// Checks that Redis answers.
+    pub async fn redis_ping(&self) -> AppResult<()> {
+        let mut conn = self.redis.clone();
+        session_store::with_deadline(redis::cmd("PING").query_async::<String>(&mut conn))
+            .await
+            .map(|_| ())
+            .map_err(|_| AppError::Unavailable("session store"))
+    }
+}
+
+/// A built portal, bound to its port, ready to run.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Builds the portal and binds `PORTAL_BIND` (port 0 picks a free port).
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.bind)
+            .map_err(|e| anyhow::anyhow!("cannot listen on PORTAL_BIND={}: {e}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let state = AppState::connect(settings).await?;
+        let server = serve(listener, state)?;
+        Ok(Self { port, server })
+    }
+
+    /// The port the portal listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until the process is asked to stop.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
+    let settings = state.settings.clone();
+    let secure = settings.session_cookie_secure;
+    let session_key = Key::derive_from(settings.secret_bytes());
+    let csrf = web::Data::new(CsrfConfig::new(settings.secret_bytes(), secure));
+    let policy = web::Data::new(SessionPolicy {
+        absolute_secs: settings.session_absolute.as_secs() as i64,
+    });
+    let idle = CookieDuration::seconds(settings.session_idle.as_secs() as i64);
+    let store = RedisSessionStore::new(state.redis.clone());
+    let registry = web::Data::new(TenantRegistry::new(state.db.clone()));
+    let state = web::Data::new(state);
+    // `__Host-` cookies are only accepted over HTTPS, bound to this host and path `/`.
+    let cookie_name = if secure {
+        "__Host-portal_session"
+    } else {
+        "portal_session"
+    };
+
+    let server = HttpServer::new(move || {
+        let sessions = SessionMiddleware::builder(store.clone(), session_key.clone())
+            .cookie_name(cookie_name.to_string())
+            .cookie_secure(secure)
+            .cookie_http_only(true)
+            .cookie_same_site(SameSite::Lax)
+            .cookie_path("/".into())
+            .cookie_content_security(CookieContentSecurity::Private)
+            .session_lifecycle(
+                BrowserSession::default()
+                    .state_ttl(idle)
+                    .state_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
+            )
+            .build();
+        App::new()
+            .app_data(state.clone())
+            .app_data(registry.clone())
+            .app_data(csrf.clone())
+            .app_data(policy.clone())
+            .app_data(pages::form_config())
+            .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                AppError::BadRequest(format!("The address has a malformed query ({e}).")).into()
+            }))
+            .wrap(from_fn(csrf::protect))
+            .wrap(sessions)
+            .wrap(from_fn(session_store_unavailable))
+            .wrap(security_headers(secure))
+            .wrap(TracingLogger::default())
+            .route("/health/live", web::get().to(health::live))
+            .route("/health/ready", web::get().to(health::ready))
+            .configure(pages::routes)
+            .default_service(web::to(pages::not_found))
+    })
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// The session middleware fails the whole request when Redis does not answer; answer
+/// with the portal's 503 page instead of an empty 500.
+async fn session_store_unavailable(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    next.call(req).await.map_err(|e| {
+        tracing::warn!(error = %e, "session store unavailable");
+        AppError::Unavailable("session store").into()
+    })
+}
+
+fn security_headers(secure: bool) -> DefaultHeaders {
+    let mut h = DefaultHeaders::new()
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "same-origin"))
+        .add((
+            "Permissions-Policy",
+            "camera=(), microphone=(), geolocation=()",
+        ))
+        .add((
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+        ));
+    if secure {
+        h = h.add((
+            "Strict-Transport-Security",
+            "max-age=31536000; includeSubDomains",
+        ));
+    }
+    h
+}

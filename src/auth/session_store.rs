@@ -1,0 +1,136 @@
+//! Sessions in Redis, behind actix-session's `SessionStore`.
+//!
+//! Written for the portal rather than taken from actix-session so that every Redis
+//! call has a deadline (a dead Redis answers 503 quickly instead of hanging), keys are
+//! stored hashed (a Redis dump reveals no usable session id), and the portal can list
+//! and end a person's sessions.
+
+use std::{collections::HashMap, future::Future, time::Duration};
+
+use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
+use actix_web::cookie::time::Duration as CookieDuration;
+use rand::{Rng, distributions::Alphanumeric};
+use redis::{AsyncCommands, aio::ConnectionManager};
+use sha2::{Digest, Sha256};
+
+/// The deadline of one Redis command.
+const REDIS_DEADLINE: Duration = Duration::from_secs(2);
+const KEY_PREFIX: &str = "portal:session:";
+
+/// Connects to Redis with short timeouts and a quick reconnect.
+pub async fn connect(url: &str) -> anyhow::Result<ConnectionManager> {
+    let client = redis::Client::open(url)?;
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(Duration::from_secs(1))
+        .set_response_timeout(REDIS_DEADLINE)
+        .set_number_of_retries(1)
+        .set_max_delay(500);
+    let conn = tokio::time::timeout(
+        Duration::from_secs(5),
+        ConnectionManager::new_with_config(client, config),
+    )
+    .await
+    .map_err(|_| anyhow::anyhow!("timed out connecting to Redis"))??;
+    Ok(conn)
+}
+
+/// Runs one Redis operation with the deadline.
+pub async fn with_deadline<T>(
+    fut: impl Future<Output = redis::RedisResult<T>>,
+) -> anyhow::Result<T> {
+    match tokio::time::timeout(REDIS_DEADLINE, fut).await {
+        Ok(r) => Ok(r?),
+        Err(_) => Err(anyhow::anyhow!(
+            "Redis did not answer within {REDIS_DEADLINE:?}"
+        )),
+    }
+}
+
+/// The session store.
+#[derive(Clone)]
+pub struct RedisSessionStore {
+    conn: ConnectionManager,
+}
+
+impl RedisSessionStore {
+    /// A store over an existing connection.
+    pub fn new(conn: ConnectionManager) -> Self {
+        Self { conn }
+    }
+
+    fn redis_key(key: &SessionKey) -> String {
+        let digest = Sha256::digest(key.as_ref().as_bytes());
+        format!("{KEY_PREFIX}{}", hex::encode(digest))
+    }
+
+    fn new_key() -> Result<SessionKey, anyhow::Error> {
+        let raw: String = rand::thread_rng()
+            .sample_iter(&Alphanumeric)
+            .take(64)
+            .map(char::from)
+            .collect();
+        SessionKey::try_from(raw).map_err(anyhow::Error::from)
+    }
+
+    async fn write(
+        &self,
+        key: &SessionKey,
+        state: &HashMap<String, String>,
+        ttl: &CookieDuration,
+    ) -> anyhow::Result<()> {
+        let body = serde_json::to_string(state)?;
+        let secs = ttl.whole_seconds().max(1) as u64;
+        let mut conn = self.conn.clone();
+        with_deadline(conn.set_ex::<_, _, ()>(Self::redis_key(key), body, secs)).await
+    }
+}
+
+impl SessionStore for RedisSessionStore {
+    async fn load(&self, key: &SessionKey) -> Result<Option<HashMap<String, String>>, LoadError> {
+        let mut conn = self.conn.clone();
+        let raw: Option<String> = with_deadline(conn.get(Self::redis_key(key)))
+            .await
+            .map_err(LoadError::Other)?;
+        match raw {
+            None => Ok(None),
+            Some(raw) => serde_json::from_str(&raw)
+                .map(Some)
+                .map_err(|e| LoadError::Deserialization(e.into())),
+        }
+    }
+
+    async fn save(
+        &self,
+        state: HashMap<String, String>,
+        ttl: &CookieDuration,
+    ) -> Result<SessionKey, SaveError> {
+        let key = Self::new_key().map_err(SaveError::Other)?;
+        self.write(&key, &state, ttl)
+            .await
+            .map_err(SaveError::Other)?;
+        Ok(key)
+    }
+
+    async fn update(
+        &self,
+        key: SessionKey,
+        state: HashMap<String, String>,
+        ttl: &CookieDuration,
+    ) -> Result<SessionKey, UpdateError> {
+        self.write(&key, &state, ttl)
+            .await
+            .map_err(UpdateError::Other)?;
+        Ok(key)
+    }
+
+    async fn update_ttl(&self, key: &SessionKey, ttl: &CookieDuration) -> anyhow::Result<()> {
+        let mut conn = self.conn.clone();
+        let secs = ttl.whole_seconds().max(1);
+        with_deadline(conn.expire::<_, ()>(Self::redis_key(key), secs)).await
+    }
+
+    async fn delete(&self, key: &SessionKey) -> anyhow::Result<()> {
+        let mut conn = self.conn.clone();
+        with_deadline(conn.del::<_, ()>(Self::redis_key(key))).await
+    }
+}

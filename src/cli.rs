@@ -1,0 +1,470 @@
+//! The `portal` command: the verbs an operator uses.
+
+use std::io::{BufRead, IsTerminal};
+
+use clap::{Parser, Subcommand};
+use diesel::prelude::*;
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::Rng;
+use secrecy::ExposeSecret;
+
+use crate::audit::{self, AuditEvent, RequestMeta};
+use crate::auth::password::PasswordHasher;
+use crate::config::Settings;
+use crate::db::{migrate, schema::public::platform_admins, schema::tenant::users};
+use crate::domain::{
+    BusinessType, Country, Email, NewPassword, OrganizationName, PasswordPolicy, PersonName, Role,
+    TenantSlug,
+};
+use crate::members;
+use crate::tenancy::{Tenant, provision, registry::TenantRow};
+
+/// tenant-portal: a multi-tenant organization portal.
+#[derive(Parser)]
+#[command(name = "portal", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the portal on PORTAL_BIND.
+    Serve,
+    /// Apply pending migrations to the registry and to every tenant schema.
+    Migrate,
+    /// Create (or refresh) the demo organization and print its sign-in.
+    Demo,
+    /// Manage organizations.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage platform super-admins.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Check the configuration and that PostgreSQL and Redis answer.
+    Check,
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create an organization with its own schema.
+    Create {
+        /// Its address, /t/<slug>.
+        slug: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Business type key.
+        #[arg(long, default_value = "other")]
+        business_type: String,
+        /// ISO country code.
+        #[arg(long, default_value = "US")]
+        country: String,
+        /// Also create an admin with this email (password printed once).
+        #[arg(long)]
+        admin_email: Option<String>,
+        /// The admin's name.
+        #[arg(long, default_value = "Administrator")]
+        admin_name: String,
+    },
+    /// List organizations.
+    List,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a platform super-admin.
+    Create {
+        /// Email.
+        #[arg(long)]
+        email: String,
+        /// Name.
+        #[arg(long, default_value = "Platform admin")]
+        name: String,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a new password for a platform super-admin.
+    ResetPassword {
+        /// Email.
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn run() -> i32 {
+    let cli = Cli::parse();
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            eprintln!("Fix these in the environment or in .env (see .env.example).");
+            return 2;
+        }
+    };
+    crate::telemetry::init(settings.log_json);
+    for w in &settings.warnings {
+        tracing::warn!("{w}");
+    }
+    let result = match cli.command {
+        Command::Serve => serve(settings),
+        Command::Migrate => migrate_all(&settings),
+        Command::Demo => demo(&settings),
+        Command::Tenant(TenantCommand::List) => tenant_list(&settings),
+        Command::Tenant(TenantCommand::Create {
+            slug,
+            name,
+            business_type,
+            country,
+            admin_email,
+            admin_name,
+        }) => tenant_create(
+            &settings,
+            &slug,
+            &name,
+            &business_type,
+            &country,
+            admin_email.as_deref(),
+            &admin_name,
+        ),
+        Command::Admin(AdminCommand::Create {
+            email,
+            name,
+            password_stdin,
+        }) => admin_create(&settings, &email, &name, password_stdin),
+        Command::Admin(AdminCommand::ResetPassword {
+            email,
+            password_stdin,
+        }) => admin_reset(&settings, &email, password_stdin),
+        Command::Check => return check(settings),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn serve(settings: Settings) -> anyhow::Result<()> {
+    runtime()?.block_on(async move {
+        let bind = settings.bind;
+        let base = settings.base_url.clone();
+        let app = crate::app::Application::build(settings).await?;
+        tracing::info!(%bind, url = %base, "tenant-portal listening");
+        app.run_until_stopped().await?;
+        Ok(())
+    })
+}
+
+fn connect(settings: &Settings) -> anyhow::Result<PgConnection> {
+    PgConnection::establish(settings.database_url.expose_secret())
+        .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL (DATABASE_URL): {e}"))
+}
+
+fn all_tenants(conn: &mut PgConnection) -> anyhow::Result<Vec<Tenant>> {
+    use crate::db::schema::public::tenants;
+    let rows: Vec<TenantRow> = tenants::table
+        .order(tenants::slug.asc())
+        .select(TenantRow::as_select())
+        .load(conn)?;
+    rows.into_iter()
+        .map(|r| r.into_tenant().map_err(|e| anyhow::anyhow!("{e}")))
+        .collect()
+}
+
+/// Applies public migrations, then tenant migrations in every tenant schema.
+pub fn migrate_all(settings: &Settings) -> anyhow::Result<()> {
+    let mut conn = connect(settings)?;
+    let n = migrate::migrate_public(&mut conn)?;
+    println!("registry: {n} migration(s) applied");
+    let tenants = all_tenants(&mut conn)?;
+    let bar = ProgressBar::new(tenants.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("tenants {bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut applied = 0;
+    for t in &tenants {
+        bar.set_message(t.slug.to_string());
+        applied += migrate::migrate_tenant(&mut conn, &t.schema)?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    println!(
+        "tenants: {} schema(s) checked, {applied} migration(s) applied",
+        tenants.len()
+    );
+    Ok(())
+}
+
+fn tenant_list(settings: &Settings) -> anyhow::Result<()> {
+    let mut conn = connect(settings)?;
+    let tenants = all_tenants(&mut conn)?;
+    println!("{:<40} {:<10} {:<8} NAME", "SLUG", "STATUS", "COUNTRY");
+    for t in &tenants {
+        let status = match t.status {
+            crate::tenancy::TenantStatus::Active => "active",
+            crate::tenancy::TenantStatus::Suspended => "suspended",
+        };
+        println!("{:<40} {:<10} {:<8} {}", t.slug, status, t.country, t.name);
+    }
+    println!("{} organization(s)", tenants.len());
+    Ok(())
+}
+
+fn field<T>(r: Result<T, crate::domain::FieldError>) -> anyhow::Result<T> {
+    r.map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.message))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn tenant_create(
+    settings: &Settings,
+    slug: &str,
+    name: &str,
+    business_type: &str,
+    country: &str,
+    admin_email: Option<&str>,
+    admin_name: &str,
+) -> anyhow::Result<()> {
+    let org = provision::NewOrganization {
+        name: field(OrganizationName::parse(name))?,
+        business_type: field(BusinessType::parse(business_type))?,
+        country: field(Country::parse(country))?,
+        slug: field(TenantSlug::parse(slug))?,
+    };
+    let admin = match admin_email {
+        Some(e) => Some((
+            field(Email::parse(e))?,
+            field(PersonName::parse(admin_name))?,
+        )),
+        None => None,
+    };
+    let hasher = PasswordHasher::new(settings.password_hash_rounds)?;
+    let password = generate_password();
+    let hash = hasher.hash_blocking(&password)?;
+    let mut conn = connect(settings)?;
+    migrate::migrate_public(&mut conn)?;
+    let tenant = conn
+        .transaction(|conn| -> Result<Tenant, crate::error::AppError> {
+            let tenant = provision::insert_tenant(conn, &org, "portal tenant create")?;
+            if let Some((email, name)) = &admin {
+                let user = members::insert(conn, email, name, Some(&hash), Role::Admin)?;
+                let ev = AuditEvent::new("user.created")
+                    .actor(None, Some("portal tenant create"))
+                    .target(&user.email)
+                    .details(serde_json::json!({ "role": "admin" }));
+                audit::record(conn, tenant.slug.as_str(), &RequestMeta::default(), ev)?;
+            }
+            Ok(tenant)
+        })
+        .map_err(|e| anyhow::anyhow!("{}", e.explain().1))?;
+    println!("created organization {} ({})", tenant.slug, tenant.name);
+    println!("  schema:  {}", tenant.schema.as_str());
+    println!("  sign in: {}t/{}/login", settings.base_url, tenant.slug);
+    if let Some((email, _)) = admin {
+        println!("  admin:   {email}");
+        println!("  password: {}  (shown once)", password.expose());
+    }
+    Ok(())
+}
+
+fn demo(settings: &Settings) -> anyhow::Result<()> {
+    let slug = field(TenantSlug::parse("demo"))?;
+    let email = field(Email::parse("admin@demo.example"))?;
+    let name = field(PersonName::parse("Demo Admin"))?;
+    let hasher = PasswordHasher::new(settings.password_hash_rounds)?;
+    let password = generate_password();
+    let hash = hasher.hash_blocking(&password)?;
+    let mut conn = connect(settings)?;
+    migrate::migrate_public(&mut conn)?;
+    let existing = all_tenants(&mut conn)?.into_iter().find(|t| t.slug == slug);
+    conn.transaction(|conn| -> Result<(), crate::error::AppError> {
+        let tenant = match existing {
+            Some(t) => {
+                migrate::migrate_tenant(conn, &t.schema)
+                    .map_err(crate::error::AppError::Internal)?;
+                t
+            }
+            None => provision::insert_tenant(
+                conn,
+                &provision::NewOrganization {
+                    name: OrganizationName::parse("Demo Company")?,
+                    business_type: BusinessType::parse("software")?,
+                    country: Country::parse("US")?,
+                    slug: slug.clone(),
+                },
+                "portal demo",
+            )?,
+        };
+        match members::find_by_email(conn, &email)? {
+            Some(u) => {
+                diesel::update(users::table.find(u.id))
+                    .set((users::password_hash.eq(&hash), users::status.eq("active")))
+                    .execute(conn)?;
+            }
+            None => {
+                members::insert(conn, &email, &name, Some(&hash), Role::Admin)?;
+            }
+        }
+        let ev = AuditEvent::new("user.password_set")
+            .actor(None, Some("portal demo"))
+            .target(email.as_str());
+        audit::record(conn, tenant.slug.as_str(), &RequestMeta::default(), ev)
+    })
+    .map_err(|e| anyhow::anyhow!("{}", e.explain().1))?;
+    println!();
+    println!(
+        "  Demo organization ready: {}t/{slug}/login",
+        settings.base_url
+    );
+    println!("  email:    {email}");
+    println!("  password: {}", password.expose());
+    println!();
+    Ok(())
+}
+
+fn read_or_generate(password_stdin: bool, context: &[&str]) -> anyhow::Result<(NewPassword, bool)> {
+    if !password_stdin {
+        return Ok((generate_password(), true));
+    }
+    if std::io::stdin().is_terminal() {
+        eprintln!("Type the password and press Enter:");
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let raw = line.trim_end_matches(['\r', '\n']);
+    Ok((
+        field(NewPassword::parse(raw, PasswordPolicy::default(), context))?,
+        false,
+    ))
+}
+
+fn admin_create(
+    settings: &Settings,
+    email: &str,
+    name: &str,
+    password_stdin: bool,
+) -> anyhow::Result<()> {
+    let email = field(Email::parse(email))?;
+    let name = field(PersonName::parse(name))?;
+    let (password, generated) = read_or_generate(password_stdin, &[email.as_str(), name.as_str()])?;
+    let hash = PasswordHasher::new(settings.password_hash_rounds)?.hash_blocking(&password)?;
+    let mut conn = connect(settings)?;
+    migrate::migrate_public(&mut conn)?;
+    let inserted = diesel::insert_into(platform_admins::table)
+        .values((
+            platform_admins::email.eq(email.as_str()),
+            platform_admins::name.eq(name.as_str()),
+            platform_admins::password_hash.eq(&hash),
+        ))
+        .on_conflict_do_nothing()
+        .execute(&mut conn)?;
+    if inserted == 0 {
+        anyhow::bail!(
+            "a platform admin with email {email} already exists; use `portal admin reset-password`"
+        );
+    }
+    println!("created platform super-admin {email}");
+    if generated {
+        println!("  password: {}  (shown once)", password.expose());
+    }
+    Ok(())
+}
+
+fn admin_reset(settings: &Settings, email: &str, password_stdin: bool) -> anyhow::Result<()> {
+    let email = field(Email::parse(email))?;
+    let (password, generated) = read_or_generate(password_stdin, &[email.as_str()])?;
+    let hash = PasswordHasher::new(settings.password_hash_rounds)?.hash_blocking(&password)?;
+    let mut conn = connect(settings)?;
+    let updated =
+        diesel::update(platform_admins::table.filter(platform_admins::email.eq(email.as_str())))
+            .set((
+                platform_admins::password_hash.eq(&hash),
+                platform_admins::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(&mut conn)?;
+    if updated == 0 {
+        anyhow::bail!("no platform admin has the email {email}");
+    }
+    println!("new password set for {email}");
+    if generated {
+        println!("  password: {}  (shown once)", password.expose());
+    }
+    Ok(())
+}
+
+/// A random password of four groups of five letters and digits: strong and typeable.
+pub fn generate_password() -> NewPassword {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut rng = rand::thread_rng();
+    let groups: Vec<String> = (0..4)
+        .map(|_| {
+            (0..5)
+                .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+                .collect()
+        })
+        .collect();
+    let raw = groups.join("-");
+    NewPassword::parse(&raw, PasswordPolicy::default(), &[])
+        .unwrap_or_else(|_| unreachable_strong(&raw))
+}
+
+fn unreachable_strong(raw: &str) -> NewPassword {
+    // 20 random characters from 31 always pass the policy; parse once more with no
+    // strength requirement rather than panic if a future policy disagrees.
+    let lenient = PasswordPolicy {
+        min_chars: 1,
+        min_score: 0,
+    };
+    NewPassword::parse(raw, lenient, &[]).unwrap_or_else(|_| generate_password())
+}
+
+fn check(settings: Settings) -> i32 {
+    println!(
+        "configuration: ok ({:?}, listening on {})",
+        settings.environment, settings.bind
+    );
+    for w in &settings.warnings {
+        println!("  warning: {w}");
+    }
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 1;
+        }
+    };
+    rt.block_on(async move {
+        let state = match crate::app::AppState::connect(settings).await {
+            Ok(s) => s,
+            Err(e) => {
+                println!("redis: FAILED ({e})");
+                return 1;
+            }
+        };
+        let mut code = 0;
+        for (name, r) in crate::health::check(&state).await {
+            match r {
+                Ok(()) => println!("{name}: ok"),
+                Err(e) => {
+                    println!("{name}: FAILED ({e})");
+                    code = 1;
+                }
+            }
+        }
+        code
+    })
+}

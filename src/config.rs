@@ -1,0 +1,430 @@
+//! Settings from the environment (and `.env`), validated once at start-up.
+//!
+//! Every problem is reported with the variable's name and how to fix it, all at once,
+//! so an operator fixes a broken configuration in one pass.
+
+use std::{collections::HashMap, fmt, net::SocketAddr, time::Duration};
+
+use rand::{Rng, distributions::Alphanumeric};
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+/// Where the portal runs; production turns on the strict checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    /// Local development and tests.
+    Development,
+    /// A deployment that real people use.
+    Production,
+}
+
+/// The validated configuration of one portal process.
+#[derive(Clone)]
+pub struct Settings {
+    /// `PORTAL_ENV`.
+    pub environment: Environment,
+    /// `PORTAL_BIND`: the address the HTTP server listens on.
+    pub bind: SocketAddr,
+    /// `PORTAL_BASE_URL`: how people reach the portal (links, redirect URIs).
+    pub base_url: Url,
+    /// `DATABASE_URL`.
+    pub database_url: SecretString,
+    /// `REDIS_URL`.
+    pub redis_url: SecretString,
+    /// `SECRET_KEY`: signs cookies and CSRF tokens.
+    pub secret_key: SecretString,
+    /// `PASSWORD_AUTH_ENABLED`: the platform-wide switch for password sign-in.
+    pub password_auth_enabled: bool,
+    /// `AUTH_PASSWORD_HASH_ROUNDS`: bcrypt cost.
+    pub password_hash_rounds: u32,
+    /// `AUTH_MAX_FAILED_ATTEMPTS`.
+    pub max_failed_attempts: u32,
+    /// `AUTH_LOCKOUT_DURATION_MINUTES`.
+    pub lockout_duration: Duration,
+    /// `AUTH_SESSION_COOKIE_SECURE`: send the session cookie over HTTPS only.
+    pub session_cookie_secure: bool,
+    /// `AUTH_SESSION_IDLE_MINUTES`: a session unused this long ends.
+    pub session_idle: Duration,
+    /// `AUTH_SESSION_ABSOLUTE_HOURS`: no session lives longer than this.
+    pub session_absolute: Duration,
+    /// `PORTAL_DB_POOL_SIZE`.
+    pub db_pool_size: usize,
+    /// `PORTAL_LOG_FORMAT`: `json` for machines, anything else for people.
+    pub log_json: bool,
+    /// Warnings worth showing at start-up that do not stop it.
+    pub warnings: Vec<String>,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("environment", &self.environment)
+            .field("bind", &self.bind)
+            .field("base_url", &self.base_url.as_str())
+            .field("password_hash_rounds", &self.password_hash_rounds)
+            .field("session_cookie_secure", &self.session_cookie_secure)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One thing wrong with the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// The environment variable at fault.
+    pub variable: &'static str,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+/// All the problems found, reported together.
+#[derive(Debug)]
+pub struct ConfigError(pub Vec<ConfigProblem>);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "the configuration has {} problem(s):", self.0.len())?;
+        for p in &self.0 {
+            writeln!(f, "  - {}: {}", p.variable, p.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The smallest `SECRET_KEY` accepted, in characters.
+pub const MIN_SECRET_KEY_LEN: usize = 64;
+const WEAK_SECRETS: &[&str] = &["changeme", "change-me", "secret", "development", "insecure"];
+
+const DEV_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/tenant_portal";
+const DEV_REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+impl Settings {
+    /// Reads `.env` (when present) and the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        // A missing .env is normal; the environment alone may configure everything.
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds settings from a map of variables (tests, tools).
+    pub fn from_map(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    /// Builds settings from any source of variables.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut r = Reader {
+            get: &get,
+            problems: Vec::new(),
+        };
+        let environment = match r.text("PORTAL_ENV").as_deref() {
+            None | Some("development") | Some("dev") => Environment::Development,
+            Some("production") | Some("prod") => Environment::Production,
+            Some(other) => {
+                r.problem(
+                    "PORTAL_ENV",
+                    format!("`{other}` is not an environment; use development or production"),
+                );
+                Environment::Development
+            }
+        };
+        let prod = environment == Environment::Production;
+        let mut warnings = Vec::new();
+
+        let bind = r
+            .parsed::<SocketAddr>("PORTAL_BIND", "an address such as 127.0.0.1:8080")
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let base_url = match r.text("PORTAL_BASE_URL") {
+            Some(v) => match Url::parse(&v) {
+                Ok(u) if u.scheme() == "http" || u.scheme() == "https" => Some(u),
+                _ => {
+                    r.problem(
+                        "PORTAL_BASE_URL",
+                        "must be an http(s) URL such as https://portal.example.com".into(),
+                    );
+                    None
+                }
+            },
+            None if prod => {
+                r.problem(
+                    "PORTAL_BASE_URL",
+                    "is required in production: set it to the public https URL of the portal"
+                        .into(),
+                );
+                None
+            }
+            None => None,
+        };
+        let base_url = base_url.unwrap_or_else(|| {
+            Url::parse(&format!("http://{bind}")).unwrap_or_else(|_| {
+                Url::parse("http://127.0.0.1:8080").expect("a literal URL parses")
+            })
+        });
+        if prod && base_url.scheme() != "https" {
+            r.problem(
+                "PORTAL_BASE_URL",
+                "must use https in production; sessions would travel in clear".into(),
+            );
+        }
+
+        let database_url = r.service_url(
+            "DATABASE_URL",
+            &["postgres", "postgresql"],
+            DEV_DATABASE_URL,
+            prod,
+        );
+        let redis_url = r.service_url("REDIS_URL", &["redis", "rediss"], DEV_REDIS_URL, prod);
+
+        let secret_key = match r.text("SECRET_KEY") {
+            Some(k) if WEAK_SECRETS.iter().any(|w| k.eq_ignore_ascii_case(w)) => {
+                r.problem("SECRET_KEY", "is a well-known placeholder; generate a random one (for example `openssl rand -base64 48`)".into());
+                None
+            }
+            Some(k) if k.chars().count() < MIN_SECRET_KEY_LEN => {
+                r.problem(
+                    "SECRET_KEY",
+                    format!("is too short: use at least {MIN_SECRET_KEY_LEN} random characters (for example `openssl rand -base64 48`)"),
+                );
+                None
+            }
+            Some(k) => Some(k),
+            None if prod => {
+                r.problem("SECRET_KEY", format!("is required in production: set at least {MIN_SECRET_KEY_LEN} random characters"));
+                None
+            }
+            None => {
+                warnings.push("SECRET_KEY is not set: using a random key for this process, so sessions end when it stops".into());
+                None
+            }
+        };
+        let secret_key = secret_key.unwrap_or_else(random_secret);
+
+        let password_auth_enabled = r.flag("PASSWORD_AUTH_ENABLED").unwrap_or(true);
+        let password_hash_rounds = r.number("AUTH_PASSWORD_HASH_ROUNDS", 4, 31).unwrap_or(12);
+        if prod && password_hash_rounds < 10 {
+            r.problem(
+                "AUTH_PASSWORD_HASH_ROUNDS",
+                "must be at least 10 in production (12 is the default)".into(),
+            );
+        }
+        let max_failed_attempts = r.number("AUTH_MAX_FAILED_ATTEMPTS", 1, 1000).unwrap_or(5);
+        let lockout_minutes = r
+            .number("AUTH_LOCKOUT_DURATION_MINUTES", 1, 10_080)
+            .unwrap_or(15);
+        let session_cookie_secure = r.flag("AUTH_SESSION_COOKIE_SECURE").unwrap_or(prod);
+        if prod && !session_cookie_secure {
+            r.problem(
+                "AUTH_SESSION_COOKIE_SECURE",
+                "must not be false in production: the session cookie would be sent over plain HTTP"
+                    .into(),
+            );
+        }
+        let idle_minutes = r
+            .number("AUTH_SESSION_IDLE_MINUTES", 1, 43_200)
+            .unwrap_or(120);
+        let absolute_hours = r
+            .number("AUTH_SESSION_ABSOLUTE_HOURS", 1, 8_760)
+            .unwrap_or(12);
+        let db_pool_size = r.number("PORTAL_DB_POOL_SIZE", 1, 1000).unwrap_or(16) as usize;
+        let log_json = r
+            .text("PORTAL_LOG_FORMAT")
+            .map(|v| v == "json")
+            .unwrap_or(prod);
+
+        if !r.problems.is_empty() {
+            return Err(ConfigError(r.problems));
+        }
+        Ok(Settings {
+            environment,
+            bind,
+            base_url,
+            database_url: SecretString::from(database_url),
+            redis_url: SecretString::from(redis_url),
+            secret_key: SecretString::from(secret_key),
+            password_auth_enabled,
+            password_hash_rounds,
+            max_failed_attempts,
+            lockout_duration: Duration::from_secs(u64::from(lockout_minutes) * 60),
+            session_cookie_secure,
+            session_idle: Duration::from_secs(u64::from(idle_minutes) * 60),
+            session_absolute: Duration::from_secs(u64::from(absolute_hours) * 3600),
+            db_pool_size,
+            log_json,
+            warnings,
+        })
+    }
+
+    /// Whether this is a production deployment.
+    pub fn is_production(&self) -> bool {
+        self.environment == Environment::Production
+    }
+
+    /// The secret key's bytes, for deriving signing keys.
+    pub fn secret_bytes(&self) -> &[u8] {
+        self.secret_key.expose_secret().as_bytes()
+    }
+}
+
+fn random_secret() -> String {
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(MIN_SECRET_KEY_LEN)
+        .map(char::from)
+        .collect()
+}
+
+struct Reader<'a> {
+    get: &'a dyn Fn(&str) -> Option<String>,
+    problems: Vec<ConfigProblem>,
+}
+
+impl Reader<'_> {
+    fn problem(&mut self, variable: &'static str, message: String) {
+        self.problems.push(ConfigProblem { variable, message });
+    }
+
+    fn text(&self, name: &str) -> Option<String> {
+        (self.get)(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn parsed<T: std::str::FromStr>(&mut self, name: &'static str, expected: &str) -> Option<T> {
+        let raw = self.text(name)?;
+        match raw.parse() {
+            Ok(v) => Some(v),
+            Err(_) => {
+                self.problem(name, format!("`{raw}` is not valid: expected {expected}"));
+                None
+            }
+        }
+    }
+
+    fn number(&mut self, name: &'static str, min: u32, max: u32) -> Option<u32> {
+        let v: u32 = self.parsed(name, &format!("a whole number from {min} to {max}"))?;
+        if v < min || v > max {
+            self.problem(name, format!("{v} is out of range: use {min} to {max}"));
+            return None;
+        }
+        Some(v)
+    }
+
+    fn flag(&mut self, name: &'static str) -> Option<bool> {
+        let raw = self.text(name)?;
+        match raw.to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Some(true),
+            "0" | "false" | "no" | "off" => Some(false),
+            _ => {
+                self.problem(
+                    name,
+                    format!("`{raw}` is not a yes/no value: use true or false"),
+                );
+                None
+            }
+        }
+    }
+
+    fn service_url(
+        &mut self,
+        name: &'static str,
+        schemes: &[&str],
+        dev_default: &str,
+        prod: bool,
+    ) -> String {
+        let Some(raw) = self.text(name) else {
+            if prod {
+                self.problem(
+                    name,
+                    format!("is required in production, e.g. {dev_default}"),
+                );
+            }
+            return dev_default.to_string();
+        };
+        match Url::parse(&raw) {
+            Ok(u) if schemes.contains(&u.scheme()) => {
+                if u.host_str() == Some("localhost") {
+                    self.problem(
+                        name,
+                        "uses `localhost`: write 127.0.0.1 instead, so the client does not try IPv6 first or a different resolver".into(),
+                    );
+                }
+            }
+            // The URL itself may hold a password: never echo it.
+            _ => self.problem(
+                name,
+                format!("is not a valid {} URL, e.g. {dev_default}", schemes[0]),
+            ),
+        }
+        raw
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_map(&map)
+    }
+
+    #[test]
+    fn development_defaults_work_without_any_variable() {
+        let s = settings(&[]).expect("defaults are valid");
+        assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.password_hash_rounds, 12);
+        assert!(!s.session_cookie_secure);
+        assert_eq!(s.secret_key.expose_secret().len(), MIN_SECRET_KEY_LEN);
+    }
+
+    #[test]
+    fn production_names_every_missing_variable() {
+        let err = settings(&[("PORTAL_ENV", "production")]).unwrap_err();
+        let vars: Vec<_> = err.0.iter().map(|p| p.variable).collect();
+        for v in ["PORTAL_BASE_URL", "DATABASE_URL", "REDIS_URL", "SECRET_KEY"] {
+            assert!(vars.contains(&v), "{v} missing from {vars:?}");
+        }
+    }
+
+    #[test]
+    fn short_or_placeholder_secret_is_refused() {
+        let err = settings(&[("SECRET_KEY", "short")]).unwrap_err();
+        assert_eq!(err.0[0].variable, "SECRET_KEY");
+        let err = settings(&[("SECRET_KEY", "changeme")]).unwrap_err();
+        assert!(err.0[0].message.contains("placeholder"));
+    }
+
+    #[test]
+    fn localhost_in_service_urls_is_refused_without_echoing_passwords() {
+        let err = settings(&[("DATABASE_URL", "postgres://u:hunter2@localhost/db")]).unwrap_err();
+        assert_eq!(err.0[0].variable, "DATABASE_URL");
+        assert!(err.0[0].message.contains("127.0.0.1"));
+        assert!(!err.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn insecure_cookie_in_production_is_refused() {
+        let key = "k".repeat(64);
+        let err = settings(&[
+            ("PORTAL_ENV", "production"),
+            ("PORTAL_BASE_URL", "https://portal.example.com"),
+            ("DATABASE_URL", "postgres://p@127.0.0.1/x"),
+            ("REDIS_URL", "redis://127.0.0.1:6379"),
+            ("SECRET_KEY", &key),
+            ("AUTH_SESSION_COOKIE_SECURE", "false"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.0.len(), 1);
+        assert_eq!(err.0[0].variable, "AUTH_SESSION_COOKIE_SECURE");
+    }
+
+    #[test]
+    fn bad_numbers_name_the_range() {
+        let err = settings(&[("AUTH_PASSWORD_HASH_ROUNDS", "40")]).unwrap_err();
+        assert!(err.0[0].message.contains("4 to 31"));
+    }
+}

@@ -1,0 +1,237 @@
+//! One error type for the whole portal and its one mapping to HTTP.
+//!
+//! Pages get an HTML error page; `/api/` gets `{"error":{"type","message"}}` through
+//! [`ApiError`]. The cause chain of an internal error is logged, never shown.
+
+use actix_web::{
+    HttpResponse, ResponseError,
+    http::{StatusCode, header},
+};
+use askama::Template;
+
+use crate::domain::FieldError;
+
+/// Everything that can go wrong while answering a request.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No such page.
+    #[error("page not found")]
+    NotFound,
+    /// No organization at this address.
+    #[error("organization not found")]
+    TenantNotFound,
+    /// The organization exists but is suspended.
+    #[error("organization suspended")]
+    TenantSuspended,
+    /// The person may not do this.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// The form lacks a valid CSRF token.
+    #[error("missing or invalid CSRF token")]
+    Csrf,
+    /// The request needs a signed-in person.
+    #[error("sign-in required")]
+    SignInRequired {
+        /// Where to sign in.
+        login_url: String,
+    },
+    /// Input refused, field by field.
+    #[error("invalid input")]
+    Validation(Vec<FieldError>),
+    /// The request conflicts with what exists (a taken address or email).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The body is larger than any form of the portal.
+    #[error("request body too large")]
+    PayloadTooLarge,
+    /// The request is not of a form the portal takes.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// A component the portal needs is down.
+    #[error("{0} unavailable")]
+    Unavailable(&'static str),
+    /// A bug or an unexpected failure.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl AppError {
+    /// Wraps any unexpected failure.
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        AppError::Internal(e.into())
+    }
+
+    /// A stable machine-readable name for the JSON error shape.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AppError::NotFound => "NotFound",
+            AppError::TenantNotFound => "TenantNotFound",
+            AppError::TenantSuspended => "TenantSuspended",
+            AppError::Forbidden(_) => "InsufficientPermissions",
+            AppError::Csrf => "CsrfTokenInvalid",
+            AppError::SignInRequired { .. } => "InvalidToken",
+            AppError::Validation(_) => "ValidationError",
+            AppError::Conflict(_) => "Conflict",
+            AppError::PayloadTooLarge => "PayloadTooLarge",
+            AppError::BadRequest(_) => "BadRequest",
+            AppError::Unavailable(_) => "ServiceUnavailable",
+            AppError::Internal(_) => "InternalError",
+        }
+    }
+
+    /// A title and a sentence for the person who met the error.
+    pub fn explain(&self) -> (&'static str, String) {
+        match self {
+            AppError::NotFound => ("Page not found", "There is nothing at this address. Check the link, or go back to the start.".into()),
+            AppError::TenantNotFound => ("Organization not found", "No organization uses this address. Check the spelling of the link you followed.".into()),
+            AppError::TenantSuspended => ("Organization suspended", "This organization's access to the portal is suspended. Contact its administrator.".into()),
+            AppError::Forbidden(m) => ("Not allowed", m.clone()),
+            AppError::Csrf => ("Form expired", "This form was sent without its security token, or from another site. Go back, reload the page and try again.".into()),
+            AppError::SignInRequired { .. } => ("Sign-in required", "Please sign in to continue.".into()),
+            AppError::Validation(errs) => ("Please check your input", errs.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" ")),
+            AppError::Conflict(m) => ("Already taken", m.clone()),
+            AppError::PayloadTooLarge => ("Too much data", "The form sent more data than the portal accepts. Shorten what you typed and try again.".into()),
+            AppError::BadRequest(m) => ("Bad request", m.clone()),
+            AppError::Unavailable(c) => ("Temporarily unavailable", format!("The portal cannot reach its {c} right now. Nothing was lost; please try again in a moment.")),
+            AppError::Internal(_) => ("Something went wrong", "An unexpected error occurred. It has been logged; please try again.".into()),
+        }
+    }
+
+    fn log(&self) {
+        match self {
+            AppError::Internal(e) => tracing::error!(error.cause_chain = ?e, "internal error"),
+            AppError::Unavailable(c) => tracing::warn!(component = c, "component unavailable"),
+            _ => {}
+        }
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match e {
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+            | Error::DatabaseError(DatabaseErrorKind::UnableToSendCommand, _) => {
+                AppError::Unavailable("database")
+            }
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<deadpool_diesel::PoolError> for AppError {
+    fn from(_: deadpool_diesel::PoolError) -> Self {
+        AppError::Unavailable("database")
+    }
+}
+
+impl From<deadpool_diesel::InteractError> for AppError {
+    fn from(e: deadpool_diesel::InteractError) -> Self {
+        AppError::Internal(anyhow::anyhow!("database task failed: {e}"))
+    }
+}
+
+impl From<FieldError> for AppError {
+    fn from(e: FieldError) -> Self {
+        AppError::Validation(vec![e])
+    }
+}
+
+/// The HTML page shown for an error.
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    /// HTTP status code.
+    pub status: u16,
+    /// Short title.
+    pub title: &'static str,
+    /// What happened and what to do.
+    pub message: String,
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::NotFound | AppError::TenantNotFound => StatusCode::NOT_FOUND,
+            AppError::TenantSuspended | AppError::Forbidden(_) | AppError::Csrf => {
+                StatusCode::FORBIDDEN
+            }
+            AppError::SignInRequired { .. } => StatusCode::SEE_OTHER,
+            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.log();
+        if let AppError::SignInRequired { login_url } = self {
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, login_url.as_str()))
+                .finish();
+        }
+        let (title, message) = self.explain();
+        let status = self.status_code();
+        let page = ErrorPage {
+            status: status.as_u16(),
+            title,
+            message,
+        };
+        let body = page
+            .render()
+            .unwrap_or_else(|_| format!("<h1>{title}</h1>"));
+        let mut res = HttpResponse::build(status);
+        res.content_type("text/html; charset=utf-8");
+        res.insert_header((header::CACHE_CONTROL, "no-store"));
+        if matches!(self, AppError::Unavailable(_)) {
+            res.insert_header((header::RETRY_AFTER, "5"));
+        }
+        res.body(body)
+    }
+}
+
+/// An [`AppError`] answered as JSON, for `/api/`.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct ApiError(#[from] pub AppError);
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match &self.0 {
+            AppError::SignInRequired { .. } => StatusCode::UNAUTHORIZED,
+            other => other.status_code(),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.0.log();
+        let (_, message) = self.0.explain();
+        let mut body = serde_json::json!({
+            "error": { "type": self.0.kind(), "message": message }
+        });
+        if let AppError::Validation(fields) = &self.0 {
+            body["error"]["fields"] = fields
+                .iter()
+                .map(|f| {
+                    (
+                        f.field.to_string(),
+                        serde_json::Value::from(f.message.clone()),
+                    )
+                })
+                .collect::<serde_json::Map<_, _>>()
+                .into();
+        }
+        let mut res = HttpResponse::build(self.status_code());
+        if matches!(self.0, AppError::SignInRequired { .. }) {
+            res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        res.insert_header((header::CACHE_CONTROL, "no-store"));
+        res.json(body)
+    }
+}
+
+/// The result type of handlers and services.
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,57 @@
+//! `GET /health/live` and `GET /health/ready`.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use crate::app::AppState;
+
+/// The process answers.
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+/// Whether each component the portal needs answers; 503 when one it cannot work
+/// without is down.
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    let report = check(&state).await;
+    let ok = report.iter().all(|(_, r)| r.is_ok());
+    let components: serde_json::Map<String, serde_json::Value> = report
+        .into_iter()
+        .map(|(name, r)| {
+            let v = match r {
+                Ok(()) => json!({ "status": "up" }),
+                Err(e) => json!({ "status": "down", "error": e }),
+            };
+            (name.to_string(), v)
+        })
+        .collect();
+    let body =
+        json!({ "status": if ok { "ready" } else { "unavailable" }, "components": components });
+    if ok {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+/// Checks every component; used by readiness and `portal check`.
+pub async fn check(state: &AppState) -> Vec<(&'static str, Result<(), String>)> {
+    let deadline = Duration::from_secs(3);
+    let db = async {
+        match tokio::time::timeout(deadline, state.db.ping()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err("cannot reach PostgreSQL".to_string()),
+            Err(_) => Err("PostgreSQL did not answer in time".to_string()),
+        }
+    };
+    let redis = async {
+        state
+            .redis_ping()
+            .await
+            .map_err(|_| "cannot reach Redis".to_string())
+    };
+    let (db, redis) = tokio::join!(db, redis);
+    vec![("database", db), ("redis", redis)]
+}

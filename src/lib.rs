@@ -1,0 +1,18 @@
+//! tenant-portal: a multi-tenant organization portal.
+//!
+//! [`app::Application::build`] builds the whole portal from [`config::Settings`]; the
+//! command-line tool and every integration test go through it.
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod health;
+pub mod members;
+pub mod telemetry;
+pub mod tenancy;
+pub mod web;

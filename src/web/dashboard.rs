@@ -1,0 +1,84 @@
+//! `GET /t/{slug}/dashboard`: the organization at a glance.
+
+use actix_web::{HttpResponse, http::header, web};
+use askama::Template;
+use askama_web::WebTemplate;
+
+use crate::app::AppState;
+use crate::audit::{self, AuditEntry};
+use crate::auth::{
+    csrf::CsrfToken,
+    session::{self, TenantUser},
+};
+use crate::error::{AppError, AppResult};
+use crate::members;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "dashboard.html")]
+pub struct DashboardPage {
+    csrf: String,
+    slug: String,
+    tenant_name: String,
+    user_name: String,
+    user_email: String,
+    initials: String,
+    role: &'static str,
+    role_label: &'static str,
+    member_count: i64,
+    activity: Vec<AuditEntry>,
+}
+
+/// `GET /t/{slug}`: to the dashboard.
+pub async fn home(req: actix_web::HttpRequest) -> HttpResponse {
+    let slug = req.match_info().get("slug").unwrap_or_default();
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/t/{slug}/dashboard")))
+        .finish()
+}
+
+/// `GET /t/{slug}/dashboard`: one Redis read (the session), a cached tenant, and one
+/// transaction for the person, the member count and the recent activity.
+pub async fn dashboard(
+    state: web::Data<AppState>,
+    user: TenantUser,
+    csrf: CsrfToken,
+) -> AppResult<DashboardPage> {
+    let uid = user.identity.uid;
+    let (person, member_count, activity) = state
+        .db
+        .tenant(&user.tenant.schema, move |conn| {
+            let person = members::find(conn, uid)?;
+            let count = members::count_active(conn)?;
+            let activity = audit::recent(conn, 10)?;
+            Ok((person, count, activity))
+        })
+        .await?;
+    // Removed or deactivated since signing in: the session is over.
+    let Some(person) = person.filter(members::User::is_active) else {
+        session::end(&user.session);
+        return Err(AppError::SignInRequired {
+            login_url: session::login_url(&user.tenant, None),
+        });
+    };
+    let role = person.role()?;
+    Ok(DashboardPage {
+        csrf: csrf.0,
+        slug: user.tenant.slug.to_string(),
+        tenant_name: user.tenant.name.clone(),
+        initials: initials(&person.name),
+        user_name: person.name,
+        user_email: person.email,
+        role: role.as_str(),
+        role_label: role.label(),
+        member_count,
+        activity,
+    })
+}
+
+fn initials(name: &str) -> String {
+    name.split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .take(2)
+        .flat_map(char::to_uppercase)
+        .collect()
+}

@@ -1,0 +1,96 @@
+//! `GET|POST /signup`: a new organization and its first admin.
+
+use actix_session::Session;
+use actix_web::{HttpResponse, http::StatusCode, http::header, web};
+use askama::Template;
+use askama_web::WebTemplate;
+
+use crate::app::AppState;
+use crate::audit::RequestMeta;
+use crate::auth::{csrf::CsrfToken, session};
+use crate::domain::{FieldError, PasswordPolicy, Role, reference};
+use crate::error::{AppError, AppResult};
+use crate::tenancy::provision::{self, SignupInput};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "signup.html")]
+pub struct SignupPage {
+    csrf: String,
+    input: SignupInput,
+    slug_value: String,
+    errors: Vec<FieldError>,
+    countries: &'static [(&'static str, &'static str)],
+    business_types: &'static [(&'static str, &'static str)],
+}
+
+impl SignupPage {
+    fn new(csrf: CsrfToken, mut input: SignupInput, errors: Vec<FieldError>) -> Self {
+        // A password is never sent back to the browser.
+        input.password.clear();
+        let slug_value = input.slug.clone().unwrap_or_default();
+        Self {
+            csrf: csrf.0,
+            input,
+            slug_value,
+            errors,
+            countries: reference::COUNTRIES,
+            business_types: reference::BUSINESS_TYPES,
+        }
+    }
+
+    fn error_for(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+}
+
+/// `GET /signup`.
+pub async fn form(csrf: CsrfToken) -> SignupPage {
+    SignupPage::new(csrf, SignupInput::default(), Vec::new())
+}
+
+/// `POST /signup`.
+pub async fn submit(
+    state: web::Data<AppState>,
+    csrf: CsrfToken,
+    session: Session,
+    meta: RequestMeta,
+    form: web::Form<SignupInput>,
+) -> AppResult<HttpResponse> {
+    let input = form.into_inner();
+    let signup = match input.parse(PasswordPolicy::default()) {
+        Ok(s) => s,
+        Err(errors) => return rerender(csrf, input, errors, StatusCode::UNPROCESSABLE_ENTITY),
+    };
+    // Without Redis the new admin could not be signed in: refuse before creating
+    // anything, so a retry does not find its own organization taken.
+    state.redis_ping().await?;
+    match provision::create_organization(&state.db, &state.hasher, signup, meta).await {
+        Ok((tenant, user)) => {
+            session::start(
+                &session,
+                &tenant,
+                user.id,
+                Role::Admin,
+                &user.email,
+                &user.name,
+            )?;
+            Ok(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, format!("/t/{}/dashboard", tenant.slug)))
+                .finish())
+        }
+        Err(AppError::Validation(errors)) => rerender(csrf, input, errors, StatusCode::CONFLICT),
+        Err(e) => Err(e),
+    }
+}
+
+fn rerender(
+    csrf: CsrfToken,
+    input: SignupInput,
+    errors: Vec<FieldError>,
+    status: StatusCode,
+) -> AppResult<HttpResponse> {
+    super::render(status, &SignupPage::new(csrf, input, errors))
+}
