@@ -139,15 +139,20 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
             .app_data(web::QueryConfig::default().error_handler(|e, _| {
                 AppError::BadRequest(format!("The address has a malformed query ({e}).")).into()
             }))
-            .wrap(from_fn(csrf::protect))
-            .wrap(sessions)
-            .wrap(from_fn(session_store_unavailable))
             .wrap(security_headers(secure))
             .wrap(TracingLogger::default())
+            // Probes and assets never touch the session store.
             .route("/health/live", web::get().to(health::live))
             .route("/health/ready", web::get().to(health::ready))
-            .configure(pages::routes)
-            .default_service(web::to(pages::not_found))
+            .route("/static/app.css", web::get().to(pages::stylesheet))
+            .service(
+                web::scope("")
+                    .wrap(from_fn(csrf::protect))
+                    .wrap(sessions)
+                    .wrap(from_fn(session_store_unavailable))
+                    .configure(pages::routes)
+                    .default_service(web::to(pages::not_found)),
+            )
     })
     .listen(listener)?
     .run();

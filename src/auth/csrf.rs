@@ -109,10 +109,11 @@ pub async fn protect(
         *req.method(),
         Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
     );
-    if !safe && !req.path().starts_with("/api/") {
-        if let Err(e) = check_form(&mut req, fresh, &expected).await {
-            return Ok(req.error_response(e).map_into_right_body());
-        }
+    if !safe
+        && !req.path().starts_with("/api/")
+        && let Err(e) = check_form(&mut req, fresh, &expected).await
+    {
+        return Ok(req.error_response(e).map_into_right_body());
     }
 
     // Only pages carry forms; health probes and assets need no CSRF cookie.

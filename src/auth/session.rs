@@ -115,11 +115,11 @@ impl FromRequest for TenantUser {
                 return Err(refuse());
             }
             let t = now();
-            if let Some(p) = policy {
-                if t - identity.iat > p.absolute_secs {
-                    end(&session);
-                    return Err(refuse());
-                }
+            if let Some(p) = policy
+                && t - identity.iat > p.absolute_secs
+            {
+                end(&session);
+                return Err(refuse());
             }
             if t - identity.seen > TOUCH_EVERY_SECS {
                 let mut touched = identity.clone();

@@ -59,11 +59,18 @@ impl NewPassword {
                 format!("Use at least {} characters.", policy.min_chars),
             ));
         }
+        // The words themselves, their parts, and their parts run together
+        // ("Ada Lovelace" → "ada", "lovelace", "adalovelace").
+        let squashed: Vec<String> = context
+            .iter()
+            .map(|w| w.chars().filter(|c| c.is_alphanumeric()).collect())
+            .collect();
         let words: Vec<&str> = context
             .iter()
             .flat_map(|w| w.split(|c: char| !c.is_alphanumeric()))
             .filter(|w| w.len() >= 3)
             .chain(context.iter().copied())
+            .chain(squashed.iter().map(String::as_str))
             .collect();
         let estimate = zxcvbn::zxcvbn(raw, &words);
         if u8::from(estimate.score()) < policy.min_score {

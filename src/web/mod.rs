@@ -1,6 +1,7 @@
 //! HTML pages, one module per page group.
 
 mod assets;
+pub use assets::stylesheet;
 mod dashboard;
 mod landing;
 mod login;
@@ -14,7 +15,6 @@ use crate::error::{ApiError, AppError};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(landing::landing))
         .route("/go", web::get().to(landing::go))
-        .route("/static/app.css", web::get().to(assets::stylesheet))
         .route("/signup", web::get().to(signup::form))
         .route("/signup", web::post().to(signup::submit))
         .service(

@@ -1,0 +1,349 @@
+//! The test harness: each test gets the real portal on a random port, against the real
+//! PostgreSQL (a fresh database of its own) and Redis.
+#![allow(dead_code)]
+
+use std::{collections::HashMap, net::TcpListener, process::Child, sync::Arc, time::Duration};
+
+use diesel::{Connection, PgConnection, RunQueryDsl, sql_types::Text};
+use reqwest::{StatusCode, cookie::CookieStore};
+use tenant_portal::{app::Application, config::Settings, db::migrate};
+
+/// The database server tests create their databases on.
+pub fn admin_database_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// The Redis tests use (sessions of different tests never collide: keys are random).
+pub fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+fn database_url(name: &str) -> String {
+    let admin = admin_database_url();
+    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+    format!("{base}/{name}")
+}
+
+/// A strong password accepted by the policy.
+pub const PASSWORD: &str = "Correct-Horse-Battery-9142";
+
+/// One running portal and its database.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub address: String,
+    /// The test database's name.
+    pub db_name: String,
+    /// Its URL.
+    pub database_url: String,
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects.
+pub struct Visitor {
+    /// The HTTP client.
+    pub http: reqwest::Client,
+    /// Its cookies.
+    pub jar: Arc<reqwest::cookie::Jar>,
+    address: String,
+}
+
+/// A page as the test sees it.
+pub struct Page {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    /// The CSRF token embedded in the page's forms.
+    pub fn csrf(&self) -> String {
+        hidden_value(&self.body, "csrf_token").expect("page has a csrf_token field")
+    }
+}
+
+/// The value of a hidden input in HTML.
+pub fn hidden_value(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')?;
+    Some(html[start..start + end].to_string())
+}
+
+impl TestApp {
+    /// Starts a portal with the default test settings.
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(&[]).await
+    }
+
+    /// Starts a portal with some settings overridden.
+    pub async fn spawn_with(overrides: &[(&str, &str)]) -> TestApp {
+        let db_name = format!("tp_test_{}", uuid::Uuid::new_v4().simple());
+        let database_url = database_url(&db_name);
+        {
+            let name = db_name.clone();
+            let url = database_url.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut admin = PgConnection::establish(&admin_database_url())
+                    .expect("PostgreSQL answers at TEST_DATABASE_URL");
+                diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+                    .execute(&mut admin)
+                    .expect("create test database");
+                let mut conn = PgConnection::establish(&url).expect("connect to test database");
+                migrate::migrate_public(&mut conn).expect("public migrations");
+            })
+            .await
+            .expect("database set-up");
+        }
+        let mut vars: HashMap<String, String> = [
+            ("DATABASE_URL", database_url.as_str()),
+            ("PORTAL_BIND", "127.0.0.1:0"),
+            ("AUTH_PASSWORD_HASH_ROUNDS", "4"),
+            ("PORTAL_DB_POOL_SIZE", "4"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        vars.insert("REDIS_URL".into(), redis_url());
+        vars.insert(
+            "SECRET_KEY".into(),
+            "t".repeat(32) + &uuid::Uuid::new_v4().simple().to_string(),
+        );
+        for (k, v) in overrides {
+            vars.insert(k.to_string(), v.to_string());
+        }
+        let settings = Settings::from_map(&vars).expect("valid test settings");
+        let app = Application::build(settings).await.expect("portal starts");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            address,
+            db_name,
+            database_url,
+        }
+    }
+
+    /// A new visitor with an empty cookie jar.
+    pub fn visitor(&self) -> Visitor {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        let http = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client");
+        Visitor {
+            http,
+            jar,
+            address: self.address.clone(),
+        }
+    }
+
+    /// Runs SQL on the test database and returns the first column of each row.
+    pub fn query_strings(&self, sql: &str) -> Vec<String> {
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = Text)]
+            v: String,
+        }
+        let mut conn = PgConnection::establish(&self.database_url).expect("connect");
+        diesel::sql_query(sql)
+            .load::<Row>(&mut conn)
+            .expect("query")
+            .into_iter()
+            .map(|r| r.v)
+            .collect()
+    }
+
+    /// Signs up an organization with a new visitor; returns the signed-in visitor.
+    pub async fn signup(&self, company: &str, slug: &str, email: &str) -> Visitor {
+        let v = self.visitor();
+        let page = v.signup(company, slug, email, PASSWORD).await;
+        assert_eq!(
+            page.status,
+            StatusCode::SEE_OTHER,
+            "sign-up failed: {}",
+            page.body
+        );
+        assert_eq!(
+            page.location.as_deref(),
+            Some(format!("/t/{slug}/dashboard").as_str())
+        );
+        v
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let name = self.db_name.clone();
+        // Best effort: a database left behind only costs disk.
+        let _ = std::thread::spawn(move || {
+            if let Ok(mut admin) = PgConnection::establish(&admin_database_url()) {
+                let _ =
+                    diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                        .execute(&mut admin);
+            }
+        })
+        .join();
+    }
+}
+
+impl Visitor {
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    async fn page(res: reqwest::Response) -> Page {
+        let status = res.status();
+        let headers = res.headers().clone();
+        let location = headers
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = res.text().await.unwrap_or_default();
+        Page {
+            status,
+            location,
+            headers,
+            body,
+        }
+    }
+
+    /// GET a path.
+    pub async fn get(&self, path: &str) -> Page {
+        Self::page(self.http.get(self.url(path)).send().await.expect("GET")).await
+    }
+
+    /// POST a form as is (no CSRF token added).
+    pub async fn post_raw(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        Self::page(
+            self.http
+                .post(self.url(path))
+                .form(form)
+                .send()
+                .await
+                .expect("POST"),
+        )
+        .await
+    }
+
+    /// POST a form with the CSRF token taken from the page at `form_page`.
+    pub async fn submit(&self, form_page: &str, path: &str, fields: &[(&str, &str)]) -> Page {
+        let token = self.get(form_page).await.csrf();
+        let mut form: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
+        form.extend_from_slice(fields);
+        self.post_raw(path, &form).await
+    }
+
+    /// Fills in and sends the sign-up form.
+    pub async fn signup(&self, company: &str, slug: &str, email: &str, password: &str) -> Page {
+        self.submit(
+            "/signup",
+            "/signup",
+            &[
+                ("company_name", company),
+                ("business_type", "software"),
+                ("country", "DE"),
+                ("name", "Ada Lovelace"),
+                ("email", email),
+                ("password", password),
+                ("slug", slug),
+            ],
+        )
+        .await
+    }
+
+    /// Signs in to a tenant.
+    pub async fn login(&self, slug: &str, email: &str, password: &str) -> Page {
+        let page = format!("/t/{slug}/login");
+        self.submit(&page, &page, &[("email", email), ("password", password)])
+            .await
+    }
+
+    /// Signs out of a tenant, with the token from its dashboard.
+    pub async fn logout(&self, slug: &str) -> Page {
+        let token = self.get(&format!("/t/{slug}/login")).await.csrf();
+        self.post_raw(&format!("/t/{slug}/logout"), &[("csrf_token", &token)])
+            .await
+    }
+
+    /// The value of a cookie the visitor holds.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        let url = self.address.parse().expect("url");
+        let header = self.jar.cookies(&url)?;
+        header
+            .to_str()
+            .ok()?
+            .split("; ")
+            .find_map(|c| c.strip_prefix(&format!("{name}=")).map(str::to_string))
+    }
+}
+
+/// A Redis server of a test's own, to stop and start at will.
+pub struct OwnRedis {
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl OwnRedis {
+    /// Starts redis-server on a free port and waits until it answers.
+    pub fn start() -> OwnRedis {
+        let port = free_port();
+        let mut r = OwnRedis { port, child: None };
+        r.restart();
+        r
+    }
+
+    /// Its URL.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts it again on the same port.
+    pub fn restart(&mut self) {
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server is installed");
+        self.child = Some(child);
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("redis-server did not start on port {}", self.port);
+    }
+
+    /// Stops it.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A TCP port free right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
