@@ -119,12 +119,13 @@ pub fn record(
 }
 
 /// A stored event, for pages.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = audit_log)]
 pub struct AuditEntry {
     /// Row id.
     pub id: i64,
     /// When.
+    #[serde(with = "unix_seconds")]
     pub occurred_at: OffsetDateTime,
     /// Who, by email.
     pub actor_email: Option<String>,
@@ -174,4 +175,16 @@ pub fn recent(conn: &mut PgConnection, limit: i64) -> AppResult<Vec<AuditEntry>>
         .limit(limit)
         .select(AuditEntry::as_select())
         .load(conn)?)
+}
+
+/// Timestamps as seconds since the epoch, as `extract(epoch ...)` gives them in JSON.
+mod unix_seconds {
+    use serde::{Deserialize, Deserializer};
+    use time::OffsetDateTime;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
+        let secs = f64::deserialize(d)?;
+        OffsetDateTime::from_unix_timestamp_nanos((secs * 1e9) as i128)
+            .map_err(serde::de::Error::custom)
+    }
 }

@@ -108,9 +108,6 @@ pub fn run() -> i32 {
         }
     };
     crate::telemetry::init(settings.log_json);
-    for w in &settings.warnings {
-        tracing::warn!("{w}");
-    }
     let result = match cli.command {
         Command::Serve => serve(settings),
         Command::Migrate => migrate_all(&settings),
@@ -159,6 +156,9 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn serve(settings: Settings) -> anyhow::Result<()> {
+    for w in &settings.warnings {
+        tracing::warn!("{w}");
+    }
     runtime()?.block_on(async move {
         let bind = settings.bind;
         let base = settings.base_url.clone();

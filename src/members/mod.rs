@@ -4,6 +4,7 @@ use diesel::prelude::*;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::audit::AuditEntry;
 use crate::db::schema::tenant::users;
 use crate::domain::{Email, PersonName, Role};
 use crate::error::{AppError, AppResult};
@@ -95,10 +96,58 @@ pub fn touch_login(conn: &mut PgConnection, id: Uuid) -> AppResult<()> {
     Ok(())
 }
 
-/// Active people in the tenant.
-pub fn count_active(conn: &mut PgConnection) -> AppResult<i64> {
-    Ok(users::table
-        .filter(users::status.eq("active"))
-        .count()
-        .get_result(conn)?)
+/// What the dashboard shows about a person and their organization.
+#[derive(Debug, QueryableByName)]
+pub struct Overview {
+    /// Email.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub email: String,
+    /// Name.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub name: String,
+    /// Role name.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub role: String,
+    /// Status.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub status: String,
+    /// Active people in the tenant.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub member_count: i64,
+    /// The ten newest audit events, as a JSON array.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    activity: String,
+}
+
+impl Overview {
+    /// The role, parsed.
+    pub fn role(&self) -> AppResult<Role> {
+        Role::parse(&self.role)
+            .map_err(|_| AppError::internal(anyhow::anyhow!("bad role in users row")))
+    }
+
+    /// Whether the person may still use the portal.
+    pub fn is_active(&self) -> bool {
+        self.status == "active"
+    }
+
+    /// The recent activity.
+    pub fn activity(&self) -> AppResult<Vec<AuditEntry>> {
+        serde_json::from_str(&self.activity).map_err(AppError::internal)
+    }
+}
+
+/// The dashboard's data in one statement (one round trip), or none when the person
+/// no longer exists.
+pub fn overview(conn: &mut PgConnection, id: Uuid) -> AppResult<Option<Overview>> {
+    let sql = "SELECT u.email, u.name, u.role, u.status, \
+          (SELECT count(*) FROM users WHERE status = 'active') AS member_count, \
+          COALESCE((SELECT json_agg(a ORDER BY a.id DESC)::text FROM ( \
+              SELECT id, extract(epoch FROM occurred_at)::float8 AS occurred_at, actor_email, action, target, ip \
+              FROM audit_log ORDER BY id DESC LIMIT 10) a), '[]') AS activity \
+        FROM users u WHERE u.id = $1";
+    Ok(diesel::sql_query(sql)
+        .bind::<diesel::sql_types::Uuid, _>(id)
+        .get_result(conn)
+        .optional()?)
 }

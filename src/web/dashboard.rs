@@ -5,7 +5,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::app::AppState;
-use crate::audit::{self, AuditEntry};
+use crate::audit::AuditEntry;
 use crate::auth::{
     csrf::CsrfToken,
     session::{self, TenantUser},
@@ -37,40 +37,38 @@ pub async fn home(req: actix_web::HttpRequest) -> HttpResponse {
 }
 
 /// `GET /t/{slug}/dashboard`: one Redis read (the session), a cached tenant, and one
-/// transaction for the person, the member count and the recent activity.
+/// transaction with a single query for the person, the member count and the activity.
 pub async fn dashboard(
     state: web::Data<AppState>,
     user: TenantUser,
     csrf: CsrfToken,
 ) -> AppResult<DashboardPage> {
     let uid = user.identity.uid;
-    let (person, member_count, activity) = state
+    let overview = state
         .db
         .tenant(&user.tenant.schema, move |conn| {
-            let person = members::find(conn, uid)?;
-            let count = members::count_active(conn)?;
-            let activity = audit::recent(conn, 10)?;
-            Ok((person, count, activity))
+            members::overview(conn, uid)
         })
         .await?;
     // Removed or deactivated since signing in: the session is over.
-    let Some(person) = person.filter(members::User::is_active) else {
+    let Some(overview) = overview.filter(|o| o.is_active()) else {
         session::end(&user.session);
         return Err(AppError::SignInRequired {
             login_url: session::login_url(&user.tenant, None),
         });
     };
-    let role = person.role()?;
+    let role = overview.role()?;
+    let activity = overview.activity()?;
     Ok(DashboardPage {
         csrf: csrf.0,
         slug: user.tenant.slug.to_string(),
         tenant_name: user.tenant.name.clone(),
-        initials: initials(&person.name),
-        user_name: person.name,
-        user_email: person.email,
+        initials: initials(&overview.name),
+        user_name: overview.name,
+        user_email: overview.email,
         role: role.as_str(),
         role_label: role.label(),
-        member_count,
+        member_count: overview.member_count,
         activity,
     })
 }

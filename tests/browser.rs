@@ -1,0 +1,207 @@
+//! A real browser (headless Chromium through chromedriver) signs up, sees the dashboard
+//! and signs out.
+
+mod common;
+
+use std::{
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use common::{PASSWORD, TestApp, free_port};
+use fantoccini::{Client, ClientBuilder, Locator};
+
+struct Driver {
+    child: Child,
+    port: u16,
+    _profile: std::path::PathBuf,
+}
+
+impl Driver {
+    fn start() -> Driver {
+        let port = free_port();
+        let child =
+            Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("chromedriver is installed (scripts/test installs chromium-driver)");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let profile =
+            std::env::temp_dir().join(format!("portal-chrome-{}", uuid::Uuid::new_v4().simple()));
+        Driver {
+            child,
+            port,
+            _profile: profile,
+        }
+    }
+
+    async fn browser(&self) -> Client {
+        let profile = self._profile.display().to_string();
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--window-size=1280,900",
+                    format!("--user-data-dir={profile}"),
+                ]
+            }),
+        );
+        ClientBuilder::rustls()
+            .expect("TLS roots")
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("chromedriver session")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self._profile);
+    }
+}
+
+async fn fill(b: &Client, css: &str, value: &str) {
+    let el = b.find(Locator::Css(css)).await.expect(css);
+    el.clear().await.expect("clear");
+    el.send_keys(value).await.expect("type");
+}
+
+async fn text(b: &Client, css: &str) -> String {
+    b.find(Locator::Css(css))
+        .await
+        .expect(css)
+        .text()
+        .await
+        .expect("text")
+}
+
+#[tokio::test]
+async fn a_person_signs_up_sees_the_dashboard_and_signs_out_in_a_browser() {
+    let app = TestApp::spawn().await;
+    let driver = Driver::start();
+    let b = driver.browser().await;
+
+    b.goto(&app.address).await.expect("landing");
+    b.find(Locator::LinkText("Create an organization"))
+        .await
+        .expect("sign-up link")
+        .click()
+        .await
+        .expect("click");
+    assert!(b.current_url().await.unwrap().path().ends_with("/signup"));
+    assert_eq!(text(&b, "h1").await, "Create your organization");
+
+    // A weak password first: the page explains, and keeps what was typed.
+    fill(&b, "#company_name", "Initech Software").await;
+    b.find(Locator::Css("#business_type"))
+        .await
+        .unwrap()
+        .select_by_value("software")
+        .await
+        .unwrap();
+    b.find(Locator::Css("#country"))
+        .await
+        .unwrap()
+        .select_by_value("NL")
+        .await
+        .unwrap();
+    fill(&b, "#name", "Peter Gibbons").await;
+    fill(&b, "#email", "peter@initech.test").await;
+    fill(&b, "#password", "password1234").await;
+    b.find(Locator::Css("form.form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let err = text(&b, "#password-error").await;
+    assert!(err.contains("too easy to guess"), "{err}");
+    let kept = b
+        .find(Locator::Css("#company_name"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("Initech Software"));
+
+    fill(&b, "#password", PASSWORD).await;
+    b.find(Locator::Css("form.form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // The dashboard of the new organization, for its admin.
+    let url = b.current_url().await.unwrap();
+    assert_eq!(url.path(), "/t/initech-software/dashboard");
+    assert_eq!(text(&b, "#org-name").await, "Initech Software");
+    assert_eq!(text(&b, "#whoami-name").await, "Peter Gibbons");
+    assert_eq!(text(&b, "#whoami-role").await.to_lowercase(), "admin");
+    assert_eq!(text(&b, "#member-count").await, "1");
+    let activity = text(&b, "#activity").await;
+    assert!(
+        activity.contains("peter@initech.test created the organization"),
+        "{activity}"
+    );
+
+    // Sign out: back at the sign-in page, and the dashboard is closed.
+    b.find(Locator::Css("form[action$='/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        b.current_url().await.unwrap().path(),
+        "/t/initech-software/login"
+    );
+    assert!(
+        text(&b, "[role=status]")
+            .await
+            .contains("You have signed out")
+    );
+    b.goto(&format!("{}/t/initech-software/dashboard", app.address))
+        .await
+        .unwrap();
+    assert_eq!(
+        b.current_url().await.unwrap().path(),
+        "/t/initech-software/login"
+    );
+
+    // And in again.
+    fill(&b, "#email", "peter@initech.test").await;
+    fill(&b, "#password", PASSWORD).await;
+    b.find(Locator::Css("form.form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        b.current_url().await.unwrap().path(),
+        "/t/initech-software/dashboard"
+    );
+    assert!(
+        text(&b, "#activity")
+            .await
+            .contains("peter@initech.test signed in")
+    );
+
+    b.close().await.expect("close browser");
+}

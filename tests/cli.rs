@@ -1,0 +1,234 @@
+//! The `portal` command as an operator uses it.
+
+mod common;
+
+use std::{
+    io::Write,
+    process::{Command, Output, Stdio},
+};
+
+use common::TestApp;
+use reqwest::StatusCode;
+
+/// Runs `portal` with exactly these variables (no inherited configuration, no .env).
+fn portal(args: &[&str], vars: &[(&str, &str)], stdin: Option<&str>) -> Output {
+    let dir = std::env::temp_dir();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_portal"));
+    cmd.args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RUST_LOG", "warn")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("portal binary runs");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().expect("portal finishes")
+}
+
+fn out(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn a_broken_production_configuration_names_every_variable_and_the_fix() {
+    let o = portal(
+        &["check"],
+        &[("PORTAL_ENV", "production"), ("SECRET_KEY", "changeme")],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let text = out(&o);
+    for v in ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "PORTAL_BASE_URL"] {
+        assert!(text.contains(v), "{v} not named in:\n{text}");
+    }
+    assert!(text.contains("placeholder"));
+
+    let o = portal(
+        &["check"],
+        &[("DATABASE_URL", "postgres://postgres:s3cret-pw@localhost/x")],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let text = out(&o);
+    assert!(
+        text.contains("DATABASE_URL") && text.contains("127.0.0.1"),
+        "{text}"
+    );
+    assert!(!text.contains("s3cret-pw"), "the password leaked: {text}");
+}
+
+#[tokio::test]
+async fn check_reports_each_component_and_fails_when_one_is_down() {
+    let app = TestApp::spawn().await;
+    let redis = common::redis_url();
+    let ok = portal(
+        &["check"],
+        &[("DATABASE_URL", &app.database_url), ("REDIS_URL", &redis)],
+        None,
+    );
+    let text = out(&ok);
+    assert_eq!(ok.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("database: ok") && text.contains("redis: ok"),
+        "{text}"
+    );
+
+    let dead = format!("redis://127.0.0.1:{}", common::free_port());
+    let bad = portal(
+        &["check"],
+        &[("DATABASE_URL", &app.database_url), ("REDIS_URL", &dead)],
+        None,
+    );
+    assert_ne!(bad.status.code(), Some(0));
+    assert!(out(&bad).to_lowercase().contains("redis"), "{}", out(&bad));
+}
+
+#[tokio::test]
+async fn an_operator_creates_a_tenant_whose_admin_can_sign_in() {
+    let app = TestApp::spawn().await;
+    let vars = [
+        ("DATABASE_URL", app.database_url.as_str()),
+        ("AUTH_PASSWORD_HASH_ROUNDS", "4"),
+    ];
+    let o = portal(
+        &[
+            "tenant",
+            "create",
+            "umbrella",
+            "--name",
+            "Umbrella Corp",
+            "--country",
+            "GB",
+            "--admin-email",
+            "alice@umbrella.test",
+        ],
+        &vars,
+        None,
+    );
+    let text = out(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(text.contains("tenant_umbrella"));
+    let password = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("password: "))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("password printed once")
+        .to_string();
+
+    let v = app.visitor();
+    let login = v.login("umbrella", "alice@umbrella.test", &password).await;
+    assert_eq!(login.status, StatusCode::SEE_OTHER, "{}", login.body);
+    assert!(
+        v.get("/t/umbrella/dashboard")
+            .await
+            .body
+            .contains("Umbrella Corp")
+    );
+
+    // The same address twice, and a hostile one, are refused with a message.
+    let again = portal(
+        &["tenant", "create", "umbrella", "--name", "Again"],
+        &vars,
+        None,
+    );
+    assert_eq!(again.status.code(), Some(1));
+    assert!(out(&again).contains("already taken"));
+    let hostile = portal(&["tenant", "create", "x;drop", "--name", "X"], &vars, None);
+    assert_eq!(hostile.status.code(), Some(1));
+    assert!(out(&hostile).contains("slug"));
+
+    let list = portal(&["tenant", "list"], &vars, None);
+    assert!(out(&list).contains("umbrella") && out(&list).contains("1 organization(s)"));
+
+    // Migrating again is harmless and visits every tenant schema.
+    let m = portal(&["migrate"], &vars, None);
+    assert_eq!(m.status.code(), Some(0), "{}", out(&m));
+    assert!(
+        out(&m).contains("1 schema(s) checked, 0 migration(s) applied"),
+        "{}",
+        out(&m)
+    );
+}
+
+#[tokio::test]
+async fn platform_admins_are_created_with_a_password_from_stdin_or_a_generated_one() {
+    let app = TestApp::spawn().await;
+    let vars = [
+        ("DATABASE_URL", app.database_url.as_str()),
+        ("AUTH_PASSWORD_HASH_ROUNDS", "4"),
+    ];
+    let weak = portal(
+        &[
+            "admin",
+            "create",
+            "--email",
+            "root@platform.test",
+            "--password-stdin",
+        ],
+        &vars,
+        Some("password1234\n"),
+    );
+    assert_eq!(weak.status.code(), Some(1));
+    assert!(out(&weak).contains("too easy to guess"));
+
+    let o = portal(
+        &[
+            "admin",
+            "create",
+            "--email",
+            "root@platform.test",
+            "--password-stdin",
+        ],
+        &vars,
+        Some("Quiet-Harbor-Lantern-58\n"),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert!(!out(&o).contains("Quiet-Harbor-Lantern-58"));
+    let hash = app.query_strings("SELECT password_hash AS v FROM public.platform_admins");
+    assert!(bcrypt::verify("Quiet-Harbor-Lantern-58", &hash[0]).unwrap());
+
+    let dup = portal(
+        &["admin", "create", "--email", "root@platform.test"],
+        &vars,
+        None,
+    );
+    assert_eq!(dup.status.code(), Some(1));
+    assert!(out(&dup).contains("already exists"));
+
+    let reset = portal(
+        &["admin", "reset-password", "--email", "root@platform.test"],
+        &vars,
+        None,
+    );
+    assert_eq!(reset.status.code(), Some(0));
+    let new_pw = out(&reset)
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("password: ")
+                .map(|p| p.split_whitespace().next().unwrap_or("").to_string())
+        })
+        .expect("generated password printed");
+    let hash = app.query_strings("SELECT password_hash AS v FROM public.platform_admins");
+    assert!(bcrypt::verify(&new_pw, &hash[0]).unwrap());
+}
