@@ -168,3 +168,78 @@ async fn next_only_returns_inside_the_same_organization() {
         assert_eq!(page.location.as_deref(), Some(expected), "next={next}");
     }
 }
+
+fn set_cookie(page: &common::Page, name: &str) -> String {
+    page.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie set"))
+        .to_string()
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_http_only_same_site_and_secure_when_configured() {
+    let app = TestApp::spawn().await;
+    let v = app.visitor();
+    let page = v.signup("Acme", "acme", "ada@acme.test", PASSWORD).await;
+    let cookie = set_cookie(&page, "portal_session");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/")
+    );
+    assert!(!cookie.contains("Secure"));
+    // A browser-session cookie: the server-side idle timeout decides how long it lives.
+    assert!(!cookie.contains("Max-Age") && !cookie.contains("Expires"));
+
+    // Behind HTTPS: Secure, and the __Host- prefix pins it to this host.
+    let secure = TestApp::spawn_with(&[("AUTH_SESSION_COOKIE_SECURE", "true")]).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let form = http
+        .get(format!("{}/signup", secure.address))
+        .send()
+        .await
+        .unwrap();
+    let csrf_cookie = form
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("portal_csrf="))
+        .unwrap()
+        .to_string();
+    assert!(csrf_cookie.contains("Secure"));
+    let seed = csrf_cookie.split(';').next().unwrap().to_string();
+    let token = common::hidden_value(&form.text().await.unwrap(), "csrf_token").unwrap();
+    let res = http
+        .post(format!("{}/signup", secure.address))
+        .header("cookie", seed)
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("company_name", "Acme"),
+            ("business_type", "software"),
+            ("country", "DE"),
+            ("name", "Ada"),
+            ("email", "ada@acme.test"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let session = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("__Host-portal_session="))
+        .expect("__Host- session cookie")
+        .to_string();
+    assert!(
+        session.contains("Secure") && session.contains("HttpOnly") && session.contains("Path=/")
+    );
+    assert!(!session.contains("Domain"));
+}
