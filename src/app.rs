@@ -38,8 +38,10 @@ pub struct AppState {
     pub db: Db,
     /// bcrypt on the blocking pool.
     pub hasher: PasswordHasher,
-    /// Redis (sessions, and soon rate limits).
+    /// Redis (sessions, rate limits).
     pub redis: ConnectionManager,
+    /// Outgoing mail.
+    pub mailer: crate::mail::Mailer,
 }
 
 impl AppState {
@@ -51,11 +53,17 @@ impl AppState {
             .map_err(|e| anyhow::anyhow!("cannot connect to Redis at REDIS_URL: {e}"))?;
         let rounds = settings.password_hash_rounds;
         let hasher = tokio::task::spawn_blocking(move || PasswordHasher::new(rounds)).await??;
+        let mailer = crate::mail::Mailer::new(
+            settings.smtp_url.as_ref().map(|s| s.expose_secret()),
+            &settings.mail_from,
+            settings.mail_dir.clone(),
+        )?;
         Ok(Self {
             settings,
             db,
             hasher,
             redis,
+            mailer,
         })
     }
 

@@ -51,6 +51,24 @@ pub struct Settings {
     pub db_pool_size: usize,
     /// `PORTAL_LOG_FORMAT`: `json` for machines, anything else for people.
     pub log_json: bool,
+    /// `SMTP_URL`: send mail through this server; unset writes mail to the mail folder.
+    pub smtp_url: Option<SecretString>,
+    /// `PORTAL_MAIL_FROM`.
+    pub mail_from: String,
+    /// `PORTAL_MAIL_DIR`: where mail goes without SMTP.
+    pub mail_dir: std::path::PathBuf,
+    /// `PORTAL_TRUSTED_PROXIES`: peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// `AUTH_PASSWORD_RESET_MINUTES`: how long a reset link works.
+    pub password_reset_ttl: Duration,
+    /// `AUTH_EMAIL_VERIFICATION_HOURS`: how long a verification link works.
+    pub email_verification_ttl: Duration,
+    /// `RATE_LIMIT_ENABLED`: the switch for every rate limit.
+    pub rate_limit_enabled: bool,
+    /// `RATE_LIMIT_LOGIN_PER_MINUTE`: sign-in attempts per client IP.
+    pub rate_limit_login_per_minute: u32,
+    /// `RATE_LIMIT_GENERAL_PER_MINUTE`: requests of any kind per client IP.
+    pub rate_limit_general_per_minute: u32,
     /// Warnings worth showing at start-up that do not stop it.
     pub warnings: Vec<String>,
 }
@@ -231,6 +249,33 @@ impl Settings {
             .text("PORTAL_LOG_FORMAT")
             .map(|v| v == "json")
             .unwrap_or(prod);
+        let smtp_url = r.text("SMTP_URL");
+        if let Some(u) = &smtp_url
+            && !(u.starts_with("smtp://") || u.starts_with("smtps://"))
+        {
+            r.problem("SMTP_URL", "must start with smtp:// or smtps://".into());
+        }
+        let mail_from = r
+            .text("PORTAL_MAIL_FROM")
+            .unwrap_or_else(|| "Tenant Portal <no-reply@tenant-portal.invalid>".into());
+        let mail_dir = r
+            .text("PORTAL_MAIL_DIR")
+            .unwrap_or_else(|| "mail".into())
+            .into();
+        let trusted_proxies = r.ip_list("PORTAL_TRUSTED_PROXIES");
+        let reset_minutes = r
+            .number("AUTH_PASSWORD_RESET_MINUTES", 5, 1440)
+            .unwrap_or(30);
+        let verification_hours = r
+            .number("AUTH_EMAIL_VERIFICATION_HOURS", 1, 720)
+            .unwrap_or(48);
+        let rate_limit_enabled = r.flag("RATE_LIMIT_ENABLED").unwrap_or(true);
+        let rate_limit_login_per_minute = r
+            .number("RATE_LIMIT_LOGIN_PER_MINUTE", 1, 100_000)
+            .unwrap_or(10);
+        let rate_limit_general_per_minute = r
+            .number("RATE_LIMIT_GENERAL_PER_MINUTE", 1, 1_000_000)
+            .unwrap_or(600);
 
         if !r.problems.is_empty() {
             return Err(ConfigError(r.problems));
@@ -251,6 +296,15 @@ impl Settings {
             session_absolute: Duration::from_secs(u64::from(absolute_hours) * 3600),
             db_pool_size,
             log_json,
+            smtp_url: smtp_url.map(SecretString::from),
+            mail_from,
+            mail_dir,
+            trusted_proxies,
+            password_reset_ttl: Duration::from_secs(u64::from(reset_minutes) * 60),
+            email_verification_ttl: Duration::from_secs(u64::from(verification_hours) * 3600),
+            rate_limit_enabled,
+            rate_limit_login_per_minute,
+            rate_limit_general_per_minute,
             warnings,
         })
     }
@@ -323,6 +377,23 @@ impl Reader<'_> {
                 None
             }
         }
+    }
+
+    fn ip_list(&mut self, name: &'static str) -> Vec<std::net::IpAddr> {
+        let Some(list) = self.text(name) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match item.parse() {
+                Ok(ip) => out.push(ip),
+                Err(_) => self.problem(
+                    name,
+                    format!("`{item}` is not an IP address; list addresses separated by commas"),
+                ),
+            }
+        }
+        out
     }
 
     fn service_url(

@@ -12,6 +12,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod health;
+pub mod mail;
 pub mod members;
 pub mod telemetry;
 pub mod tenancy;

@@ -43,6 +43,8 @@ impl Driver {
     }
 
     async fn browser(&self) -> Client {
+        // Two TLS crypto providers are linked into this test binary; pick one.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let profile = self._profile.display().to_string();
         let mut caps = serde_json::Map::new();
         caps.insert(

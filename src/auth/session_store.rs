@@ -46,6 +46,39 @@ pub async fn with_deadline<T>(
     }
 }
 
+/// How long a person's session index lives after its last write; longer than any
+/// session can.
+const INDEX_TTL_SECS: i64 = 31 * 24 * 3600;
+
+fn user_index_key(tenant: uuid::Uuid, user: uuid::Uuid) -> String {
+    format!("portal:user-sessions:{tenant}:{user}")
+}
+
+fn owner(state: &HashMap<String, String>) -> Option<(uuid::Uuid, uuid::Uuid)> {
+    let identity: serde_json::Value = serde_json::from_str(state.get("identity")?).ok()?;
+    let tid = identity.get("tid")?.as_str()?.parse().ok()?;
+    let uid = identity.get("uid")?.as_str()?.parse().ok()?;
+    Some((tid, uid))
+}
+
+/// Ends every session of one person of one tenant; returns how many were live.
+pub async fn end_sessions_of(
+    conn: &ConnectionManager,
+    tenant: uuid::Uuid,
+    user: uuid::Uuid,
+) -> anyhow::Result<usize> {
+    let mut conn = conn.clone();
+    let index = user_index_key(tenant, user);
+    let keys: Vec<String> = with_deadline(conn.smembers(&index)).await?;
+    let mut pipe = redis::pipe();
+    for k in &keys {
+        pipe.del(k);
+    }
+    pipe.del(&index);
+    let deleted: Vec<usize> = with_deadline(pipe.query_async(&mut conn)).await?;
+    Ok(deleted.iter().take(keys.len()).sum())
+}
+
 /// The session store.
 #[derive(Clone)]
 pub struct RedisSessionStore {
@@ -80,8 +113,18 @@ impl RedisSessionStore {
     ) -> anyhow::Result<()> {
         let body = serde_json::to_string(state)?;
         let secs = ttl.whole_seconds().max(1) as u64;
+        let redis_key = Self::redis_key(key);
+        let mut pipe = redis::pipe();
+        pipe.set_ex(&redis_key, body, secs).ignore();
+        // Index the session under its person, so all of them can be ended at once
+        // (password reset, deactivation). One round trip with the write itself.
+        if let Some((tid, uid)) = owner(state) {
+            let index = user_index_key(tid, uid);
+            pipe.sadd(&index, &redis_key).ignore();
+            pipe.expire(&index, INDEX_TTL_SECS).ignore();
+        }
         let mut conn = self.conn.clone();
-        with_deadline(conn.set_ex::<_, _, ()>(Self::redis_key(key), body, secs)).await
+        with_deadline(pipe.query_async::<()>(&mut conn)).await
     }
 }
 

@@ -78,4 +78,42 @@ pub mod tenant {
             details -> Jsonb,
         }
     }
+
+    diesel::table! {
+        /// Failed sign-ins and locks, per email.
+        login_throttle (email) {
+            email -> Text,
+            failures -> Int4,
+            locked_until -> Nullable<Timestamptz>,
+            updated_at -> Timestamptz,
+        }
+    }
+
+    diesel::table! {
+        /// Single-use mailed links, stored hashed.
+        user_tokens (id) {
+            id -> Uuid,
+            user_id -> Uuid,
+            purpose -> Text,
+            token_hash -> Text,
+            expires_at -> Timestamptz,
+            used_at -> Nullable<Timestamptz>,
+            created_at -> Timestamptz,
+        }
+    }
+
+    diesel::table! {
+        /// The organization's rules (one row).
+        tenant_settings (id) {
+            id -> Bool,
+            registration -> Text,
+            allowed_domains -> Array<Text>,
+            password_login -> Bool,
+            require_email_verification -> Bool,
+            updated_at -> Timestamptz,
+        }
+    }
+
+    diesel::joinable!(user_tokens -> users (user_id));
+    diesel::allow_tables_to_appear_in_same_query!(users, user_tokens);
 }

@@ -2,6 +2,7 @@
 
 pub mod provision;
 pub mod registry;
+pub mod settings;
 
 use std::sync::Arc;
 

@@ -1,0 +1,3 @@
+DROP TABLE tenant_settings;
+DROP TABLE user_tokens;
+DROP TABLE login_throttle;

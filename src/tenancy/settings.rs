@@ -1,0 +1,110 @@
+//! An organization's own rules: who may register, how people sign in.
+
+use diesel::prelude::*;
+
+use crate::db::schema::tenant::tenant_settings;
+use crate::domain::{Email, FieldError};
+use crate::error::AppResult;
+
+/// Who may create an account at `/t/{slug}/register`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registration {
+    /// Anyone.
+    Open,
+    /// Only people with an invitation.
+    InviteOnly,
+    /// Anyone whose email is in one of the listed domains.
+    Domains,
+}
+
+impl Registration {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Registration::Open => "open",
+            Registration::InviteOnly => "invite_only",
+            Registration::Domains => "domains",
+        }
+    }
+
+    /// Parses a stored or submitted name.
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        match raw.trim() {
+            "open" => Ok(Registration::Open),
+            "invite_only" => Ok(Registration::InviteOnly),
+            "domains" => Ok(Registration::Domains),
+            _ => Err(FieldError::new(
+                "registration",
+                "Choose open, invite-only or limited to email domains.",
+            )),
+        }
+    }
+}
+
+/// The settings row.
+#[derive(Debug, Clone)]
+pub struct TenantSettings {
+    /// Registration mode.
+    pub registration: Registration,
+    /// Domains allowed when the mode is `Domains`, lowercase.
+    pub allowed_domains: Vec<String>,
+    /// Whether people of this tenant may sign in with a password.
+    pub password_login: bool,
+    /// Whether a person must verify their email before signing in.
+    pub require_email_verification: bool,
+}
+
+impl TenantSettings {
+    /// Whether someone with this email may register on their own.
+    pub fn admits(&self, email: &Email) -> bool {
+        match self.registration {
+            Registration::Open => true,
+            Registration::InviteOnly => false,
+            Registration::Domains => {
+                let domain = email
+                    .as_str()
+                    .rsplit_once('@')
+                    .map(|(_, d)| d)
+                    .unwrap_or("");
+                self.allowed_domains.iter().any(|d| d == domain)
+            }
+        }
+    }
+}
+
+/// Reads the settings of the tenant the transaction is scoped to.
+pub fn load(conn: &mut PgConnection) -> AppResult<TenantSettings> {
+    let (registration, allowed_domains, password_login, require_email_verification): (
+        String,
+        Vec<String>,
+        bool,
+        bool,
+    ) = tenant_settings::table
+        .select((
+            tenant_settings::registration,
+            tenant_settings::allowed_domains,
+            tenant_settings::password_login,
+            tenant_settings::require_email_verification,
+        ))
+        .first(conn)?;
+    Ok(TenantSettings {
+        registration: Registration::parse(&registration).unwrap_or(Registration::InviteOnly),
+        allowed_domains,
+        password_login,
+        require_email_verification,
+    })
+}
+
+/// Stores new settings for the tenant the transaction is scoped to.
+pub fn save(conn: &mut PgConnection, s: &TenantSettings) -> AppResult<()> {
+    diesel::update(tenant_settings::table)
+        .set((
+            tenant_settings::registration.eq(s.registration.as_str()),
+            tenant_settings::allowed_domains.eq(&s.allowed_domains),
+            tenant_settings::password_login.eq(s.password_login),
+            tenant_settings::require_email_verification.eq(s.require_email_verification),
+            tenant_settings::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
