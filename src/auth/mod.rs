@@ -5,3 +5,4 @@ pub mod login;
 pub mod password;
 pub mod session;
 pub mod session_store;
+pub mod tokens;
