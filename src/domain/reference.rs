@@ -255,6 +255,7 @@ pub const COUNTRIES: &[(&str, &str)] = &[
 
 /// Business types offered at sign-up: stable key stored in the registry, and label.
 pub const BUSINESS_TYPES: &[(&str, &str)] = &[
+    ("software", "Software & technology"),
     ("agency", "Agency & creative services"),
     ("consulting", "Consulting"),
     ("ecommerce", "E-commerce"),
@@ -269,13 +270,15 @@ pub const BUSINESS_TYPES: &[(&str, &str)] = &[
     ("public_sector", "Public sector"),
     ("real_estate", "Real estate"),
     ("retail", "Retail"),
-    ("software", "Software & technology"),
     ("other", "Other"),
 ];
 
 /// The country name for an ISO code, if the code is one we list.
 pub fn country_name(code: &str) -> Option<&'static str> {
-    COUNTRIES.iter().find(|(c, _)| *c == code).map(|(_, n)| *n)
+    COUNTRIES
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, name)| *name)
 }
 
 /// The label of a business type key, if it is one we offer.
@@ -283,31 +286,92 @@ pub fn business_type_label(key: &str) -> Option<&'static str> {
     BUSINESS_TYPES
         .iter()
         .find(|(k, _)| *k == key)
-        .map(|(_, l)| *l)
+        .map(|(_, label)| *label)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
 
-    #[test]
-    fn every_assigned_country_once_with_a_two_letter_code() {
-        assert_eq!(COUNTRIES.len(), 249);
-        let mut codes: Vec<_> = COUNTRIES.iter().map(|(c, _)| *c).collect();
-        assert!(
-            codes
-                .iter()
-                .all(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()))
-        );
-        codes.sort_unstable();
-        codes.dedup();
-        assert_eq!(codes.len(), 249);
+    /// Sort key: lowercase, with the accented letters used in the list mapped to their
+    /// base letter, so "Åland Islands" sorts with A and "Côte d'Ivoire" with Co.
+    fn sort_key(name: &str) -> String {
+        name.chars()
+            .map(|c| match c {
+                'Å' | 'å' | 'Á' | 'á' | 'À' | 'à' | 'Â' | 'â' | 'Ã' | 'ã' | 'Ä' | 'ä' => {
+                    'a'
+                }
+                'Ç' | 'ç' => 'c',
+                'É' | 'é' | 'È' | 'è' | 'Ê' | 'ê' | 'Ë' | 'ë' => 'e',
+                'Í' | 'í' | 'Î' | 'î' | 'Ï' | 'ï' => 'i',
+                'Ó' | 'ó' | 'Ô' | 'ô' | 'Õ' | 'õ' | 'Ö' | 'ö' => 'o',
+                'Ú' | 'ú' | 'Û' | 'û' | 'Ü' | 'ü' => 'u',
+                c => c.to_ascii_lowercase(),
+            })
+            .collect()
     }
 
     #[test]
-    fn lookups() {
+    fn country_codes_are_unique() {
+        let codes: HashSet<_> = COUNTRIES.iter().map(|(c, _)| *c).collect();
+        assert_eq!(codes.len(), COUNTRIES.len());
+    }
+
+    #[test]
+    fn country_codes_are_two_uppercase_ascii_letters() {
+        for (code, name) in COUNTRIES {
+            assert!(
+                code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()),
+                "{code} ({name})"
+            );
+        }
+    }
+
+    #[test]
+    fn all_assigned_codes_are_listed() {
+        assert_eq!(COUNTRIES.len(), 249);
+    }
+
+    #[test]
+    fn country_names_are_unique_and_sorted() {
+        for pair in COUNTRIES.windows(2) {
+            let (a, b) = (pair[0].1, pair[1].1);
+            assert!(sort_key(a) < sort_key(b), "{a:?} should come before {b:?}");
+        }
+        for (_, name) in COUNTRIES {
+            assert!(sort_key(name).is_ascii(), "unmapped accent in {name:?}");
+        }
+    }
+
+    #[test]
+    fn country_lookup() {
         assert_eq!(country_name("DE"), Some("Germany"));
+        assert_eq!(country_name("US"), Some("United States"));
+        assert_eq!(country_name("GB"), Some("United Kingdom"));
+        assert_eq!(country_name("CI"), Some("Côte d'Ivoire"));
         assert_eq!(country_name("ZZ"), None);
+        assert_eq!(country_name("de"), None);
+        assert_eq!(country_name(""), None);
+    }
+
+    #[test]
+    fn business_types_are_unique_and_include_software_and_other() {
+        let keys: HashSet<_> = BUSINESS_TYPES.iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys.len(), BUSINESS_TYPES.len());
+        assert!(keys.contains("software"));
+        assert!(keys.contains("other"));
+        for (key, label) in BUSINESS_TYPES {
+            assert!(
+                !key.is_empty() && key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{key}"
+            );
+            assert!(!label.is_empty(), "{key}");
+        }
+    }
+
+    #[test]
+    fn business_type_lookup() {
         assert_eq!(
             business_type_label("software"),
             Some("Software & technology")
