@@ -441,6 +441,10 @@ bench_start_server() {
         PASSWORD_AUTH_ENABLED=true
         PORTAL_LOG_FORMAT=pretty
         RUST_LOG="${BENCH_RUST_LOG:-warn}"
+        # One client address sends every request: rate limits would measure
+        # themselves. BENCH_RATE_LIMITS=true keeps them on (their cost per request).
+        RATE_LIMIT_ENABLED="${BENCH_RATE_LIMITS:-false}"
+        PORTAL_MAIL_DIR="$REPO_ROOT/bench-results/mail"
     )
     say "applying migrations to ${BENCH_DB}"
     (cd "$REPO_ROOT" && env "${portal_env[@]}" ./target/release/portal migrate) </dev/null

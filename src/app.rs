@@ -42,6 +42,8 @@ pub struct AppState {
     pub redis: ConnectionManager,
     /// Outgoing mail.
     pub mailer: crate::mail::Mailer,
+    /// Rate limits shared by every instance.
+    pub limiter: crate::auth::rate_limit::RateLimiter,
 }
 
 impl AppState {
@@ -58,13 +60,39 @@ impl AppState {
             &settings.mail_from,
             settings.mail_dir.clone(),
         )?;
+        let limiter = crate::auth::rate_limit::RateLimiter::new(
+            redis.clone(),
+            &settings.redis_key_prefix,
+            settings.rate_limit_enabled,
+        );
         Ok(Self {
             settings,
             db,
             hasher,
             redis,
             mailer,
+            limiter,
         })
+    }
+
+    /// Counts a request against a limit; over it, the error to answer with.
+    pub async fn limit(
+        &self,
+        bucket: &str,
+        subject: &str,
+        quota: crate::auth::rate_limit::Quota,
+        message: &'static str,
+    ) -> AppResult<()> {
+        match self.limiter.check(bucket, subject, quota).await {
+            crate::auth::rate_limit::Decision::Allowed => Ok(()),
+            crate::auth::rate_limit::Decision::Limited(wait) => {
+                tracing::info!(bucket, "rate limited");
+                Err(AppError::RateLimited {
+                    retry_after: wait.as_secs().max(1),
+                    message,
+                })
+            }
+        }
     }
 
     /// Checks that Redis answers.
@@ -158,6 +186,7 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
                     .wrap(from_fn(csrf::protect))
                     .wrap(sessions)
                     .wrap(from_fn(session_store_unavailable))
+                    .wrap(from_fn(general_rate_limit))
                     .configure(pages::routes)
                     .default_service(web::to(pages::not_found)),
             )
@@ -177,6 +206,33 @@ async fn session_store_unavailable(
         tracing::warn!(error = %e, "session store unavailable");
         AppError::Unavailable("session store").into()
     })
+}
+
+/// A general per-client limit on every page request, before any other work.
+async fn general_rate_limit(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, Error> {
+    if let Some(state) = req.app_data::<web::Data<AppState>>().cloned() {
+        let ip = crate::audit::client_ip(req.request())
+            .map(|ip| ip.to_string())
+            .unwrap_or_default();
+        let quota = crate::auth::rate_limit::Quota::per_minute(
+            state.settings.rate_limit_general_per_minute,
+        );
+        if let Err(e) = state
+            .limit(
+                "ip",
+                &ip,
+                quota,
+                "This address is sending too many requests.",
+            )
+            .await
+        {
+            return Ok(req.error_response(e).map_into_right_body());
+        }
+    }
+    Ok(next.call(req).await?.map_into_left_body())
 }
 
 fn security_headers(secure: bool) -> DefaultHeaders {

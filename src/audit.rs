@@ -1,7 +1,9 @@
 //! Security events: one row in the tenant's `audit_log` (inside the same transaction
 //! as the change it records) and one structured log line.
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header};
+use std::net::IpAddr;
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
 use diesel::prelude::*;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -20,10 +22,10 @@ pub struct RequestMeta {
 }
 
 impl RequestMeta {
-    /// Reads the peer address and user agent of a request.
+    /// Reads the client address and user agent of a request.
     pub fn of(req: &HttpRequest) -> Self {
         Self {
-            ip: req.peer_addr().map(|a| a.ip().to_string()),
+            ip: client_ip(req).map(|a| a.to_string()),
             user_agent: req
                 .headers()
                 .get(header::USER_AGENT)
@@ -31,6 +33,36 @@ impl RequestMeta {
                 .map(|v| v.chars().take(256).collect()),
         }
     }
+}
+
+/// The client's address: the peer, or, when the peer is a trusted proxy
+/// (`PORTAL_TRUSTED_PROXIES`), the nearest untrusted address in `X-Forwarded-For`.
+/// Anyone can send that header, so it is believed only from a proxy we run.
+pub fn client_ip(req: &HttpRequest) -> Option<IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    let trusted: &[IpAddr] = req
+        .app_data::<web::Data<crate::app::AppState>>()
+        .map(|s| s.settings.trusted_proxies.as_slice())
+        .unwrap_or(&[]);
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    for hop in forwarded.iter().rev() {
+        match hop.parse::<IpAddr>() {
+            Ok(ip) if trusted.contains(&ip) => continue,
+            Ok(ip) => return Some(ip),
+            // A malformed hop: stop believing the chain here.
+            Err(_) => break,
+        }
+    }
+    Some(peer)
 }
 
 impl FromRequest for RequestMeta {

@@ -63,10 +63,14 @@ pub struct Settings {
     pub password_reset_ttl: Duration,
     /// `AUTH_EMAIL_VERIFICATION_HOURS`: how long a verification link works.
     pub email_verification_ttl: Duration,
+    /// `REDIS_KEY_PREFIX`: namespace of the portal's shared keys (rate limits).
+    pub redis_key_prefix: String,
     /// `RATE_LIMIT_ENABLED`: the switch for every rate limit.
     pub rate_limit_enabled: bool,
     /// `RATE_LIMIT_LOGIN_PER_MINUTE`: sign-in attempts per client IP.
     pub rate_limit_login_per_minute: u32,
+    /// `RATE_LIMIT_SIGNUP_PER_HOUR`: sign-ups and registrations per client IP.
+    pub rate_limit_signup_per_hour: u32,
     /// `RATE_LIMIT_GENERAL_PER_MINUTE`: requests of any kind per client IP.
     pub rate_limit_general_per_minute: u32,
     /// Warnings worth showing at start-up that do not stop it.
@@ -269,10 +273,16 @@ impl Settings {
         let verification_hours = r
             .number("AUTH_EMAIL_VERIFICATION_HOURS", 1, 720)
             .unwrap_or(48);
+        let redis_key_prefix = r
+            .text("REDIS_KEY_PREFIX")
+            .unwrap_or_else(|| "portal".into());
         let rate_limit_enabled = r.flag("RATE_LIMIT_ENABLED").unwrap_or(true);
         let rate_limit_login_per_minute = r
             .number("RATE_LIMIT_LOGIN_PER_MINUTE", 1, 100_000)
             .unwrap_or(10);
+        let rate_limit_signup_per_hour = r
+            .number("RATE_LIMIT_SIGNUP_PER_HOUR", 1, 1_000_000)
+            .unwrap_or(20);
         let rate_limit_general_per_minute = r
             .number("RATE_LIMIT_GENERAL_PER_MINUTE", 1, 1_000_000)
             .unwrap_or(600);
@@ -302,8 +312,10 @@ impl Settings {
             trusted_proxies,
             password_reset_ttl: Duration::from_secs(u64::from(reset_minutes) * 60),
             email_verification_ttl: Duration::from_secs(u64::from(verification_hours) * 3600),
+            redis_key_prefix,
             rate_limit_enabled,
             rate_limit_login_per_minute,
+            rate_limit_signup_per_hour,
             rate_limit_general_per_minute,
             warnings,
         })

@@ -47,6 +47,14 @@ pub enum AppError {
     /// The request is not of a form the portal takes.
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// Too many requests; try again after this many seconds.
+    #[error("rate limited")]
+    RateLimited {
+        /// Seconds until a retry can succeed.
+        retry_after: u64,
+        /// What to tell the person.
+        message: &'static str,
+    },
     /// A component the portal needs is down.
     #[error("{0} unavailable")]
     Unavailable(&'static str),
@@ -74,6 +82,7 @@ impl AppError {
             AppError::Conflict(_) => "Conflict",
             AppError::PayloadTooLarge => "PayloadTooLarge",
             AppError::BadRequest(_) => "BadRequest",
+            AppError::RateLimited { .. } => "RateLimited",
             AppError::Unavailable(_) => "ServiceUnavailable",
             AppError::Internal(_) => "InternalError",
         }
@@ -92,8 +101,18 @@ impl AppError {
             AppError::Conflict(m) => ("Already taken", m.clone()),
             AppError::PayloadTooLarge => ("Too much data", "The form sent more data than the portal accepts. Shorten what you typed and try again.".into()),
             AppError::BadRequest(m) => ("Bad request", m.clone()),
+            AppError::RateLimited { retry_after, message } => ("Too many attempts", format!("{message} Try again in {}.", wait_words(*retry_after))),
             AppError::Unavailable(c) => ("Temporarily unavailable", format!("The portal cannot reach its {c} right now. Nothing was lost; please try again in a moment.")),
             AppError::Internal(_) => ("Something went wrong", "An unexpected error occurred. It has been logged; please try again.".into()),
+        }
+    }
+
+    /// Seconds a client should wait before retrying, for `Retry-After`.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::RateLimited { retry_after, .. } => Some(*retry_after),
+            AppError::Unavailable(_) => Some(5),
+            _ => None,
         }
     }
 
@@ -137,6 +156,15 @@ impl From<FieldError> for AppError {
     }
 }
 
+/// "42 seconds", "3 minutes": how long to wait, in words.
+pub fn wait_words(secs: u64) -> String {
+    match secs {
+        0..=1 => "a second".into(),
+        2..=89 => format!("{secs} seconds"),
+        _ => format!("{} minutes", secs.div_ceil(60)),
+    }
+}
+
 /// The HTML page shown for an error.
 #[derive(Template)]
 #[template(path = "error.html")]
@@ -161,6 +189,7 @@ impl ResponseError for AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -186,8 +215,8 @@ impl ResponseError for AppError {
         let mut res = HttpResponse::build(status);
         res.content_type("text/html; charset=utf-8");
         res.insert_header((header::CACHE_CONTROL, "no-store"));
-        if matches!(self, AppError::Unavailable(_)) {
-            res.insert_header((header::RETRY_AFTER, "5"));
+        if let Some(secs) = self.retry_after() {
+            res.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
         res.body(body)
     }
@@ -225,6 +254,9 @@ impl ResponseError for ApiError {
                 .into();
         }
         let mut res = HttpResponse::build(self.status_code());
+        if let Some(secs) = self.0.retry_after() {
+            res.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
         if matches!(self.0, AppError::SignInRequired { .. }) {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }

@@ -1,71 +1,231 @@
-//! Signing in with email and password.
+//! Signing in with email and password, with lockout after repeated failures.
 
-use secrecy::{ExposeSecret, SecretString};
+use diesel::prelude::*;
+use secrecy::SecretString;
+use time::OffsetDateTime;
 
+use crate::app::AppState;
 use crate::audit::{self, AuditEvent, RequestMeta};
-use crate::auth::password::PasswordHasher;
-use crate::db::Db;
+use crate::db::schema::tenant::login_throttle;
 use crate::domain::Email;
 use crate::error::AppResult;
 use crate::members::{self, User};
-use crate::tenancy::Tenant;
+use crate::tenancy::{Tenant, settings};
+
+/// How a sign-in attempt ended.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    /// Right email and password: start a session.
+    SignedIn(User),
+    /// Wrong email or password (never says which).
+    Refused,
+    /// Too many failures for this email; sign-in paused for this many seconds.
+    Locked {
+        /// Seconds until the lock ends.
+        retry_after: u64,
+    },
+    /// The organization signs in through single sign-on only.
+    PasswordLoginDisabled,
+    /// Right password, but the organization wants a verified email first.
+    Unverified(User),
+}
+
+/// Failure count and lock of one email.
+type Throttle = Option<(i32, Option<OffsetDateTime>)>;
 
 /// Checks an email and password against the tenant's people. Every attempt costs one
-/// bcrypt verification, whether or not the email exists, and is audited.
+/// bcrypt verification, whether or not the email exists or is locked, and is audited.
+/// Locks count per email address, known or not, so a lock reveals nothing.
 pub async fn password_login(
-    db: &Db,
-    hasher: &PasswordHasher,
+    state: &AppState,
     tenant: &Tenant,
     email: &str,
     password: SecretString,
     meta: RequestMeta,
-) -> AppResult<Option<User>> {
+) -> AppResult<LoginOutcome> {
     let email = Email::parse(email).ok();
     let lookup = email.clone();
-    let user = match lookup {
-        Some(e) => {
-            db.tenant(&tenant.schema, move |conn| members::find_by_email(conn, &e))
-                .await?
-        }
-        None => None,
+    let (tenant_settings, user, throttle) = state
+        .db
+        .tenant(&tenant.schema, move |conn| {
+            let s = settings::load(conn)?;
+            let (user, throttle) = match &lookup {
+                Some(e) => (members::find_by_email(conn, e)?, throttle_of(conn, e)?),
+                None => (None, None),
+            };
+            Ok((s, user, throttle))
+        })
+        .await?;
+    if !tenant_settings.password_login {
+        return Ok(LoginOutcome::PasswordLoginDisabled);
+    }
+    let now = OffsetDateTime::now_utc();
+    let locked_until = throttle.and_then(|(_, until)| until).filter(|u| *u > now);
+    let hash = match locked_until {
+        // Locked: the password is not even compared, but the same time is spent.
+        Some(_) => None,
+        None => user.as_ref().and_then(|u| u.password_hash.clone()),
     };
-    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
-    let password_ok = hasher.verify(password, hash).await?;
-    let admitted = user.filter(|u| password_ok && u.is_active());
+    let password_ok = state.hasher.verify(password, hash).await?;
 
-    let slug = tenant.slug.to_string();
-    let attempted = email.map(|e| e.to_string());
-    let admitted_for_audit = admitted.clone();
-    db.tenant(&tenant.schema, move |conn| {
-        match &admitted_for_audit {
-            Some(u) => {
-                members::touch_login(conn, u.id)?;
-                let ev = AuditEvent::new("login.succeeded")
-                    .actor(Some(u.id), Some(&u.email))
-                    .target(&u.email)
-                    .details(serde_json::json!({ "method": "password" }));
-                audit::record(conn, &slug, &meta, ev)?;
-            }
-            None => {
-                let target = attempted.as_deref().unwrap_or("(invalid email)");
-                let ev = AuditEvent::new("login.failed").target(target).details(
-                    serde_json::json!({ "method": "password", "reason": "invalid_credentials" }),
-                );
-                audit::record(conn, &slug, &meta, ev)?;
-            }
+    let Some(email) = email else {
+        record(
+            state,
+            tenant,
+            meta,
+            AuditEvent::new("login.failed").target("(invalid email)"),
+        )
+        .await?;
+        return Ok(LoginOutcome::Refused);
+    };
+    if let Some(until) = locked_until {
+        let ev = AuditEvent::new("login.refused_locked").target(email.as_str());
+        record(state, tenant, meta, ev).await?;
+        let secs = (until - now).whole_seconds().max(1) as u64;
+        return Ok(LoginOutcome::Locked { retry_after: secs });
+    }
+    let admitted = user.filter(|u| password_ok && u.is_active());
+    match admitted {
+        Some(u) if tenant_settings.require_email_verification && u.email_verified_at.is_none() => {
+            let ev = AuditEvent::new("login.refused_unverified")
+                .actor(Some(u.id), Some(&u.email))
+                .target(&u.email);
+            record(state, tenant, meta, ev).await?;
+            Ok(LoginOutcome::Unverified(u))
         }
-        Ok(())
-    })
-    .await?;
-    Ok(admitted)
+        Some(u) => {
+            let slug = tenant.slug.to_string();
+            let user = u.clone();
+            state
+                .db
+                .tenant(&tenant.schema, move |conn| {
+                    diesel::delete(login_throttle::table.find(user.email.as_str()))
+                        .execute(conn)?;
+                    members::touch_login(conn, user.id)?;
+                    let ev = AuditEvent::new("login.succeeded")
+                        .actor(Some(user.id), Some(&user.email))
+                        .target(&user.email)
+                        .details(serde_json::json!({ "method": "password" }));
+                    audit::record(conn, &slug, &meta, ev)
+                })
+                .await?;
+            Ok(LoginOutcome::SignedIn(u))
+        }
+        None => {
+            let max = state.settings.max_failed_attempts as i32;
+            let lockout = time::Duration::try_from(state.settings.lockout_duration)
+                .unwrap_or(time::Duration::minutes(15));
+            let slug = tenant.slug.to_string();
+            let locked = state
+                .db
+                .tenant(&tenant.schema, move |conn| {
+                    register_failure(conn, &slug, &meta, &email, max, lockout)
+                })
+                .await?;
+            Ok(match locked {
+                Some(secs) => LoginOutcome::Locked { retry_after: secs },
+                None => LoginOutcome::Refused,
+            })
+        }
+    }
+}
+
+fn throttle_of(conn: &mut PgConnection, email: &Email) -> AppResult<Throttle> {
+    Ok(login_throttle::table
+        .find(email.as_str())
+        .select((login_throttle::failures, login_throttle::locked_until))
+        .first(conn)
+        .optional()?)
+}
+
+/// Counts a failure; locks the email at the limit. Returns the lock's length when
+/// this failure locked it.
+fn register_failure(
+    conn: &mut PgConnection,
+    slug: &str,
+    meta: &RequestMeta,
+    email: &Email,
+    max: i32,
+    lockout: time::Duration,
+) -> AppResult<Option<u64>> {
+    let now = OffsetDateTime::now_utc();
+    let previous: Throttle = login_throttle::table
+        .find(email.as_str())
+        .select((login_throttle::failures, login_throttle::locked_until))
+        .for_update()
+        .first(conn)
+        .optional()?;
+    let failures = match previous {
+        // A lock that ran out: the count starts again.
+        Some((_, Some(until))) if until <= now => {
+            let ev = AuditEvent::new("account.unlocked")
+                .target(email.as_str())
+                .details(serde_json::json!({ "reason": "lock expired" }));
+            audit::record(conn, slug, meta, ev)?;
+            1
+        }
+        Some((n, _)) => n + 1,
+        None => 1,
+    };
+    let lock = (failures >= max).then(|| now + lockout);
+    diesel::insert_into(login_throttle::table)
+        .values((
+            login_throttle::email.eq(email.as_str()),
+            login_throttle::failures.eq(failures),
+            login_throttle::locked_until.eq(lock),
+        ))
+        .on_conflict(login_throttle::email)
+        .do_update()
+        .set((
+            login_throttle::failures.eq(failures),
+            login_throttle::locked_until.eq(lock),
+            login_throttle::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    let ev = AuditEvent::new("login.failed")
+        .target(email.as_str())
+        .details(serde_json::json!({ "method": "password", "failures": failures }));
+    audit::record(conn, slug, meta, ev)?;
+    if lock.is_some() {
+        let ev = AuditEvent::new("account.locked")
+            .target(email.as_str())
+            .details(
+                serde_json::json!({ "failures": failures, "minutes": lockout.whole_minutes() }),
+            );
+        audit::record(conn, slug, meta, ev)?;
+        return Ok(Some(lockout.whole_seconds().max(1) as u64));
+    }
+    Ok(None)
+}
+
+async fn record(
+    state: &AppState,
+    tenant: &Tenant,
+    meta: RequestMeta,
+    ev: AuditEvent<'_>,
+) -> AppResult<()> {
+    let slug = tenant.slug.to_string();
+    let action = ev.action.to_string();
+    let target = ev.target.map(str::to_string);
+    let actor_id = ev.actor_id;
+    let actor_email = ev.actor_email.map(str::to_string);
+    let details = ev.details.clone();
+    state
+        .db
+        .tenant(&tenant.schema, move |conn| {
+            let ev = AuditEvent {
+                action: &action,
+                actor_id,
+                actor_email: actor_email.as_deref(),
+                target: target.as_deref(),
+                details,
+            };
+            audit::record(conn, &slug, &meta, ev)
+        })
+        .await
 }
 
 /// A submitted password, kept out of logs.
 pub fn secret(raw: String) -> SecretString {
     SecretString::from(raw)
-}
-
-/// Whether a submitted secret is empty.
-pub fn is_blank(s: &SecretString) -> bool {
-    s.expose_secret().is_empty()
 }

@@ -1,8 +1,10 @@
 //! Authentication: passwords, sessions, CSRF.
 
 pub mod csrf;
+pub mod limits;
 pub mod login;
 pub mod password;
+pub mod rate_limit;
 pub mod session;
 pub mod session_store;
 pub mod tokens;

@@ -25,6 +25,8 @@ pub struct User {
     pub role: String,
     /// `active` or `deactivated`.
     pub status: String,
+    /// When the person proved their email address, if they did.
+    pub email_verified_at: Option<OffsetDateTime>,
     /// Last successful sign-in.
     pub last_login_at: Option<OffsetDateTime>,
     /// When the person joined.

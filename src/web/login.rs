@@ -7,9 +7,14 @@ use askama_web::WebTemplate;
 
 use crate::app::AppState;
 use crate::audit::{self, AuditEvent, RequestMeta};
-use crate::auth::{csrf::CsrfToken, login, session};
-use crate::error::{AppError, AppResult};
-use crate::tenancy::CurrentTenant;
+use crate::auth::{
+    csrf::CsrfToken,
+    login::{self, LoginOutcome},
+    session,
+};
+use crate::error::{AppError, AppResult, wait_words};
+use crate::tenancy::settings::{self, Registration, TenantSettings};
+use crate::tenancy::{CurrentTenant, Tenant};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "login.html")]
@@ -19,15 +24,33 @@ pub struct LoginPage {
     tenant_name: String,
     email: String,
     next: Option<String>,
-    error: Option<&'static str>,
-    signed_out: bool,
+    error: Option<String>,
+    notice: Option<&'static str>,
     password_enabled: bool,
+    registration_open: bool,
+}
+
+impl LoginPage {
+    fn new(state: &AppState, tenant: &Tenant, csrf: CsrfToken, s: &TenantSettings) -> Self {
+        Self {
+            csrf: csrf.0,
+            slug: tenant.slug.to_string(),
+            tenant_name: tenant.name.clone(),
+            email: String::new(),
+            next: None,
+            error: None,
+            notice: None,
+            password_enabled: state.settings.password_auth_enabled && s.password_login,
+            registration_open: s.registration != Registration::InviteOnly,
+        }
+    }
 }
 
 #[derive(serde::Deserialize)]
 pub struct LoginQuery {
     next: Option<String>,
     signed_out: Option<String>,
+    reset: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -41,26 +64,31 @@ pub struct LoginForm {
 
 const WRONG: &str = "The email or password is incorrect.";
 
+async fn tenant_settings(state: &AppState, tenant: &Tenant) -> AppResult<TenantSettings> {
+    state.db.tenant(&tenant.schema, settings::load).await
+}
+
 /// `GET /t/{slug}/login`.
 pub async fn form(
     state: web::Data<AppState>,
     tenant: CurrentTenant,
     csrf: CsrfToken,
     q: web::Query<LoginQuery>,
-) -> LoginPage {
-    LoginPage {
-        csrf: csrf.0,
-        slug: tenant.slug.to_string(),
-        tenant_name: tenant.name.clone(),
-        email: String::new(),
-        next: q
-            .next
-            .clone()
-            .map(|n| session::safe_next(&tenant, Some(&n))),
-        error: None,
-        signed_out: q.signed_out.is_some(),
-        password_enabled: state.settings.password_auth_enabled,
-    }
+) -> AppResult<LoginPage> {
+    let s = tenant_settings(&state, &tenant).await?;
+    let mut page = LoginPage::new(&state, &tenant, csrf, &s);
+    page.next = q
+        .next
+        .clone()
+        .map(|n| session::safe_next(&tenant, Some(&n)));
+    page.notice = if q.reset.is_some() {
+        Some("Your password has been changed. Sign in with your new password.")
+    } else if q.signed_out.is_some() {
+        Some("You have signed out.")
+    } else {
+        None
+    };
+    Ok(page)
 }
 
 /// `POST /t/{slug}/login`.
@@ -83,42 +111,77 @@ pub async fn submit(
         next,
     } = form.into_inner();
     let shown_email: String = email.trim().chars().take(254).collect();
-    let user = login::password_login(
-        &state.db,
-        &state.hasher,
-        &tenant,
-        &email,
-        login::secret(password),
-        meta,
-    )
-    .await?;
-    let Some(user) = user else {
-        let page = LoginPage {
-            csrf: csrf.0,
-            slug: tenant.slug.to_string(),
-            tenant_name: tenant.name.clone(),
-            email: shown_email,
-            next: next.map(|n| session::safe_next(&tenant, Some(&n))),
-            error: Some(WRONG),
-            signed_out: false,
-            password_enabled: true,
-        };
-        return super::render(StatusCode::UNAUTHORIZED, &page);
+    let ip = meta.ip.clone().unwrap_or_default();
+    state
+        .limit_login(&ip, tenant.id, &shown_email.to_lowercase())
+        .await?;
+    let outcome =
+        login::password_login(&state, &tenant, &email, login::secret(password), meta).await?;
+    let (status, error) = match outcome {
+        LoginOutcome::SignedIn(user) => {
+            session::start(
+                &session,
+                &tenant,
+                user.id,
+                user.role()?,
+                &user.email,
+                &user.name,
+            )?;
+            return Ok(HttpResponse::SeeOther()
+                .insert_header((
+                    header::LOCATION,
+                    session::safe_next(&tenant, next.as_deref()),
+                ))
+                .finish());
+        }
+        LoginOutcome::Refused => (StatusCode::UNAUTHORIZED, WRONG.to_string()),
+        LoginOutcome::Locked { retry_after } => {
+            let msg = format!(
+                "Too many failed sign-in attempts. For your security, sign-in for this account is paused: try again in {}, or reset your password.",
+                wait_words(retry_after)
+            );
+            let mut res = render_refusal(
+                &state,
+                &tenant,
+                csrf,
+                shown_email,
+                next,
+                msg,
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+            .await?;
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after));
+            return Ok(res);
+        }
+        LoginOutcome::PasswordLoginDisabled => (
+            StatusCode::FORBIDDEN,
+            "This organization signs in with single sign-on only.".to_string(),
+        ),
+        LoginOutcome::Unverified(_) => (
+            StatusCode::FORBIDDEN,
+            "Please verify your email address before signing in: follow the link we sent you."
+                .to_string(),
+        ),
     };
-    session::start(
-        &session,
-        &tenant,
-        user.id,
-        user.role()?,
-        &user.email,
-        &user.name,
-    )?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header((
-            header::LOCATION,
-            session::safe_next(&tenant, next.as_deref()),
-        ))
-        .finish())
+    render_refusal(&state, &tenant, csrf, shown_email, next, error, status).await
+}
+
+async fn render_refusal(
+    state: &AppState,
+    tenant: &Tenant,
+    csrf: CsrfToken,
+    email: String,
+    next: Option<String>,
+    error: String,
+    status: StatusCode,
+) -> AppResult<HttpResponse> {
+    let s = tenant_settings(state, tenant).await?;
+    let mut page = LoginPage::new(state, tenant, csrf, &s);
+    page.email = email;
+    page.next = next.map(|n| session::safe_next(tenant, Some(&n)));
+    page.error = Some(error);
+    super::render(status, &page)
 }
 
 /// `POST /t/{slug}/logout`.

@@ -5,6 +5,7 @@ pub use assets::stylesheet;
 mod dashboard;
 mod landing;
 mod login;
+mod security;
 mod signup;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -24,7 +25,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/login", web::get().to(login::form))
                 .route("/login", web::post().to(login::submit))
                 .route("/logout", web::post().to(login::logout))
-                .route("/dashboard", web::get().to(dashboard::dashboard)),
+                .route("/dashboard", web::get().to(dashboard::dashboard))
+                .route("/security", web::get().to(security::page))
+                .route("/security/unlock", web::post().to(security::unlock)),
         );
 }
 

@@ -59,6 +59,9 @@ pub async fn submit(
     meta: RequestMeta,
     form: web::Form<SignupInput>,
 ) -> AppResult<HttpResponse> {
+    state
+        .limit_signup(meta.ip.as_deref().unwrap_or_default())
+        .await?;
     let input = form.into_inner();
     let signup = match input.parse(PasswordPolicy::default()) {
         Ok(s) => s,

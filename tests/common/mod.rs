@@ -105,6 +105,15 @@ impl TestApp {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         vars.insert("REDIS_URL".into(), redis_url());
+        // Tests share one Redis: each test's rate limits live in a namespace of their
+        // own, and are generous unless a test asks for tight ones.
+        vars.insert(
+            "REDIS_KEY_PREFIX".into(),
+            format!("test-{}", uuid::Uuid::new_v4().simple()),
+        );
+        vars.insert("RATE_LIMIT_LOGIN_PER_MINUTE".into(), "1000".into());
+        vars.insert("RATE_LIMIT_SIGNUP_PER_HOUR".into(), "10000".into());
+        vars.insert("RATE_LIMIT_GENERAL_PER_MINUTE".into(), "100000".into());
         vars.insert(
             "SECRET_KEY".into(),
             "t".repeat(32) + &uuid::Uuid::new_v4().simple().to_string(),
@@ -189,6 +198,11 @@ impl Drop for TestApp {
 }
 
 impl Visitor {
+    /// The portal's base address.
+    pub fn address(&self) -> String {
+        self.address.clone()
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
