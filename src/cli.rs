@@ -460,7 +460,20 @@ fn check(settings: Settings) -> i32 {
             match r {
                 Ok(()) => println!("{name}: ok"),
                 Err(e) => {
-                    println!("{name}: FAILED ({e})");
+                    // The pool hides why; a direct connection says it (no password:
+                    // libpq's messages never include it).
+                    let detail = match name {
+                        "database" => {
+                            let url = state.settings.database_url.expose_secret().to_string();
+                            tokio::task::spawn_blocking(move || PgConnection::establish(&url).err())
+                                .await
+                                .ok()
+                                .flatten()
+                                .map(|c| c.to_string().trim().to_string())
+                        }
+                        _ => None,
+                    };
+                    println!("{name}: FAILED ({})", detail.unwrap_or(e));
                     code = 1;
                 }
             }
