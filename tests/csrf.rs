@@ -84,14 +84,7 @@ async fn forms_without_a_valid_token_are_refused_with_403() {
 async fn the_csrf_cookie_is_http_only_and_same_site() {
     let app = TestApp::spawn().await;
     let page = app.visitor().get("/signup").await;
-    let cookie = page
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("portal_csrf="))
-        .expect("csrf cookie set")
-        .to_string();
+    let cookie = page.set_cookie("portal_csrf");
     assert!(cookie.contains("HttpOnly"));
     assert!(cookie.contains("SameSite=Lax"));
 }

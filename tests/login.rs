@@ -169,22 +169,12 @@ async fn next_only_returns_inside_the_same_organization() {
     }
 }
 
-fn set_cookie(page: &common::Page, name: &str) -> String {
-    page.headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with(&format!("{name}=")))
-        .unwrap_or_else(|| panic!("no {name} cookie set"))
-        .to_string()
-}
-
 #[tokio::test]
 async fn the_session_cookie_is_http_only_same_site_and_secure_when_configured() {
     let app = TestApp::spawn().await;
     let v = app.visitor();
     let page = v.signup("Acme", "acme", "ada@acme.test", PASSWORD).await;
-    let cookie = set_cookie(&page, "portal_session");
+    let cookie = page.set_cookie("portal_session");
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/")
     );
@@ -203,14 +193,7 @@ async fn the_session_cookie_is_http_only_same_site_and_secure_when_configured() 
         .send()
         .await
         .unwrap();
-    let csrf_cookie = form
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("portal_csrf="))
-        .unwrap()
-        .to_string();
+    let csrf_cookie = common::set_cookie(form.headers(), "portal_csrf");
     assert!(csrf_cookie.contains("Secure"));
     let seed = csrf_cookie.split(';').next().unwrap().to_string();
     let token = common::hidden_value(&form.text().await.unwrap(), "csrf_token").unwrap();
@@ -230,14 +213,7 @@ async fn the_session_cookie_is_http_only_same_site_and_secure_when_configured() 
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let session = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("__Host-portal_session="))
-        .expect("__Host- session cookie")
-        .to_string();
+    let session = common::set_cookie(res.headers(), "__Host-portal_session");
     assert!(
         session.contains("Secure") && session.contains("HttpOnly") && session.contains("Path=/")
     );

@@ -36,14 +36,18 @@ pub struct User {
 impl User {
     /// The role, parsed.
     pub fn role(&self) -> AppResult<Role> {
-        Role::parse(&self.role)
-            .map_err(|_| AppError::internal(anyhow::anyhow!("bad role in users row")))
+        stored_role(&self.role)
     }
 
     /// Whether the person may sign in.
     pub fn is_active(&self) -> bool {
         self.status == "active"
     }
+}
+
+/// A role read back from the database; the table's CHECK makes a bad one a bug.
+fn stored_role(raw: &str) -> AppResult<Role> {
+    Role::parse(raw).map_err(|_| AppError::internal(anyhow::anyhow!("bad role in users row")))
 }
 
 /// Adds a person to the tenant the transaction is scoped to.
@@ -124,8 +128,7 @@ pub struct Overview {
 impl Overview {
     /// The role, parsed.
     pub fn role(&self) -> AppResult<Role> {
-        Role::parse(&self.role)
-            .map_err(|_| AppError::internal(anyhow::anyhow!("bad role in users row")))
+        stored_role(&self.role)
     }
 
     /// Whether the person may still use the portal.

@@ -56,10 +56,26 @@ pub struct Page {
 }
 
 impl Page {
+    /// The `Set-Cookie` header that sets `name`, whole (value and attributes).
+    pub fn set_cookie(&self, name: &str) -> String {
+        set_cookie(&self.headers, name)
+    }
+
     /// The CSRF token embedded in the page's forms.
     pub fn csrf(&self) -> String {
         hidden_value(&self.body, "csrf_token").expect("page has a csrf_token field")
     }
+}
+
+/// The `Set-Cookie` header that sets `name`, whole (value and attributes).
+pub fn set_cookie(headers: &reqwest::header::HeaderMap, name: &str) -> String {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie set"))
+        .to_string()
 }
 
 /// The value of a hidden input in HTML.
