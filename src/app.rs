@@ -95,6 +95,20 @@ impl AppState {
         }
     }
 
+    /// Whether people can sign in through single sign-on on this portal; until then an
+    /// organization cannot turn password sign-in off.
+    pub fn sso_configured(&self) -> bool {
+        false
+    }
+
+    /// An absolute link into the portal, for mail.
+    pub fn link(&self, path: &str) -> String {
+        format!(
+            "{}{path}",
+            self.settings.base_url.as_str().trim_end_matches('/')
+        )
+    }
+
     /// Checks that Redis answers.
     pub async fn redis_ping(&self) -> AppResult<()> {
         let mut conn = self.redis.clone();
@@ -176,7 +190,7 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
                 AppError::BadRequest(format!("The address has a malformed query ({e}).")).into()
             }))
             .wrap(security_headers(secure))
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<crate::telemetry::RedactingRootSpan>::new())
             // Probes and assets never touch the session store.
             .route("/health/live", web::get().to(health::live))
             .route("/health/ready", web::get().to(health::ready))

@@ -1,5 +1,5 @@
-//! A real browser (headless Chromium through chromedriver) signs up, sees the dashboard
-//! and signs out.
+//! A real browser (headless Chromium through chromedriver): signing up, the dashboard,
+//! signing out and in, and resetting a forgotten password through the mailed link.
 
 mod common;
 
@@ -203,6 +203,74 @@ async fn a_person_signs_up_sees_the_dashboard_and_signs_out_in_a_browser() {
         text(&b, "#activity")
             .await
             .contains("peter@initech.test signed in")
+    );
+
+    b.close().await.expect("close browser");
+}
+
+async fn submit(b: &Client) {
+    b.find(Locator::Css("form.form button[type=submit]"))
+        .await
+        .expect("submit button")
+        .click()
+        .await
+        .expect("click");
+}
+
+#[tokio::test]
+async fn a_person_who_forgot_their_password_resets_it_by_mail_in_a_browser() {
+    let app = TestApp::spawn().await;
+    app.signup("Acme", "acme", "ada@acme.test").await;
+    let driver = Driver::start();
+    let b = driver.browser().await;
+
+    b.goto(&format!("{}/t/acme/login", app.address))
+        .await
+        .unwrap();
+    b.find(Locator::LinkText("Forgot your password?"))
+        .await
+        .expect("forgot link")
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(text(&b, "h1").await, "Reset your password");
+    fill(&b, "#email", "ada@acme.test").await;
+    submit(&b).await;
+    let sent = text(&b, "#reset-sent").await;
+    assert!(sent.contains("ada@acme.test"), "{sent}");
+
+    // The link from the mail, opened in the browser.
+    let mail = app.wait_for_mail("ada@acme.test", "Reset", 1).await;
+    b.goto(&format!("{}{}", app.address, mail.link("/password/reset/")))
+        .await
+        .unwrap();
+    assert_eq!(text(&b, "h1").await, "Choose a new password");
+    fill(&b, "#password", "qwerty12345").await;
+    submit(&b).await;
+    assert!(
+        text(&b, "#password-error")
+            .await
+            .contains("too easy to guess")
+    );
+    let new_password = "Velvet-Tractor-Morning-3310";
+    fill(&b, "#password", new_password).await;
+    submit(&b).await;
+
+    // At the sign-in page, told the password changed; the new one works.
+    assert_eq!(b.current_url().await.unwrap().path(), "/t/acme/login");
+    assert!(
+        text(&b, "[role=status]")
+            .await
+            .contains("Your password has been changed")
+    );
+    fill(&b, "#email", "ada@acme.test").await;
+    fill(&b, "#password", new_password).await;
+    submit(&b).await;
+    assert_eq!(b.current_url().await.unwrap().path(), "/t/acme/dashboard");
+    let activity = text(&b, "#activity").await;
+    assert!(
+        activity.contains("ada@acme.test set a new password through a reset link"),
+        "{activity}"
     );
 
     b.close().await.expect("close browser");

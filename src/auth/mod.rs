@@ -5,6 +5,8 @@ pub mod limits;
 pub mod login;
 pub mod password;
 pub mod rate_limit;
+pub mod recovery;
 pub mod session;
 pub mod session_store;
 pub mod tokens;
+pub mod verification;

@@ -92,6 +92,17 @@ pub struct TenantUser {
     pub session: Session,
 }
 
+impl TenantUser {
+    /// Refuses with this message unless the person is an admin of the tenant.
+    pub fn require_admin(&self, message: &str) -> AppResult<()> {
+        if self.identity.role == Role::Admin {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(message.to_string()))
+        }
+    }
+}
+
 impl FromRequest for TenantUser {
     type Error = AppError;
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;

@@ -1,5 +1,7 @@
 //! The people of one organization, stored in the tenant's schema.
 
+pub mod registration;
+
 use diesel::prelude::*;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -94,6 +96,19 @@ pub fn find(conn: &mut PgConnection, id: Uuid) -> AppResult<Option<User>> {
         .optional()?)
 }
 
+/// Marks the person's email address as confirmed, keeping an earlier confirmation.
+/// For accounts an operator creates and vouches for.
+pub fn mark_verified(conn: &mut PgConnection, id: Uuid) -> AppResult<()> {
+    diesel::update(
+        users::table
+            .find(id)
+            .filter(users::email_verified_at.is_null()),
+    )
+    .set(users::email_verified_at.eq(Some(OffsetDateTime::now_utc())))
+    .execute(conn)?;
+    Ok(())
+}
+
 /// Records a successful sign-in.
 pub fn touch_login(conn: &mut PgConnection, id: Uuid) -> AppResult<()> {
     diesel::update(users::table.find(id))
@@ -117,6 +132,9 @@ pub struct Overview {
     /// Status.
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub status: String,
+    /// Whether the person confirmed their email address.
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub email_verified: bool,
     /// Active people in the tenant.
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub member_count: i64,
@@ -146,6 +164,7 @@ impl Overview {
 /// no longer exists.
 pub fn overview(conn: &mut PgConnection, id: Uuid) -> AppResult<Option<Overview>> {
     let sql = "SELECT u.email, u.name, u.role, u.status, \
+          (u.email_verified_at IS NOT NULL) AS email_verified, \
           (SELECT count(*) FROM users WHERE status = 'active') AS member_count, \
           COALESCE((SELECT json_agg(a ORDER BY a.id DESC)::text FROM ( \
               SELECT id, extract(epoch FROM occurred_at)::float8 AS occurred_at, actor_email, action, target, ip \

@@ -5,8 +5,13 @@ pub use assets::stylesheet;
 mod dashboard;
 mod landing;
 mod login;
+mod notice;
+mod password;
+mod register;
 mod security;
+mod settings;
 mod signup;
+mod verify;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -27,7 +32,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/logout", web::post().to(login::logout))
                 .route("/dashboard", web::get().to(dashboard::dashboard))
                 .route("/security", web::get().to(security::page))
-                .route("/security/unlock", web::post().to(security::unlock)),
+                .route("/security/unlock", web::post().to(security::unlock))
+                .route("/settings", web::get().to(settings::page))
+                .route("/settings", web::post().to(settings::save))
+                .route("/register", web::get().to(register::form))
+                .route("/register", web::post().to(register::submit))
+                .route("/password/forgot", web::get().to(password::forgot_form))
+                .route("/password/forgot", web::post().to(password::forgot_submit))
+                .route(
+                    "/password/reset/{token}",
+                    web::get().to(password::reset_form),
+                )
+                .route(
+                    "/password/reset/{token}",
+                    web::post().to(password::reset_submit),
+                )
+                .route("/verify-email/resend", web::post().to(verify::resend))
+                .route("/verify-email/{token}", web::get().to(verify::confirm)),
         );
 }
 
