@@ -189,6 +189,8 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
             .app_data(web::QueryConfig::default().error_handler(|e, _| {
                 AppError::BadRequest(format!("The address has a malformed query ({e}).")).into()
             }))
+            // A malformed id in a path names nothing: the page is not found.
+            .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
             .wrap(security_headers(secure))
             .wrap(TracingLogger::<crate::telemetry::RedactingRootSpan>::new())
             // Probes and assets never touch the session store.

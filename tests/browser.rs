@@ -1,5 +1,6 @@
 //! A real browser (headless Chromium through chromedriver): signing up, the dashboard,
-//! signing out and in, and resetting a forgotten password through the mailed link.
+//! signing out and in, resetting a forgotten password through the mailed link, and
+//! joining an organization through an invitation.
 
 mod common;
 
@@ -274,4 +275,79 @@ async fn a_person_who_forgot_their_password_resets_it_by_mail_in_a_browser() {
     );
 
     b.close().await.expect("close browser");
+}
+
+#[tokio::test]
+async fn an_admin_invites_a_member_who_accepts_and_signs_in_in_a_browser() {
+    let app = TestApp::spawn().await;
+    let driver = Driver::start();
+    let admin = driver.browser().await;
+
+    // The admin signs in and invites from the members page.
+    app.signup("Acme", "acme", "ada@acme.test").await;
+    admin
+        .goto(&format!("{}/t/acme/login", app.address))
+        .await
+        .unwrap();
+    fill(&admin, "#email", "ada@acme.test").await;
+    fill(&admin, "#password", PASSWORD).await;
+    submit(&admin).await;
+    admin
+        .find(Locator::LinkText("Members"))
+        .await
+        .expect("members link on the admin's dashboard")
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(text(&admin, "h1").await, "Members");
+    fill(&admin, "#invite-email", "mia@acme.test").await;
+    admin
+        .find(Locator::Css("#invite-role"))
+        .await
+        .unwrap()
+        .select_by_value("member")
+        .await
+        .unwrap();
+    admin
+        .find(Locator::Css("form[action$='/members/invite'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        text(&admin, "#members-notice")
+            .await
+            .contains("Invitation sent to mia@acme.test")
+    );
+    assert!(text(&admin, "#invitations").await.contains("mia@acme.test"));
+    admin.close().await.unwrap();
+
+    // The invited person follows the mailed link in their own browser.
+    let mail = app.wait_for_mail("mia@acme.test", "invited", 1).await;
+    let mia = driver.browser().await;
+    mia.goto(&format!("{}{}", app.address, mail.link("/invitations/")))
+        .await
+        .unwrap();
+    assert_eq!(text(&mia, "h1").await, "Join Acme");
+    assert!(text(&mia, "#invited-as").await.contains("Member"));
+    fill(&mia, "#name", "Mia Wong").await;
+    fill(&mia, "#password", PASSWORD).await;
+    submit(&mia).await;
+    assert_eq!(mia.current_url().await.unwrap().path(), "/t/acme/dashboard");
+    assert_eq!(text(&mia, "#whoami-name").await, "Mia Wong");
+    assert_eq!(text(&mia, "#whoami-role").await.to_lowercase(), "member");
+
+    // Signed out and in again with the new password.
+    mia.find(Locator::Css("form[action$='/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    fill(&mia, "#email", "mia@acme.test").await;
+    fill(&mia, "#password", PASSWORD).await;
+    submit(&mia).await;
+    assert_eq!(mia.current_url().await.unwrap().path(), "/t/acme/dashboard");
+    mia.close().await.unwrap();
 }

@@ -1,5 +1,8 @@
 //! The people of one organization, stored in the tenant's schema.
 
+pub mod admin;
+pub mod directory;
+pub mod invitations;
 pub mod registration;
 
 use diesel::prelude::*;
@@ -50,6 +53,14 @@ impl User {
 /// A role read back from the database; the table's CHECK makes a bad one a bug.
 fn stored_role(raw: &str) -> AppResult<Role> {
     Role::parse(raw).map_err(|_| AppError::internal(anyhow::anyhow!("bad role in users row")))
+}
+
+/// Refuses unless this person is an active admin right now. Admin actions check the
+/// database, not only the session, inside the transaction that makes the change.
+pub fn require_active_admin(conn: &mut PgConnection, id: Uuid) -> AppResult<User> {
+    find(conn, id)?
+        .filter(|u| u.is_active() && u.role == Role::Admin.as_str())
+        .ok_or_else(|| AppError::Forbidden("Only active admins can manage members.".into()))
 }
 
 /// Adds a person to the tenant the transaction is scoped to.

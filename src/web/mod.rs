@@ -1,6 +1,9 @@
 //! HTML pages, one module per page group.
 
 mod assets;
+mod audit;
+mod invitations;
+mod members;
 pub use assets::stylesheet;
 mod dashboard;
 mod landing;
@@ -48,7 +51,30 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     web::post().to(password::reset_submit),
                 )
                 .route("/verify-email/resend", web::post().to(verify::resend))
-                .route("/verify-email/{token}", web::get().to(verify::confirm)),
+                .route("/verify-email/{token}", web::get().to(verify::confirm))
+                .route("/members", web::get().to(members::list))
+                .route("/members/invite", web::post().to(members::invite))
+                .route(
+                    "/members/invitations/{id}/resend",
+                    web::post().to(members::resend),
+                )
+                .route(
+                    "/members/invitations/{id}/revoke",
+                    web::post().to(members::revoke),
+                )
+                .route("/members/{id}/role", web::post().to(members::role))
+                .route(
+                    "/members/{id}/deactivate",
+                    web::post().to(members::deactivate),
+                )
+                .route(
+                    "/members/{id}/reactivate",
+                    web::post().to(members::reactivate),
+                )
+                .route("/invitations/{token}", web::get().to(invitations::form))
+                .route("/invitations/{token}", web::post().to(invitations::accept))
+                .route("/audit", web::get().to(audit::page))
+                .route("/audit.csv", web::get().to(audit::csv)),
         );
 }
 

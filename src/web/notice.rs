@@ -25,6 +25,6 @@ pub struct NoticePage {
 pub fn status_of(problem: TokenProblem) -> StatusCode {
     match problem {
         TokenProblem::Unknown => StatusCode::NOT_FOUND,
-        TokenProblem::Used | TokenProblem::Expired => StatusCode::GONE,
+        TokenProblem::Used | TokenProblem::Expired | TokenProblem::Revoked => StatusCode::GONE,
     }
 }
