@@ -15,6 +15,7 @@ pub mod error;
 pub mod health;
 pub mod mail;
 pub mod members;
+pub mod platform;
 pub mod telemetry;
 pub mod tenancy;
 pub mod web;

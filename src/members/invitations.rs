@@ -52,7 +52,8 @@ pub fn open(conn: &mut PgConnection) -> AppResult<Vec<Invitation>> {
         .load(conn)?)
 }
 
-fn expiry(state: &AppState) -> AppResult<OffsetDateTime> {
+/// When an invitation sent now stops working.
+pub fn expiry(state: &AppState) -> AppResult<OffsetDateTime> {
     let ttl =
         time::Duration::try_from(state.settings.invitation_ttl).map_err(AppError::internal)?;
     Ok(OffsetDateTime::now_utc() + ttl)
@@ -87,41 +88,55 @@ pub async fn invite(
                     )
                 }));
             }
-            let renewed = diesel::update(
-                invitations::table
-                    .filter(invitations::email.eq(email.as_str()))
-                    .filter(invitations::accepted_at.is_null())
-                    .filter(invitations::revoked_at.is_null()),
-            )
-            .set((
-                invitations::role.eq(role.as_str()),
-                invitations::token_hash.eq(&stored),
-                invitations::expires_at.eq(expires),
-                invitations::invited_by.eq(Some(admin.uid)),
-                invitations::sent_count.eq(invitations::sent_count + 1),
-                invitations::updated_at.eq(diesel::dsl::now),
-            ))
-            .execute(conn)?;
-            if renewed == 0 {
-                diesel::insert_into(invitations::table)
-                    .values((
-                        invitations::email.eq(email.as_str()),
-                        invitations::role.eq(role.as_str()),
-                        invitations::token_hash.eq(&stored),
-                        invitations::invited_by.eq(Some(admin.uid)),
-                        invitations::expires_at.eq(expires),
-                    ))
-                    .execute(conn)?;
-            }
+            let renewed = open_invitation(conn, &email, role, Some(admin.uid), &stored, expires)?;
             let ev = AuditEvent::new("invitation.sent")
                 .actor(Some(admin.uid), Some(&admin.email))
                 .target(email.as_str())
-                .details(serde_json::json!({ "role": role.as_str(), "renewed": renewed > 0 }));
+                .details(serde_json::json!({ "role": role.as_str(), "renewed": renewed }));
             audit::record(conn, &slug, &meta, ev)
         })
         .await?;
-    mail_invitation(state, tenant, actor, to.as_str(), role, &raw);
+    mail_invitation(state, tenant, &actor.name, to.as_str(), role, &raw);
     Ok(())
+}
+
+/// Opens (or renews) the invitation of an address inside the caller's transaction;
+/// returns whether an open one was renewed.
+pub fn open_invitation(
+    conn: &mut PgConnection,
+    email: &Email,
+    role: Role,
+    invited_by: Option<Uuid>,
+    token_hash: &str,
+    expires: OffsetDateTime,
+) -> AppResult<bool> {
+    let renewed = diesel::update(
+        invitations::table
+            .filter(invitations::email.eq(email.as_str()))
+            .filter(invitations::accepted_at.is_null())
+            .filter(invitations::revoked_at.is_null()),
+    )
+    .set((
+        invitations::role.eq(role.as_str()),
+        invitations::token_hash.eq(token_hash),
+        invitations::expires_at.eq(expires),
+        invitations::invited_by.eq(invited_by),
+        invitations::sent_count.eq(invitations::sent_count + 1),
+        invitations::updated_at.eq(diesel::dsl::now),
+    ))
+    .execute(conn)?;
+    if renewed == 0 {
+        diesel::insert_into(invitations::table)
+            .values((
+                invitations::email.eq(email.as_str()),
+                invitations::role.eq(role.as_str()),
+                invitations::token_hash.eq(token_hash),
+                invitations::invited_by.eq(invited_by),
+                invitations::expires_at.eq(expires),
+            ))
+            .execute(conn)?;
+    }
+    Ok(renewed > 0)
 }
 
 /// Mails a new link for an open invitation; the older link stops working.
@@ -164,7 +179,7 @@ pub async fn resend(
         })
         .await?;
     let role = Role::parse(&role).map_err(|_| AppError::internal(anyhow::anyhow!("bad role")))?;
-    mail_invitation(state, tenant, actor, &email, role, &raw);
+    mail_invitation(state, tenant, &actor.name, &email, role, &raw);
     Ok(email)
 }
 
@@ -205,10 +220,11 @@ pub async fn revoke(
         .await
 }
 
-fn mail_invitation(
+/// Mails an invitation link.
+pub fn mail_invitation(
     state: &AppState,
     tenant: &Tenant,
-    actor: &Identity,
+    inviter: &str,
     to: &str,
     role: Role,
     raw: &str,
@@ -221,7 +237,7 @@ fn mail_invitation(
          Open this link within {days} days to create your account:\n\n\
          {link}\n\n\
          The link works once. If you did not expect this, ignore this message.\n",
-        inviter = actor.name,
+        inviter = inviter,
         org = tenant.name,
         role = role.label().to_lowercase(),
     );

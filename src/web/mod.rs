@@ -1,5 +1,6 @@
 //! HTML pages, one module per page group.
 
+mod admin;
 mod assets;
 mod audit;
 mod invitations;
@@ -26,6 +27,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/go", web::get().to(landing::go))
         .route("/signup", web::get().to(signup::form))
         .route("/signup", web::post().to(signup::submit))
+        .route("/admin", web::get().to(admin::page))
+        .route("/admin/login", web::get().to(admin::login_form))
+        .route("/admin/login", web::post().to(admin::login))
+        .route("/admin/logout", web::post().to(admin::logout))
+        .route("/admin/tenants", web::post().to(admin::create))
+        .route(
+            "/admin/tenants/{slug}/suspend",
+            web::post().to(admin::suspend),
+        )
+        .route(
+            "/admin/tenants/{slug}/reactivate",
+            web::post().to(admin::reactivate),
+        )
         .service(
             web::scope("/t/{slug}")
                 .route("", web::get().to(dashboard::home))
