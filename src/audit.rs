@@ -198,6 +198,8 @@ impl AuditEntry {
             "member.role_changed" => format!("{who} changed the role of {target}"),
             "member.deactivated" => format!("{who} deactivated {target}"),
             "member.reactivated" => format!("{who} reactivated {target}"),
+            "profile.updated" => format!("{who} changed their name"),
+            "password.changed" => format!("{who} changed their password"),
             "settings.updated" => format!("{who} changed the organization's settings"),
             "account.locked" => format!("Sign-in paused for {target} after failed attempts"),
             "account.unlocked" => format!("Sign-in for {target} resumed"),

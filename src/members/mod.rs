@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod directory;
 pub mod invitations;
+pub mod profile;
 pub mod registration;
 
 use diesel::prelude::*;

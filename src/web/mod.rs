@@ -11,6 +11,7 @@ mod landing;
 mod login;
 mod notice;
 mod password;
+mod profile;
 mod register;
 mod security;
 mod settings;
@@ -88,7 +89,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/invitations/{token}", web::get().to(invitations::form))
                 .route("/invitations/{token}", web::post().to(invitations::accept))
                 .route("/audit", web::get().to(audit::page))
-                .route("/audit.csv", web::get().to(audit::csv)),
+                .route("/audit.csv", web::get().to(audit::csv))
+                .route("/profile", web::get().to(profile::page))
+                .route("/profile/name", web::post().to(profile::rename))
+                .route("/profile/password", web::post().to(profile::password))
+                .route(
+                    "/profile/sessions/end-others",
+                    web::post().to(profile::end_others),
+                )
+                .route(
+                    "/profile/sessions/{sid}/end",
+                    web::post().to(profile::end_one),
+                ),
         );
 }
 
