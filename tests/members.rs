@@ -407,6 +407,71 @@ async fn every_admin_route_refuses_members_and_staff() {
             vec![("email", "ada@acme.test")],
         ),
     ];
+    // Every route of the tenant scope is either open to every person or in the
+    // lists above: a new admin route cannot be forgotten here.
+    let everyone = [
+        "",
+        "/",
+        "/login",
+        "/logout",
+        "/dashboard",
+        "/register",
+        "/password/forgot",
+        "/password/reset/{token}",
+        "/verify-email/resend",
+        "/verify-email/{token}",
+        "/invitations/{token}",
+        "/profile",
+        "/profile/name",
+        "/profile/password",
+        "/profile/sessions/end-others",
+        "/profile/sessions/{sid}/end",
+        "/sso",
+    ];
+    let router = std::fs::read_to_string("src/web/mod.rs").expect("router source");
+    let scope = router
+        .split(r#"web::scope("/t/{slug}")"#)
+        .nth(1)
+        .expect("tenant scope");
+    let declared: Vec<&str> = scope
+        .split(".route(")
+        .skip(1)
+        .filter_map(|r| r.trim_start().strip_prefix('"')?.split('"').next())
+        .collect();
+    assert!(declared.len() > 20, "{declared:?}");
+    let covered = |route: &str| {
+        let pattern = route.replace("{id}", "").replace("{token}", "");
+        gets.iter()
+            .chain(
+                posts
+                    .iter()
+                    .map(|(p, _)| p.as_str())
+                    .collect::<Vec<_>>()
+                    .iter(),
+            )
+            .any(|p| {
+                let p = p.trim_start_matches("/t/acme");
+                let generic: String = p
+                    .split('/')
+                    .map(|seg| {
+                        if seg.len() == 36 && seg.contains('-') {
+                            ""
+                        } else {
+                            seg
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("/");
+                generic == pattern
+            })
+    };
+    for route in declared {
+        assert!(
+            everyone.contains(&route) || covered(route),
+            "{route} is neither open to everyone nor checked for admins only"
+        );
+    }
+
     for (who, v) in [("member", &member), ("staff", &staff)] {
         for path in gets {
             assert_eq!(
