@@ -17,6 +17,9 @@ CREATE UNIQUE INDEX invitations_open_email ON invitations (email)
     WHERE accepted_at IS NULL AND revoked_at IS NULL;
 
 -- The members list searches and sorts by these.
-CREATE INDEX users_lower_name ON users (lower(name));
+CREATE INDEX users_lower_name ON users (lower(name), id);
+-- "Contains" search over email and name (pg_trgm lives in public).
+CREATE INDEX users_search ON users
+    USING gin ((lower(email) || ' ' || lower(name)) public.gin_trgm_ops);
 CREATE INDEX users_created_at ON users (created_at DESC, id);
 CREATE INDEX audit_log_action ON audit_log (action, occurred_at DESC);
