@@ -49,6 +49,9 @@ pub struct AppState {
 impl AppState {
     /// Connects to PostgreSQL (lazily) and Redis, and prepares the password hasher.
     pub async fn connect(settings: Settings) -> anyhow::Result<Self> {
+        // TLS for outgoing HTTPS (identity provider keys): one crypto provider for the
+        // process. A second call finds it installed, which is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let db = Db::new(settings.database_url.expose_secret(), settings.db_pool_size)?;
         let redis = session_store::connect(settings.redis_url.expose_secret())
             .await

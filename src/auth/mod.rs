@@ -1,6 +1,7 @@
 //! Authentication: passwords, sessions, CSRF.
 
 pub mod csrf;
+pub mod jwks;
 pub mod limits;
 pub mod login;
 pub mod password;
