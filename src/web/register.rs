@@ -83,10 +83,17 @@ pub async fn submit(
     meta: RequestMeta,
     form: web::Form<RegisterInput>,
 ) -> AppResult<HttpResponse> {
-    state
-        .limit_signup(meta.ip.as_deref().unwrap_or_default())
-        .await?;
     let input = form.into_inner();
+    let email: String = input
+        .email
+        .trim()
+        .to_lowercase()
+        .chars()
+        .take(254)
+        .collect();
+    state
+        .limit_registration(meta.ip.as_deref().unwrap_or_default(), tenant.id, &email)
+        .await?;
     // Without Redis the new person could not be signed in; refuse before creating.
     state.redis_ping().await?;
     let (user, s) = match registration::register(&state, &tenant, &input, meta).await {
