@@ -2,6 +2,8 @@
 //! PostgreSQL (a fresh database of its own) and Redis.
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use std::{collections::HashMap, net::TcpListener, process::Child, sync::Arc, time::Duration};
 
 use diesel::{Connection, PgConnection, RunQueryDsl, sql_types::Text};
