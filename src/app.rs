@@ -44,6 +44,8 @@ pub struct AppState {
     pub mailer: crate::mail::Mailer,
     /// Rate limits shared by every instance.
     pub limiter: crate::auth::rate_limit::RateLimiter,
+    /// Single sign-on, when `OIDC_ISSUER_URL` is set.
+    pub oidc: Option<crate::auth::oidc::Oidc>,
 }
 
 impl AppState {
@@ -65,7 +67,12 @@ impl AppState {
             &settings.redis_key_prefix,
             settings.rate_limit_enabled,
         );
+        let oidc = match settings.oidc.clone() {
+            Some(o) => Some(crate::auth::oidc::Oidc::new(o, &settings.base_url)?),
+            None => None,
+        };
         Ok(Self {
+            oidc,
             settings,
             db,
             hasher,

@@ -7,6 +7,7 @@ mod landing;
 mod login;
 mod security;
 mod signup;
+mod sso;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -18,6 +19,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/go", web::get().to(landing::go))
         .route("/signup", web::get().to(signup::form))
         .route("/signup", web::post().to(signup::submit))
+        .route("/auth/oidc/callback", web::get().to(sso::callback))
         .service(
             web::scope("/t/{slug}")
                 .route("", web::get().to(dashboard::home))
@@ -25,6 +27,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/login", web::get().to(login::form))
                 .route("/login", web::post().to(login::submit))
                 .route("/logout", web::post().to(login::logout))
+                .route("/sso", web::get().to(sso::start))
                 .route("/dashboard", web::get().to(dashboard::dashboard))
                 .route("/security", web::get().to(security::page))
                 .route("/security/unlock", web::post().to(security::unlock)),
