@@ -44,6 +44,8 @@ pub struct AppState {
     pub mailer: crate::mail::Mailer,
     /// Rate limits shared by every instance.
     pub limiter: crate::auth::rate_limit::RateLimiter,
+    /// Single sign-on, when `OIDC_ISSUER_URL` is set.
+    pub oidc: Option<crate::auth::oidc::Oidc>,
 }
 
 impl AppState {
@@ -68,7 +70,12 @@ impl AppState {
             &settings.redis_key_prefix,
             settings.rate_limit_enabled,
         );
+        let oidc = match settings.oidc.clone() {
+            Some(o) => Some(crate::auth::oidc::Oidc::new(o, &settings.base_url)?),
+            None => None,
+        };
         Ok(Self {
+            oidc,
             settings,
             db,
             hasher,
@@ -101,7 +108,7 @@ impl AppState {
     /// Whether people can sign in through single sign-on on this portal; until then an
     /// organization cannot turn password sign-in off.
     pub fn sso_configured(&self) -> bool {
-        false
+        self.oidc.is_some()
     }
 
     /// An absolute link into the portal, for mail.

@@ -9,6 +9,9 @@ use rand::{Rng, distributions::Alphanumeric};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
+mod oidc;
+pub use oidc::{DEFAULT_ID_TOKEN_ALGORITHMS, OidcSettings};
+
 /// Where the portal runs; production turns on the strict checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Environment {
@@ -75,6 +78,8 @@ pub struct Settings {
     pub rate_limit_signup_per_hour: u32,
     /// `RATE_LIMIT_GENERAL_PER_MINUTE`: requests of any kind per client IP.
     pub rate_limit_general_per_minute: u32,
+    /// Single sign-on; none when `OIDC_ISSUER_URL` is unset.
+    pub oidc: Option<OidcSettings>,
     /// Warnings worth showing at start-up that do not stop it.
     pub warnings: Vec<String>,
 }
@@ -87,6 +92,7 @@ impl fmt::Debug for Settings {
             .field("base_url", &self.base_url.as_str())
             .field("password_hash_rounds", &self.password_hash_rounds)
             .field("session_cookie_secure", &self.session_cookie_secure)
+            .field("oidc", &self.oidc)
             .finish_non_exhaustive()
     }
 }
@@ -289,6 +295,7 @@ impl Settings {
         let rate_limit_general_per_minute = r
             .number("RATE_LIMIT_GENERAL_PER_MINUTE", 1, 1_000_000)
             .unwrap_or(600);
+        let oidc = oidc::read(&mut r, prod);
 
         if !r.problems.is_empty() {
             return Err(ConfigError(r.problems));
@@ -321,6 +328,7 @@ impl Settings {
             rate_limit_login_per_minute,
             rate_limit_signup_per_hour,
             rate_limit_general_per_minute,
+            oidc,
             warnings,
         })
     }

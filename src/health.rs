@@ -16,7 +16,9 @@ pub async fn live() -> HttpResponse {
 /// without is down.
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let report = check(&state).await;
-    let ok = report.iter().all(|(_, r)| r.is_ok());
+    let ok = report
+        .iter()
+        .all(|(name, r)| r.is_ok() || !is_required(name));
     let components: serde_json::Map<String, serde_json::Value> = report
         .into_iter()
         .map(|(name, r)| {
@@ -52,6 +54,25 @@ pub async fn check(state: &AppState) -> Vec<(&'static str, Result<(), String>)> 
             .await
             .map_err(|_| "cannot reach Redis".to_string())
     };
-    let (db, redis) = tokio::join!(db, redis);
-    vec![("database", db), ("redis", redis)]
+    let oidc = async {
+        match &state.oidc {
+            Some(o) => Some(match tokio::time::timeout(deadline, o.check()).await {
+                Ok(r) => r,
+                Err(_) => Err("the OpenID Provider did not answer in time".to_string()),
+            }),
+            None => None,
+        }
+    };
+    let (db, redis, oidc) = tokio::join!(db, redis, oidc);
+    let mut report = vec![("database", db), ("redis", redis)];
+    if let Some(oidc) = oidc {
+        report.push(("oidc", oidc));
+    }
+    report
+}
+
+/// Whether the portal cannot serve without this component. Single sign-on down leaves
+/// password sign-in and signed-in people working, so it is reported, not fatal.
+pub fn is_required(component: &str) -> bool {
+    component != "oidc"
 }

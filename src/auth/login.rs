@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use crate::app::AppState;
 use crate::audit::{self, AuditEvent, RequestMeta};
 use crate::db::schema::tenant::login_throttle;
-use crate::domain::Email;
+use crate::domain::{Email, Role};
 use crate::error::AppResult;
 use crate::members::{self, User};
 use crate::tenancy::{Tenant, settings};
@@ -28,6 +28,9 @@ pub enum LoginOutcome {
     PasswordLoginDisabled,
     /// Right password, but the organization wants a verified email first.
     Unverified(User),
+    /// Right password, but the organization wants its staff and admins to sign in
+    /// through single sign-on.
+    SsoRequired(User),
 }
 
 /// Failure count and lock of one email.
@@ -86,6 +89,14 @@ pub async fn password_login(
     }
     let admitted = user.filter(|u| password_ok && u.is_active());
     match admitted {
+        // Checked only after the password, so the refusal tells nobody else a role.
+        Some(u) if tenant_settings.require_sso_for_staff && u.role()? != Role::Member => {
+            let ev = AuditEvent::new("login.refused_sso_required")
+                .actor(Some(u.id), Some(&u.email))
+                .target(&u.email);
+            record(state, tenant, meta, ev).await?;
+            Ok(LoginOutcome::SsoRequired(u))
+        }
         Some(u) if tenant_settings.require_email_verification && u.email_verified_at.is_none() => {
             let ev = AuditEvent::new("login.refused_unverified")
                 .actor(Some(u.id), Some(&u.email))

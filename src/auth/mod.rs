@@ -1,13 +1,15 @@
-//! Authentication: passwords, sessions, CSRF.
+//! Authentication: passwords, sessions, CSRF, single sign-on.
 
 pub mod csrf;
 pub mod jwks;
 pub mod limits;
 pub mod login;
+pub mod oidc;
 pub mod password;
 pub mod rate_limit;
 pub mod recovery;
 pub mod session;
 pub mod session_store;
+pub mod sso;
 pub mod tokens;
 pub mod verification;

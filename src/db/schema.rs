@@ -110,6 +110,7 @@ pub mod tenant {
             allowed_domains -> Array<Text>,
             password_login -> Bool,
             require_email_verification -> Bool,
+            require_sso_for_staff -> Bool,
             updated_at -> Timestamptz,
         }
     }

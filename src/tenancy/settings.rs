@@ -52,6 +52,8 @@ pub struct TenantSettings {
     pub password_login: bool,
     /// Whether a person must verify their email before signing in.
     pub require_email_verification: bool,
+    /// Whether staff and admins must sign in through single sign-on (never a password).
+    pub require_sso_for_staff: bool,
 }
 
 impl TenantSettings {
@@ -74,17 +76,19 @@ impl TenantSettings {
 
 /// Reads the settings of the tenant the transaction is scoped to.
 pub fn load(conn: &mut PgConnection) -> AppResult<TenantSettings> {
-    let (registration, allowed_domains, password_login, require_email_verification): (
-        String,
-        Vec<String>,
-        bool,
-        bool,
-    ) = tenant_settings::table
+    let (
+        registration,
+        allowed_domains,
+        password_login,
+        require_email_verification,
+        require_sso_for_staff,
+    ): (String, Vec<String>, bool, bool, bool) = tenant_settings::table
         .select((
             tenant_settings::registration,
             tenant_settings::allowed_domains,
             tenant_settings::password_login,
             tenant_settings::require_email_verification,
+            tenant_settings::require_sso_for_staff,
         ))
         .first(conn)?;
     Ok(TenantSettings {
@@ -92,6 +96,7 @@ pub fn load(conn: &mut PgConnection) -> AppResult<TenantSettings> {
         allowed_domains,
         password_login,
         require_email_verification,
+        require_sso_for_staff,
     })
 }
 
@@ -103,6 +108,7 @@ pub fn save(conn: &mut PgConnection, s: &TenantSettings) -> AppResult<()> {
             tenant_settings::allowed_domains.eq(&s.allowed_domains),
             tenant_settings::password_login.eq(s.password_login),
             tenant_settings::require_email_verification.eq(s.require_email_verification),
+            tenant_settings::require_sso_for_staff.eq(s.require_sso_for_staff),
             tenant_settings::updated_at.eq(diesel::dsl::now),
         ))
         .execute(conn)?;
@@ -188,6 +194,7 @@ mod tests {
             allowed_domains: vec!["acme.test".into()],
             password_login: true,
             require_email_verification: false,
+            require_sso_for_staff: false,
         };
         let inside = Email::parse("ada@acme.test").unwrap();
         let outside = Email::parse("eve@evil.test").unwrap();

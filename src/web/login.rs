@@ -29,6 +29,8 @@ pub struct LoginPage {
     notice: Option<&'static str>,
     password_enabled: bool,
     registration_open: bool,
+    /// `/t/{slug}/sso`, when single sign-on is configured.
+    sso_href: Option<String>,
 }
 
 impl LoginPage {
@@ -43,7 +45,19 @@ impl LoginPage {
             notice: None,
             password_enabled: state.settings.password_auth_enabled && s.password_login,
             registration_open: s.registration != Registration::InviteOnly,
+            sso_href: state
+                .oidc
+                .as_ref()
+                .map(|_| format!("/t/{}/sso", tenant.slug)),
         }
+    }
+
+    fn set_next(&mut self, next: Option<String>) {
+        if let (Some(href), Some(n)) = (self.sso_href.as_mut(), next.as_deref()) {
+            let q: String = url::form_urlencoded::byte_serialize(n.as_bytes()).collect();
+            href.push_str(&format!("?next={q}"));
+        }
+        self.next = next;
     }
 }
 
@@ -78,10 +92,11 @@ pub async fn form(
 ) -> AppResult<LoginPage> {
     let s = tenant_settings(&state, &tenant).await?;
     let mut page = LoginPage::new(&state, &tenant, csrf, &s);
-    page.next = q
-        .next
-        .clone()
-        .map(|n| session::safe_next(&tenant, Some(&n)));
+    page.set_next(
+        q.next
+            .clone()
+            .map(|n| session::safe_next(&tenant, Some(&n))),
+    );
     page.notice = if q.reset.is_some() {
         Some("Your password has been changed. Sign in with your new password.")
     } else if q.signed_out.is_some() {
@@ -159,6 +174,11 @@ pub async fn submit(
             StatusCode::FORBIDDEN,
             "This organization signs in with single sign-on only.".to_string(),
         ),
+        LoginOutcome::SsoRequired(_) => (
+            StatusCode::FORBIDDEN,
+            "Staff and admins of this organization sign in with single sign-on: use \"Sign in with SSO\"."
+                .to_string(),
+        ),
         LoginOutcome::Unverified(user) => {
             let sent = verification::resend_link(&state, &tenant, Recipient::from(&user)).await?;
             let msg = if sent {
@@ -187,7 +207,7 @@ async fn render_refusal(
     let s = tenant_settings(state, tenant).await?;
     let mut page = LoginPage::new(state, tenant, csrf, &s);
     page.email = email;
-    page.next = next.map(|n| session::safe_next(tenant, Some(&n)));
+    page.set_next(next.map(|n| session::safe_next(tenant, Some(&n))));
     page.error = Some(error);
     super::render(status, &page)
 }
@@ -211,11 +231,10 @@ pub async fn logout(
             })
             .await?;
     }
+    let id_token = session.get::<String>(super::sso::ID_TOKEN).ok().flatten();
     session::end(&session);
+    let to = super::sso::after_logout(&state, &tenant, id_token).await;
     Ok(HttpResponse::SeeOther()
-        .insert_header((
-            header::LOCATION,
-            format!("/t/{}/login?signed_out=1", tenant.slug),
-        ))
+        .insert_header((header::LOCATION, to))
         .finish())
 }

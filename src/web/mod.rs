@@ -16,6 +16,7 @@ mod register;
 mod security;
 mod settings;
 mod signup;
+mod sso;
 mod verify;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -41,6 +42,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/admin/tenants/{slug}/reactivate",
             web::post().to(admin::reactivate),
         )
+        .route("/auth/oidc/callback", web::get().to(sso::callback))
         .service(
             web::scope("/t/{slug}")
                 .route("", web::get().to(dashboard::home))
@@ -48,6 +50,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/login", web::get().to(login::form))
                 .route("/login", web::post().to(login::submit))
                 .route("/logout", web::post().to(login::logout))
+                .route("/sso", web::get().to(sso::start))
                 .route("/dashboard", web::get().to(dashboard::dashboard))
                 .route("/security", web::get().to(security::page))
                 .route("/security/unlock", web::post().to(security::unlock))
