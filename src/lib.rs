@@ -3,6 +3,7 @@
 //! [`app::Application::build`] builds the whole portal from [`config::Settings`]; the
 //! command-line tool and every integration test go through it.
 
+pub mod api;
 pub mod app;
 pub mod audit;
 pub mod auth;
