@@ -503,6 +503,14 @@ fn check(settings: Settings) -> i32 {
             }
         };
         let mut code = 0;
+        // Authentik is reported but never fails the check: changes wait in the outbox.
+        if let Some(a) = crate::health::authentik(&state).await {
+            let status = a["status"].as_str().unwrap_or("unknown");
+            match a["error"].as_str() {
+                Some(e) => println!("authentik: {status} ({e})"),
+                None => println!("authentik: {status}"),
+            }
+        }
         for (name, r) in crate::health::check(&state).await {
             match r {
                 Ok(()) => println!("{name}: ok"),

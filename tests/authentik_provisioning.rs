@@ -266,3 +266,52 @@ async fn a_refused_token_is_reported_clearly_and_not_retried_forever() {
     );
     assert_eq!(a["outbox"]["failed"], 2);
 }
+
+#[tokio::test]
+async fn a_self_registered_member_joins_the_member_group_and_only_admins_see_the_sync_state() {
+    let fake = FakeAuthentik::start(TOKEN).await;
+    let app = app_with(&fake, &[]).await;
+    let admin = app.signup("Acme", "acme", "ada@acme.test").await;
+    let page = admin
+        .submit(
+            "/t/acme/settings",
+            "/t/acme/settings",
+            &[
+                ("registration", "open"),
+                ("allowed_domains", ""),
+                ("password_login", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+
+    let bob = app.visitor();
+    let page = bob
+        .submit(
+            "/t/acme/register",
+            "/t/acme/register",
+            &[
+                ("name", "Bob Stone"),
+                ("email", "bob@elsewhere.test"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    wait_delivered(&app).await;
+    assert_eq!(fake.groups_of("bob@elsewhere.test"), ["tenant-acme-member"]);
+    assert_eq!(fake.groups_of("ada@acme.test"), ["tenant-acme-admin"]);
+
+    let dash = admin.get("/t/acme/dashboard").await;
+    assert!(
+        dash.body.contains("id=\"authentik-in-sync\""),
+        "{}",
+        dash.body
+    );
+    let dash = bob.get("/t/acme/dashboard").await;
+    assert_eq!(dash.status, StatusCode::OK);
+    assert!(
+        !dash.body.contains("authentik-"),
+        "members see no sync state"
+    );
+}
