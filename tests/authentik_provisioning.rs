@@ -315,3 +315,21 @@ async fn a_self_registered_member_joins_the_member_group_and_only_admins_see_the
         "members see no sync state"
     );
 }
+
+#[tokio::test]
+async fn a_removed_person_leaves_the_groups_and_is_deactivated() {
+    let fake = FakeAuthentik::start(TOKEN).await;
+    let app = app_with(&fake, &[]).await;
+    app.signup("Acme", "acme", "ada@acme.test").await;
+    wait_delivered(&app).await;
+
+    let t = tenant(&app, "acme").await;
+    let id = person_id(&app, "acme", "ada@acme.test");
+    db(&app)
+        .tenant(&t.schema, move |conn| people::remove_in(conn, "acme", id))
+        .await
+        .expect("removed");
+    wait_delivered(&app).await;
+    assert!(fake.groups_of("ada@acme.test").is_empty());
+    assert!(!fake.users_with_email("ada@acme.test")[0].is_active);
+}

@@ -53,6 +53,16 @@ enum Repeat {
     Once,
 }
 
+/// What one try of a request came to.
+enum Outcome {
+    /// Authentik answered (2xx or a 4xx that retrying would not change).
+    Answer(reqwest::Response),
+    /// A failure not worth (or not safe) retrying.
+    Final(AuthentikError),
+    /// A failure to retry, after `Retry-After` when Authentik said so.
+    Retry(AuthentikError, Option<Duration>),
+}
+
 /// A client of one Authentik instance. Cheap to share (`Arc`); its breaker is shared
 /// by everyone using it.
 pub struct AuthentikClient {
@@ -149,40 +159,10 @@ impl AuthentikClient {
             if let Some(b) = &body {
                 req = req.json(b);
             }
-            let outcome = req.send().await;
-            let (retry_after, error) = match outcome {
-                Err(e) => {
-                    self.breaker.record_failure();
-                    // A refused connection never reached Authentik: always safe to repeat.
-                    let repeatable = repeat == Repeat::Safe || (e.is_connect() && !e.is_timeout());
-                    let what = if e.is_timeout() {
-                        "timed out".to_string()
-                    } else if e.is_connect() {
-                        "connection failed".to_string()
-                    } else {
-                        format!("request failed ({e})")
-                    };
-                    if !repeatable {
-                        return Err(AuthentikError::Unavailable(what));
-                    }
-                    (None, AuthentikError::Unavailable(what))
-                }
-                Ok(res) => {
-                    let status = res.status();
-                    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-                        self.breaker.record_failure();
-                        let wait = retry_after(res.headers());
-                        let err = AuthentikError::Unavailable(format!("HTTP {}", status.as_u16()));
-                        // A 429 was not processed; a 5xx might have been.
-                        if repeat == Repeat::Once && status != StatusCode::TOO_MANY_REQUESTS {
-                            return Err(err);
-                        }
-                        (wait, err)
-                    } else {
-                        self.breaker.record_success();
-                        return decode(status, res).await;
-                    }
-                }
+            let (error, retry_after) = match self.classify(req.send().await, repeat) {
+                Outcome::Answer(res) => return decode(res.status(), res).await,
+                Outcome::Final(e) => return Err(e),
+                Outcome::Retry(e, wait) => (e, wait),
             };
             if attempt >= self.retries {
                 return Err(error);
@@ -193,9 +173,49 @@ impl AuthentikClient {
                 Some(d) => d,
                 None => backoff(self.retry_base, attempt),
             };
-            tracing::debug!(%method, path, attempt, delay_ms = delay.as_millis() as u64, error = %error, "retrying Authentik call");
+            let delay_ms = delay.as_millis() as u64;
+            tracing::debug!(%method, path, attempt, delay_ms, %error, "retrying Authentik call");
             tokio::time::sleep(delay).await;
             attempt += 1;
+        }
+    }
+
+    /// Sorts one try's result into an answer, a failure to report, or one to retry;
+    /// tells the breaker which it was.
+    fn classify(&self, sent: Result<reqwest::Response, reqwest::Error>, repeat: Repeat) -> Outcome {
+        match sent {
+            Err(e) => {
+                self.breaker.record_failure();
+                let what = if e.is_timeout() {
+                    "timed out".to_string()
+                } else if e.is_connect() {
+                    "connection failed".to_string()
+                } else {
+                    format!("request failed ({e})")
+                };
+                // A refused connection never reached Authentik: always safe to repeat.
+                let never_sent = e.is_connect() && !e.is_timeout();
+                if repeat == Repeat::Safe || never_sent {
+                    Outcome::Retry(AuthentikError::Unavailable(what), None)
+                } else {
+                    Outcome::Final(AuthentikError::Unavailable(what))
+                }
+            }
+            Ok(res) => {
+                let status = res.status();
+                if !(status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS) {
+                    self.breaker.record_success();
+                    return Outcome::Answer(res);
+                }
+                self.breaker.record_failure();
+                let err = AuthentikError::Unavailable(format!("HTTP {}", status.as_u16()));
+                // A 429 was not processed; a 5xx might have been.
+                if repeat == Repeat::Once && status != StatusCode::TOO_MANY_REQUESTS {
+                    Outcome::Final(err)
+                } else {
+                    Outcome::Retry(err, retry_after(res.headers()))
+                }
+            }
         }
     }
 

@@ -169,19 +169,36 @@ pub async fn person(
         }
     }
     if p.role.is_none() && user.is_active {
-        let own: Vec<&str> = ROLES.iter().map(|r| groups.name(*r)).collect();
-        let elsewhere = user
-            .group_names()
-            .any(|n| is_tenant_group(prefix, n) && !own.contains(&n));
-        // Without the group names the answer is unknown: keep the account active.
-        if user.groups_obj.is_some() && !elsewhere {
-            changes.push(format!("deactivate user {}", p.email));
-            if !dry_run {
-                client.deactivate_user(user.pk).await?;
-            }
-        }
+        deactivate_if_orphaned(client, prefix, groups, &user, &p.email, dry_run, changes).await?;
     }
     Ok(Some((user.pk, user.uuid)))
+}
+
+/// Deactivates a user who left this tenant when no other tenant's group holds them.
+async fn deactivate_if_orphaned(
+    client: &AuthentikClient,
+    prefix: &str,
+    groups: &TenantGroups,
+    user: &User,
+    email: &str,
+    dry_run: bool,
+    changes: &mut Changes,
+) -> Result<(), AuthentikError> {
+    // Without the group names the answer is unknown: keep the account active.
+    if user.groups_obj.is_none() {
+        return Ok(());
+    }
+    let own: Vec<&str> = ROLES.iter().map(|r| groups.name(*r)).collect();
+    let elsewhere = user
+        .group_names()
+        .any(|n| is_tenant_group(prefix, n) && !own.contains(&n));
+    if !elsewhere {
+        changes.push(format!("deactivate user {email}"));
+        if !dry_run {
+            client.deactivate_user(user.pk).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Removes from the tenant's groups every Authentik user who is not an active person

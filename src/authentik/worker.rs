@@ -111,7 +111,10 @@ impl Worker {
             }
             Err(f) if attempts >= max => {
                 let msg = f.to_string();
-                tracing::error!(row = id, kind, attempts, error = %msg, "Authentik outbox row failed; an operator must look at it");
+                tracing::error!(
+                    row = id, kind, attempts, error = %msg,
+                    "Authentik outbox row failed; an operator must look at it"
+                );
                 self.db
                     .run(move |conn| outbox::mark_failed(conn, id, &msg))
                     .await
@@ -119,7 +122,10 @@ impl Worker {
             Err(f) => {
                 let msg = f.to_string();
                 let wait = backoff(base, attempts - 1).min(MAX_BACKOFF);
-                tracing::warn!(row = id, kind, attempts, error = %msg, "Authentik outbox row refused; will retry");
+                tracing::warn!(
+                    row = id, kind, attempts, error = %msg,
+                    "Authentik outbox row refused; will retry"
+                );
                 self.db
                     .run(move |conn| outbox::reschedule(conn, id, wait, &msg, true))
                     .await
