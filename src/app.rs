@@ -46,6 +46,8 @@ pub struct AppState {
     pub limiter: crate::auth::rate_limit::RateLimiter,
     /// Single sign-on, when `OIDC_ISSUER_URL` is set.
     pub oidc: Option<crate::auth::oidc::Oidc>,
+    /// Authentik's admin API, when `AUTHENTIK_URL` and `AUTHENTIK_TOKEN` are set.
+    pub authentik: Option<std::sync::Arc<crate::authentik::AuthentikClient>>,
 }
 
 impl AppState {
@@ -74,6 +76,13 @@ impl AppState {
             Some(o) => Some(crate::auth::oidc::Oidc::new(o, &settings.base_url)?),
             None => None,
         };
+        crate::authentik::client::install_crypto_provider();
+        let authentik = match &settings.authentik {
+            Some(a) => Some(std::sync::Arc::new(crate::authentik::AuthentikClient::new(
+                a,
+            )?)),
+            None => None,
+        };
         Ok(Self {
             oidc,
             settings,
@@ -82,6 +91,7 @@ impl AppState {
             redis,
             mailer,
             limiter,
+            authentik,
         })
     }
 
@@ -142,6 +152,16 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("cannot listen on PORTAL_BIND={}: {e}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let state = AppState::connect(settings).await?;
+        // The outbox is delivered in the background; requests never wait for Authentik.
+        if let (Some(client), Some(a)) = (&state.authentik, &state.settings.authentik) {
+            let worker = crate::authentik::worker::Worker::new(
+                state.db.clone(),
+                client.clone(),
+                a.clone(),
+                state.settings.authentik_group_prefix.clone(),
+            );
+            tokio::spawn(worker.run());
+        }
         let server = serve(listener, state)?;
         Ok(Self { port, server })
     }
@@ -207,6 +227,13 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
             .route("/health/live", web::get().to(health::live))
             .route("/health/ready", web::get().to(health::ready))
             .route("/static/app.css", web::get().to(pages::stylesheet))
+            // JSON only, no cookies: outside the session and CSRF middleware.
+            .service(
+                web::scope("/api/v1")
+                    .wrap(from_fn(general_rate_limit))
+                    .configure(crate::api::routes)
+                    .default_service(web::to(pages::not_found)),
+            )
             .service(
                 web::scope("")
                     .wrap(from_fn(csrf::protect))

@@ -10,6 +10,7 @@ use secrecy::ExposeSecret;
 
 use crate::audit::{self, AuditEvent, RequestMeta};
 use crate::auth::password::PasswordHasher;
+use crate::authentik::outbox;
 use crate::config::Settings;
 use crate::db::{migrate, schema::public::platform_admins, schema::tenant::users};
 use crate::domain::{
@@ -43,6 +44,29 @@ enum Command {
     Admin(AdminCommand),
     /// Check the configuration and that PostgreSQL and Redis answer.
     Check,
+    /// Keep Authentik in step with the portal.
+    #[command(subcommand)]
+    Authentik(AuthentikCommand),
+}
+
+#[derive(Subcommand)]
+enum AuthentikCommand {
+    /// Reconcile Authentik with every organization: create missing groups and users,
+    /// fix group membership, and report what changed.
+    Sync {
+        /// Only this organization.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Only report what would change.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Show the outbox backlog and the changes Authentik refused.
+    Status {
+        /// Queue the failed changes again (after fixing their cause).
+        #[arg(long)]
+        retry_failed: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -139,6 +163,18 @@ pub fn run() -> i32 {
             password_stdin,
         }) => admin_reset(&settings, &email, password_stdin),
         Command::Check => return check(settings),
+        Command::Authentik(AuthentikCommand::Sync { tenant, dry_run }) => {
+            runtime().and_then(|rt| {
+                rt.block_on(crate::authentik::sync::cli_sync(
+                    &settings,
+                    tenant.as_deref(),
+                    dry_run,
+                ))
+            })
+        }
+        Command::Authentik(AuthentikCommand::Status { retry_failed }) => runtime().and_then(|rt| {
+            rt.block_on(crate::authentik::sync::cli_status(&settings, retry_failed))
+        }),
     };
     match result {
         Ok(()) => 0,
@@ -260,9 +296,11 @@ fn tenant_create(
     let tenant = conn
         .transaction(|conn| -> Result<Tenant, crate::error::AppError> {
             let tenant = provision::insert_tenant(conn, &org, "portal tenant create")?;
+            outbox::enqueue_tenant(conn, tenant.slug.as_str())?;
             if let Some((email, name)) = &admin {
                 let user = members::insert(conn, email, name, Some(&hash), Role::Admin)?;
                 members::mark_verified(conn, user.id)?;
+                outbox::enqueue_person(conn, tenant.slug.as_str(), &user, "created")?;
                 let ev = AuditEvent::new("user.created")
                     .actor(None, Some("portal tenant create"))
                     .target(&user.email)
@@ -299,16 +337,20 @@ fn demo(settings: &Settings) -> anyhow::Result<()> {
                     .map_err(crate::error::AppError::Internal)?;
                 t
             }
-            None => provision::insert_tenant(
-                conn,
-                &provision::NewOrganization {
-                    name: OrganizationName::parse("Demo Company")?,
-                    business_type: BusinessType::parse("software")?,
-                    country: Country::parse("US")?,
-                    slug: slug.clone(),
-                },
-                "portal demo",
-            )?,
+            None => {
+                let t = provision::insert_tenant(
+                    conn,
+                    &provision::NewOrganization {
+                        name: OrganizationName::parse("Demo Company")?,
+                        business_type: BusinessType::parse("software")?,
+                        country: Country::parse("US")?,
+                        slug: slug.clone(),
+                    },
+                    "portal demo",
+                )?;
+                outbox::enqueue_tenant(conn, t.slug.as_str())?;
+                t
+            }
         };
         let id = match members::find_by_email(conn, &email)? {
             Some(u) => {
@@ -317,7 +359,11 @@ fn demo(settings: &Settings) -> anyhow::Result<()> {
                     .execute(conn)?;
                 u.id
             }
-            None => members::insert(conn, &email, &name, Some(&hash), Role::Admin)?.id,
+            None => {
+                let user = members::insert(conn, &email, &name, Some(&hash), Role::Admin)?;
+                outbox::enqueue_person(conn, tenant.slug.as_str(), &user, "created")?;
+                user.id
+            }
         };
         members::mark_verified(conn, id)?;
         let ev = AuditEvent::new("user.password_set")
@@ -457,6 +503,14 @@ fn check(settings: Settings) -> i32 {
             }
         };
         let mut code = 0;
+        // Authentik is reported but never fails the check: changes wait in the outbox.
+        if let Some(a) = crate::health::authentik(&state).await {
+            let status = a["status"].as_str().unwrap_or("unknown");
+            match a["error"].as_str() {
+                Some(e) => println!("authentik: {status} ({e})"),
+                None => println!("authentik: {status}"),
+            }
+        }
         for (name, r) in crate::health::check(&state).await {
             match r {
                 Ok(()) => println!("{name}: ok"),

@@ -15,11 +15,11 @@ pub async fn live() -> HttpResponse {
 /// Whether each component the portal needs answers; 503 when one it cannot work
 /// without is down.
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    let report = check(&state).await;
+    let (report, authentik) = tokio::join!(check(&state), authentik(&state));
     let ok = report
         .iter()
         .all(|(name, r)| r.is_ok() || !is_required(name));
-    let components: serde_json::Map<String, serde_json::Value> = report
+    let mut components: serde_json::Map<String, serde_json::Value> = report
         .into_iter()
         .map(|(name, r)| {
             let v = match r {
@@ -29,6 +29,10 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
             (name.to_string(), v)
         })
         .collect();
+    // Authentik can be down without the portal being unready: changes wait in the outbox.
+    if let Some(a) = authentik {
+        components.insert("authentik".into(), a);
+    }
     let body =
         json!({ "status": if ok { "ready" } else { "unavailable" }, "components": components });
     if ok {
@@ -75,4 +79,37 @@ pub async fn check(state: &AppState) -> Vec<(&'static str, Result<(), String>)> 
 /// password sign-in and signed-in people working, so it is reported, not fatal.
 pub fn is_required(component: &str) -> bool {
     component != "oidc"
+}
+
+/// Authentik's state for readiness: `up` or `degraded` (never failing readiness), with
+/// the outbox backlog. `None` when Authentik is not configured.
+pub async fn authentik(state: &AppState) -> Option<serde_json::Value> {
+    let client = state.authentik.as_ref()?;
+    let deadline = Duration::from_secs(2);
+    let probe = async {
+        if !client.available() {
+            return Err("circuit open: Authentik failed repeatedly".to_string());
+        }
+        match tokio::time::timeout(deadline, client.version()).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("Authentik did not answer in time".to_string()),
+        }
+    };
+    let backlog = async {
+        let q = state
+            .db
+            .run(|conn| crate::authentik::outbox::backlog(conn, None));
+        tokio::time::timeout(deadline, q).await.ok()?.ok()
+    };
+    let (probe, backlog) = tokio::join!(probe, backlog);
+    let mut v = match probe {
+        Ok(()) => json!({ "status": "up" }),
+        Err(e) => json!({ "status": "degraded", "error": e }),
+    };
+    v["circuit"] = json!(format!("{:?}", client.circuit()).to_lowercase());
+    if let Some(b) = backlog {
+        v["outbox"] = json!(b);
+    }
+    Some(v)
 }

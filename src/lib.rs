@@ -3,10 +3,12 @@
 //! [`app::Application::build`] builds the whole portal from [`config::Settings`]; the
 //! command-line tool and every integration test go through it.
 
+pub mod api;
 pub mod app;
 pub mod audit;
 pub mod audit_log;
 pub mod auth;
+pub mod authentik;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -3,8 +3,8 @@
 //! A signed double-submit token: the browser holds a random seed in an HttpOnly cookie,
 //! and every form carries `csrf_token` = HMAC(SECRET_KEY, seed). A request from another
 //! site can neither read the cookie nor compute the token. The check runs in one
-//! middleware for every POST outside `/api/` (which authenticates with bearer tokens,
-//! not cookies), so no handler can forget it.
+//! middleware for every POST, so no handler can forget it; `/api/` requests are exempt
+//! only when they carry JSON or a bearer token, which no cross-site form can send.
 
 use actix_web::{
     Error, FromRequest, HttpMessage, HttpRequest,
@@ -109,8 +109,11 @@ pub async fn protect(
         *req.method(),
         Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
     );
+    // The API is exempt only for bodies a cross-site form cannot send: JSON and the
+    // like need a CORS preflight, which the portal never grants.
+    let api_exempt = req.path().starts_with("/api/") && !cross_site_sendable(&req);
     if !safe
-        && !req.path().starts_with("/api/")
+        && !api_exempt
         && let Err(e) = check_form(&mut req, fresh, &expected).await
     {
         return Ok(req.error_response(e).map_into_right_body());
@@ -129,6 +132,29 @@ pub async fn protect(
         res.response_mut().add_cookie(&cookie)?;
     }
     Ok(res.map_into_left_body())
+}
+
+/// Whether a browser would send this body cross-site without asking first: the
+/// content types an HTML form can produce (and none at all).
+fn cross_site_sendable(req: &ServiceRequest) -> bool {
+    // A cross-site page cannot set Authorization without a preflight either.
+    if req.headers().contains_key(header::AUTHORIZATION) {
+        return false;
+    }
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    ct.is_empty()
+        || [
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+            "text/plain",
+        ]
+        .iter()
+        .any(|t| ct.starts_with(t))
 }
 
 fn is_machine_path(path: &str) -> bool {

@@ -43,6 +43,24 @@ pub mod public {
             details -> Jsonb,
         }
     }
+
+    diesel::table! {
+        /// Changes waiting to reach Authentik (see `authentik::outbox`).
+        public.authentik_outbox (id) {
+            id -> Int8,
+            ordering_key -> Text,
+            tenant_slug -> Text,
+            person_id -> Nullable<Uuid>,
+            kind -> Text,
+            payload -> Jsonb,
+            status -> Text,
+            attempts -> Int4,
+            next_attempt_at -> Timestamptz,
+            last_error -> Nullable<Text>,
+            created_at -> Timestamptz,
+            updated_at -> Timestamptz,
+        }
+    }
 }
 
 /// Tables inside each tenant schema.
@@ -61,6 +79,8 @@ pub mod tenant {
             last_login_at -> Nullable<Timestamptz>,
             created_at -> Timestamptz,
             updated_at -> Timestamptz,
+            authentik_pk -> Nullable<Int8>,
+            authentik_uuid -> Nullable<Uuid>,
         }
     }
 

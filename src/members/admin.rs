@@ -121,6 +121,9 @@ pub async fn change(
                 .set((update.0, update.1, users::updated_at.eq(diesel::dsl::now)))
                 .returning(User::as_returning())
                 .get_result(conn)?;
+            // Authentik follows the change (groups, active flag) through the outbox.
+            let reason = action.trim_start_matches("member.");
+            crate::authentik::outbox::enqueue_person(conn, &slug, &updated, reason)?;
             let ev = AuditEvent::new(action)
                 .actor(Some(admin.uid), Some(&admin.email))
                 .target(&updated.email)

@@ -363,6 +363,7 @@ pub async fn accept(
                     invitations::updated_at.eq(diesel::dsl::now),
                 ))
                 .execute(conn)?;
+            crate::authentik::outbox::enqueue_person(conn, &slug, &user, "created")?;
             let ev = AuditEvent::new("invitation.accepted")
                 .actor(Some(user.id), Some(&user.email))
                 .target(&user.email)

@@ -3,6 +3,7 @@
 
 use crate::app::AppState;
 use crate::audit::{self, AuditEvent, RequestMeta};
+use crate::authentik::outbox;
 use crate::domain::{Email, FieldError, NewPassword, PasswordPolicy, PersonName, Role};
 use crate::error::{AppError, AppResult};
 use crate::members::{self, User};
@@ -73,6 +74,7 @@ pub async fn register(
             // Taken emails are refused by the unique index, so two racing
             // registrations cannot both succeed.
             let user = members::insert(conn, &email, &name, Some(&hash), Role::Member)?;
+            outbox::enqueue_person(conn, &slug, &user, "created")?;
             let ev = AuditEvent::new("user.registered")
                 .actor(Some(user.id), Some(&user.email))
                 .target(&user.email)

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::{Tenant, registry::TenantRow};
 use crate::audit::{self, AuditEvent, RequestMeta};
 use crate::auth::password::PasswordHasher;
+use crate::authentik::outbox;
 use crate::db::{
     Db, migrate,
     schema::public::{platform_audit_log, tenants},
@@ -155,6 +156,9 @@ pub async fn create_organization(
             let tenant = insert_tenant(conn, &signup.organization, signup.email.as_str())?;
             let user =
                 members::insert(conn, &signup.email, &signup.name, Some(&hash), Role::Admin)?;
+            // Authentik follows from the outbox, committed with the organization itself.
+            outbox::enqueue_tenant(conn, tenant.slug.as_str())?;
+            outbox::enqueue_person(conn, tenant.slug.as_str(), &user, "created")?;
             let actor = AuditEvent::new("organization.created")
                 .actor(Some(user.id), Some(&user.email))
                 .target(tenant.slug.as_str());

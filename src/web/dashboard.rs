@@ -10,6 +10,8 @@ use crate::auth::{
     csrf::CsrfToken,
     session::{self, TenantUser},
 };
+use crate::authentik::outbox::{self, Backlog};
+use crate::domain::Role;
 use crate::error::{AppError, AppResult};
 use crate::members;
 
@@ -28,6 +30,8 @@ pub struct DashboardPage {
     activity: Vec<AuditEntry>,
     email_verified: bool,
     notice: Option<&'static str>,
+    /// Outbox rows of this tenant not yet in Authentik, for admins.
+    sync: Option<Backlog>,
 }
 
 impl DashboardPage {
@@ -58,10 +62,19 @@ pub async fn dashboard(
     q: web::Query<DashboardQuery>,
 ) -> AppResult<DashboardPage> {
     let uid = user.identity.uid;
-    let overview = state
+    // Admins also see whether their people reached Authentik: one more cheap, indexed
+    // statement in the same transaction.
+    let sync_slug = (user.identity.role == Role::Admin && state.authentik.is_some())
+        .then(|| user.tenant.slug.to_string());
+    let (overview, sync) = state
         .db
         .tenant(&user.tenant.schema, move |conn| {
-            members::overview(conn, uid)
+            let overview = members::overview(conn, uid)?;
+            let sync = match sync_slug {
+                Some(slug) => Some(outbox::backlog(conn, Some(&slug))?),
+                None => None,
+            };
+            Ok((overview, sync))
         })
         .await?;
     // Removed or deactivated since signing in: the session is over.
@@ -85,6 +98,7 @@ pub async fn dashboard(
         member_count: overview.member_count,
         activity,
         email_verified: overview.email_verified,
+        sync: sync.filter(|_| role == Role::Admin),
         notice: match q.verification.as_deref() {
             Some("sent") => {
                 Some("We sent you a new confirmation link. It may take a minute to arrive.")

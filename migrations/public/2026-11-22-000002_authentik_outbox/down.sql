@@ -1,0 +1,1 @@
+DROP TABLE authentik_outbox;

@@ -1,0 +1,1 @@
+ALTER TABLE users DROP COLUMN authentik_uuid, DROP COLUMN authentik_pk;

@@ -1,0 +1,39 @@
+//! The JSON API, `/api/v1/`. Errors are `{"error":{"type","message"}}` ([`ApiError`]).
+//!
+//! These routes sit outside the session and CSRF middleware: they take JSON only, and
+//! a cross-site page cannot send `application/json` without a CORS preflight, which
+//! the portal never grants.
+
+mod users;
+
+use actix_web::web;
+
+use crate::error::{ApiError, AppError};
+
+/// Registers the API's routes (inside the `/api/v1` scope).
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(json_config())
+        .route("/users", web::post().to(users::create));
+}
+
+/// JSON bodies: small, `application/json` only, and errors in the API's shape.
+fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(crate::auth::csrf::MAX_FORM_BYTES)
+        .content_type_required(true)
+        .error_handler(|err, _| {
+            let e = match err {
+                actix_web::error::JsonPayloadError::Overflow { .. }
+                | actix_web::error::JsonPayloadError::OverflowKnownLength { .. } => {
+                    AppError::PayloadTooLarge
+                }
+                actix_web::error::JsonPayloadError::ContentType => AppError::BadRequest(
+                    "Send a JSON body with Content-Type: application/json.".into(),
+                ),
+                other => {
+                    AppError::BadRequest(format!("The JSON body could not be read ({other})."))
+                }
+            };
+            ApiError(e).into()
+        })
+}

@@ -1,0 +1,261 @@
+//! The outbox worker: started by the server when Authentik is configured, it delivers
+//! due rows, backs off when Authentik refuses, and waits while the circuit is open.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::client::{AuthentikClient, AuthentikError, backoff};
+use super::outbox::{self, OutboxRow};
+use super::reconcile::{self, Person};
+use crate::config::AuthentikSettings;
+use crate::db::{Db, schema::tenant::users};
+use crate::domain::{Role, TenantSlug};
+use crate::error::{AppError, AppResult};
+
+/// Rows claimed at once.
+const BATCH: i64 = 16;
+/// How long a claimed row stays hidden from other workers.
+const LEASE: Duration = Duration::from_secs(300);
+/// The longest wait between attempts of a refused row.
+const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+
+/// What the worker needs.
+pub struct Worker {
+    db: Db,
+    client: Arc<AuthentikClient>,
+    settings: AuthentikSettings,
+    prefix: String,
+}
+
+impl Worker {
+    /// A worker over this database and client.
+    pub fn new(
+        db: Db,
+        client: Arc<AuthentikClient>,
+        settings: AuthentikSettings,
+        prefix: String,
+    ) -> Self {
+        Self {
+            db,
+            client,
+            settings,
+            prefix,
+        }
+    }
+
+    /// Delivers forever; meant for `tokio::spawn`.
+    pub async fn run(self) {
+        tracing::info!("Authentik outbox worker started");
+        loop {
+            let delivered = match self.round().await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "Authentik outbox round failed");
+                    0
+                }
+            };
+            // A full batch suggests more are due: go on at once.
+            if delivered < BATCH as usize {
+                tokio::time::sleep(self.settings.outbox_poll).await;
+            }
+        }
+    }
+
+    /// Claims and delivers one batch; returns how many rows it handled.
+    pub async fn round(&self) -> AppResult<usize> {
+        if !self.client.available() {
+            return Ok(0);
+        }
+        let rows = self
+            .db
+            .run(|conn| outbox::claim(conn, BATCH, LEASE))
+            .await?;
+        let n = rows.len();
+        let mut rest = rows.into_iter();
+        while let Some(row) = rest.next() {
+            let id = row.id;
+            let result = self.deliver(&row).await;
+            let outage = matches!(&result, Err(Failure::Authentik(e)) if e.is_outage());
+            self.record(&row, result).await?;
+            if outage {
+                // Authentik is down: hand the rest back rather than fail them one by one.
+                let ids: Vec<i64> = rest.map(|r| r.id).collect();
+                let pause = self.client.circuit_pause();
+                self.db
+                    .run(move |conn| outbox::release(conn, &ids, pause))
+                    .await?;
+                tracing::debug!(row = id, "Authentik unavailable; outbox paused");
+                break;
+            }
+        }
+        Ok(n)
+    }
+
+    async fn record(&self, row: &OutboxRow, result: Result<(), Failure>) -> AppResult<()> {
+        let id = row.id;
+        let attempts = row.attempts as u32 + 1;
+        let max = self.settings.outbox_max_attempts;
+        let base = self.settings.outbox_backoff;
+        let pause = self.client.circuit_pause();
+        let kind = row.kind.clone();
+        match result {
+            Ok(()) => self.db.run(move |conn| outbox::mark_done(conn, id)).await,
+            Err(Failure::Authentik(e)) if e.is_outage() => {
+                let msg = e.to_string();
+                self.db
+                    .run(move |conn| outbox::reschedule(conn, id, pause, &msg, false))
+                    .await
+            }
+            Err(f) if attempts >= max => {
+                let msg = f.to_string();
+                tracing::error!(
+                    row = id, kind, attempts, error = %msg,
+                    "Authentik outbox row failed; an operator must look at it"
+                );
+                self.db
+                    .run(move |conn| outbox::mark_failed(conn, id, &msg))
+                    .await
+            }
+            Err(f) => {
+                let msg = f.to_string();
+                let wait = backoff(base, attempts - 1).min(MAX_BACKOFF);
+                tracing::warn!(
+                    row = id, kind, attempts, error = %msg,
+                    "Authentik outbox row refused; will retry"
+                );
+                self.db
+                    .run(move |conn| outbox::reschedule(conn, id, wait, &msg, true))
+                    .await
+            }
+        }
+    }
+
+    async fn deliver(&self, row: &OutboxRow) -> Result<(), Failure> {
+        let mut changes = Vec::new();
+        let groups = reconcile::tenant_groups(
+            &self.client,
+            &self.prefix,
+            &row.tenant_slug,
+            false,
+            &mut changes,
+        )
+        .await?;
+        if row.kind == outbox::PERSON_CHANGED {
+            let Some(person_id) = row.person_id else {
+                return Err(Failure::Malformed("person row without a person"));
+            };
+            let slug = TenantSlug::parse(&row.tenant_slug)
+                .map_err(|_| Failure::Malformed("bad tenant slug"))?;
+            let email = row.payload["email"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let name = row.payload["name"].as_str().unwrap_or_default().to_string();
+            let person = load_person(&self.db, &slug, person_id, email, name).await?;
+            let link = reconcile::person(
+                &self.client,
+                &self.prefix,
+                &groups,
+                &person,
+                false,
+                &mut changes,
+            )
+            .await?;
+            if let Some((pk, uuid)) = link
+                && person.authentik_pk != Some(pk)
+            {
+                save_link(&self.db, &slug, person_id, pk, uuid).await?;
+            }
+        }
+        if !changes.is_empty() {
+            tracing::info!(row = row.id, tenant = %row.tenant_slug, ?changes, "Authentik updated");
+        }
+        Ok(())
+    }
+}
+
+/// Why a delivery did not succeed.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error(transparent)]
+    Authentik(#[from] AuthentikError),
+    #[error("database: {0}")]
+    Database(#[from] AppError),
+    #[error("malformed outbox row: {0}")]
+    Malformed(&'static str),
+}
+
+#[derive(Queryable)]
+struct Stored {
+    email: String,
+    name: String,
+    role: String,
+    status: String,
+    authentik_pk: Option<i64>,
+}
+
+/// The person as stored now; a removed person keeps the email the row recorded.
+pub(super) async fn load_person(
+    db: &Db,
+    slug: &TenantSlug,
+    id: Uuid,
+    email: String,
+    name: String,
+) -> AppResult<Person> {
+    let stored: Option<Stored> = db
+        .tenant(&slug.schema_name(), move |conn| {
+            Ok(users::table
+                .find(id)
+                .select((
+                    users::email,
+                    users::name,
+                    users::role,
+                    users::status,
+                    users::authentik_pk,
+                ))
+                .first(conn)
+                .optional()?)
+        })
+        .await?;
+    Ok(match stored {
+        Some(s) => Person {
+            role: if s.status == "active" {
+                Role::parse(&s.role).ok()
+            } else {
+                None
+            },
+            email: s.email,
+            name: s.name,
+            authentik_pk: s.authentik_pk,
+        },
+        None => Person {
+            email,
+            name,
+            role: None,
+            authentik_pk: None,
+        },
+    })
+}
+
+/// Stores which Authentik user a person is.
+pub(super) async fn save_link(
+    db: &Db,
+    slug: &TenantSlug,
+    id: Uuid,
+    pk: i64,
+    uuid: Uuid,
+) -> AppResult<()> {
+    db.tenant(&slug.schema_name(), move |conn| {
+        diesel::update(users::table.find(id))
+            .set((
+                users::authentik_pk.eq(Some(pk)),
+                users::authentik_uuid.eq(Some(uuid)),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
+    .await
+}
