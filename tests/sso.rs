@@ -239,3 +239,31 @@ async fn an_existing_account_is_linked_only_when_the_provider_verified_the_email
         StatusCode::SEE_OTHER
     );
 }
+
+#[tokio::test]
+async fn a_deactivated_person_stays_out_and_their_account_is_not_touched() {
+    let (app, _op) = portal_with_provider(&[]).await;
+    let first = sso_sign_in(&app, &app.visitor(), "mia").await;
+    assert_eq!(first.page.status, StatusCode::SEE_OTHER);
+    q(
+        &app,
+        "UPDATE tenant_acme.users SET status = 'deactivated', last_login_at = NULL, \
+         name = 'Kept' WHERE email = 'mia@acme.test' RETURNING email AS v",
+    );
+    let v = app.visitor();
+    let cb = sso_sign_in(&app, &v, "mia").await;
+    assert_eq!(cb.page.status, StatusCode::FORBIDDEN);
+    assert!(cb.page.body.contains("deactivated"), "{}", cb.page.body);
+    assert_eq!(
+        q(
+            &app,
+            "SELECT concat_ws('|', name, (last_login_at IS NULL)::text) AS v \
+             FROM tenant_acme.users WHERE email = 'mia@acme.test'"
+        ),
+        vec!["Kept|true"]
+    );
+    assert_eq!(
+        v.get("/t/acme/dashboard").await.status,
+        StatusCode::SEE_OTHER
+    );
+}
