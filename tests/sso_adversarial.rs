@@ -308,3 +308,21 @@ async fn hs256_with_the_client_secret_is_accepted_only_when_configured() {
     });
     assert_eq!(sign_in(&hs_ok).await.0, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_sign_in_declined_at_the_provider_says_so_and_is_audited() {
+    let op = FakeOp::start().await;
+    let app = portal(&op, &[]).await;
+    let v = app.visitor();
+    let cb = to_callback(&v).await;
+    let declined = cb.replace("code=", "error=access_denied&code=");
+    let (status, _, body) = abs(&v, &declined).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("did not sign you in"), "{body}");
+    assert_eq!(
+        app.query_strings(
+            "SELECT details->>'reason' AS v FROM tenant_acme.audit_log WHERE action = 'login.sso_failed'"
+        ),
+        vec!["the provider refused: access_denied"]
+    );
+}
