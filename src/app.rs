@@ -51,6 +51,9 @@ pub struct AppState {
 impl AppState {
     /// Connects to PostgreSQL (lazily) and Redis, and prepares the password hasher.
     pub async fn connect(settings: Settings) -> anyhow::Result<Self> {
+        // TLS for outgoing HTTPS (identity provider keys): one crypto provider for the
+        // process. A second call finds it installed, which is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let db = Db::new(settings.database_url.expose_secret(), settings.db_pool_size)?;
         let redis = session_store::connect(settings.redis_url.expose_secret())
             .await
@@ -100,6 +103,20 @@ impl AppState {
                 })
             }
         }
+    }
+
+    /// Whether people can sign in through single sign-on on this portal; until then an
+    /// organization cannot turn password sign-in off.
+    pub fn sso_configured(&self) -> bool {
+        self.oidc.is_some()
+    }
+
+    /// An absolute link into the portal, for mail.
+    pub fn link(&self, path: &str) -> String {
+        format!(
+            "{}{path}",
+            self.settings.base_url.as_str().trim_end_matches('/')
+        )
     }
 
     /// Checks that Redis answers.
@@ -182,8 +199,10 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
             .app_data(web::QueryConfig::default().error_handler(|e, _| {
                 AppError::BadRequest(format!("The address has a malformed query ({e}).")).into()
             }))
+            // A malformed id in a path names nothing: the page is not found.
+            .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
             .wrap(security_headers(secure))
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<crate::telemetry::RedactingRootSpan>::new())
             // Probes and assets never touch the session store.
             .route("/health/live", web::get().to(health::live))
             .route("/health/ready", web::get().to(health::ready))

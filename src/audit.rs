@@ -173,6 +173,7 @@ impl AuditEntry {
     /// A sentence for the dashboard's activity list.
     pub fn describe(&self) -> String {
         let who = self.actor_email.as_deref().unwrap_or("Someone");
+        let target = self.target.as_deref().unwrap_or("an account");
         match self.action.as_str() {
             "organization.created" => format!("{who} created the organization"),
             "user.signed_up" => format!("{who} joined"),
@@ -185,6 +186,27 @@ impl AuditEntry {
                     .unwrap_or("an unknown account")
             ),
             "logout" => format!("{who} signed out"),
+            "user.registered" => format!("{who} registered"),
+            "email.verified" => format!("{who} confirmed their email address"),
+            "password.reset_requested" => format!("Password reset requested for {target}"),
+            "password.reset" => format!("{who} set a new password through a reset link"),
+            "user.password_set" => format!("{who} set a new password for {target}"),
+            "invitation.sent" => format!("{who} invited {target}"),
+            "invitation.resent" => format!("{who} sent a new invitation link to {target}"),
+            "invitation.revoked" => format!("{who} withdrew the invitation of {target}"),
+            "invitation.accepted" => format!("{who} accepted an invitation and joined"),
+            "member.role_changed" => format!("{who} changed the role of {target}"),
+            "member.deactivated" => format!("{who} deactivated {target}"),
+            "member.reactivated" => format!("{who} reactivated {target}"),
+            "profile.updated" => format!("{who} changed their name"),
+            "password.changed" => format!("{who} changed their password"),
+            "settings.updated" => format!("{who} changed the organization's settings"),
+            "account.locked" => format!("Sign-in paused for {target} after failed attempts"),
+            "account.unlocked" => format!("Sign-in for {target} resumed"),
+            "login.refused_locked" => format!("Refused sign-in for {target}: paused"),
+            "login.refused_unverified" => {
+                format!("Refused sign-in for {target}: email not confirmed")
+            }
             "user.created" => format!(
                 "{who} added {}",
                 self.target.as_deref().unwrap_or("a person")

@@ -262,6 +262,7 @@ fn tenant_create(
             let tenant = provision::insert_tenant(conn, &org, "portal tenant create")?;
             if let Some((email, name)) = &admin {
                 let user = members::insert(conn, email, name, Some(&hash), Role::Admin)?;
+                members::mark_verified(conn, user.id)?;
                 let ev = AuditEvent::new("user.created")
                     .actor(None, Some("portal tenant create"))
                     .target(&user.email)
@@ -309,16 +310,16 @@ fn demo(settings: &Settings) -> anyhow::Result<()> {
                 "portal demo",
             )?,
         };
-        match members::find_by_email(conn, &email)? {
+        let id = match members::find_by_email(conn, &email)? {
             Some(u) => {
                 diesel::update(users::table.find(u.id))
                     .set((users::password_hash.eq(&hash), users::status.eq("active")))
                     .execute(conn)?;
+                u.id
             }
-            None => {
-                members::insert(conn, &email, &name, Some(&hash), Role::Admin)?;
-            }
-        }
+            None => members::insert(conn, &email, &name, Some(&hash), Role::Admin)?.id,
+        };
+        members::mark_verified(conn, id)?;
         let ev = AuditEvent::new("user.password_set")
             .actor(None, Some("portal demo"))
             .target(email.as_str());

@@ -66,6 +66,8 @@ pub struct Settings {
     pub password_reset_ttl: Duration,
     /// `AUTH_EMAIL_VERIFICATION_HOURS`: how long a verification link works.
     pub email_verification_ttl: Duration,
+    /// `AUTH_INVITATION_DAYS`: how long an invitation link works.
+    pub invitation_ttl: Duration,
     /// `REDIS_KEY_PREFIX`: namespace of the portal's shared keys (rate limits).
     pub redis_key_prefix: String,
     /// `RATE_LIMIT_ENABLED`: the switch for every rate limit.
@@ -279,6 +281,7 @@ impl Settings {
         let verification_hours = r
             .number("AUTH_EMAIL_VERIFICATION_HOURS", 1, 720)
             .unwrap_or(48);
+        let invitation_days = r.number("AUTH_INVITATION_DAYS", 1, 90).unwrap_or(7);
         let redis_key_prefix = r
             .text("REDIS_KEY_PREFIX")
             .unwrap_or_else(|| "portal".into());
@@ -319,6 +322,7 @@ impl Settings {
             trusted_proxies,
             password_reset_ttl: Duration::from_secs(u64::from(reset_minutes) * 60),
             email_verification_ttl: Duration::from_secs(u64::from(verification_hours) * 3600),
+            invitation_ttl: Duration::from_secs(u64::from(invitation_days) * 86400),
             redis_key_prefix,
             rate_limit_enabled,
             rate_limit_login_per_minute,

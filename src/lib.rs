@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod audit;
+pub mod audit_log;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod error;
 pub mod health;
 pub mod mail;
 pub mod members;
+pub mod platform;
 pub mod telemetry;
 pub mod tenancy;
 pub mod web;

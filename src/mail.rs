@@ -53,6 +53,18 @@ impl Mailer {
         }
     }
 
+    /// Sends a message in the background: the request that caused it does not wait,
+    /// and takes the same time whether or not a message leaves. A failure is logged.
+    pub fn send_later(&self, mail: Mail) {
+        let mailer = self.clone();
+        tokio::spawn(async move {
+            let subject = mail.subject.clone();
+            if let Err(e) = mailer.send(mail).await {
+                tracing::error!(error = %e, subject, "mail could not be sent");
+            }
+        });
+    }
+
     /// Sends a message. Failure is reported, never panics.
     pub async fn send(&self, mail: Mail) -> AppResult<()> {
         match self {

@@ -1,5 +1,6 @@
-//! A real browser (headless Chromium through chromedriver) signs up, sees the dashboard
-//! and signs out.
+//! A real browser (headless Chromium through chromedriver): signing up, the dashboard,
+//! signing out and in, resetting a forgotten password through the mailed link, and
+//! joining an organization through an invitation.
 
 mod common;
 
@@ -98,12 +99,7 @@ async fn a_person_signs_up_sees_the_dashboard_and_signs_out_in_a_browser() {
     let b = driver.browser().await;
 
     b.goto(&app.address).await.expect("landing");
-    b.find(Locator::LinkText("Create an organization"))
-        .await
-        .expect("sign-up link")
-        .click()
-        .await
-        .expect("click");
+    click(&b, Locator::LinkText("Create an organization")).await;
     assert!(b.current_url().await.unwrap().path().ends_with("/signup"));
     assert_eq!(text(&b, "h1").await, "Create your organization");
 
@@ -124,12 +120,7 @@ async fn a_person_signs_up_sees_the_dashboard_and_signs_out_in_a_browser() {
     fill(&b, "#name", "Peter Gibbons").await;
     fill(&b, "#email", "peter@initech.test").await;
     fill(&b, "#password", "password1234").await;
-    b.find(Locator::Css("form.form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&b, Locator::Css("form.form button[type=submit]")).await;
     let err = text(&b, "#password-error").await;
     assert!(err.contains("too easy to guess"), "{err}");
     let kept = b
@@ -142,12 +133,7 @@ async fn a_person_signs_up_sees_the_dashboard_and_signs_out_in_a_browser() {
     assert_eq!(kept.as_deref(), Some("Initech Software"));
 
     fill(&b, "#password", PASSWORD).await;
-    b.find(Locator::Css("form.form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&b, Locator::Css("form.form button[type=submit]")).await;
 
     // The dashboard of the new organization, for its admin.
     let url = b.current_url().await.unwrap();
@@ -163,12 +149,7 @@ async fn a_person_signs_up_sees_the_dashboard_and_signs_out_in_a_browser() {
     );
 
     // Sign out: back at the sign-in page, and the dashboard is closed.
-    b.find(Locator::Css("form[action$='/logout'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&b, Locator::Css("form[action$='/logout'] button")).await;
     assert_eq!(
         b.current_url().await.unwrap().path(),
         "/t/initech-software/login"
@@ -189,12 +170,7 @@ async fn a_person_signs_up_sees_the_dashboard_and_signs_out_in_a_browser() {
     // And in again.
     fill(&b, "#email", "peter@initech.test").await;
     fill(&b, "#password", PASSWORD).await;
-    b.find(Locator::Css("form.form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&b, Locator::Css("form.form button[type=submit]")).await;
     assert_eq!(
         b.current_url().await.unwrap().path(),
         "/t/initech-software/dashboard"
@@ -206,4 +182,172 @@ async fn a_person_signs_up_sees_the_dashboard_and_signs_out_in_a_browser() {
     );
 
     b.close().await.expect("close browser");
+}
+
+/// Waits until the browser shows this path (a click returns before navigation ends).
+async fn wait_for_path(b: &Client, path: &str) {
+    for _ in 0..100 {
+        let here = b
+            .current_url()
+            .await
+            .map(|u| u.path() == path)
+            .unwrap_or(false);
+        if here
+            && let Ok(state) = b.execute("return document.readyState", vec![]).await
+            && state == "complete"
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the browser never reached {path}");
+}
+
+async fn submit(b: &Client) {
+    click(b, Locator::Css("form.form button[type=submit]")).await;
+}
+
+/// Clicks something that loads a new page, and waits until the new page is there (a
+/// click returns before the navigation it starts has finished).
+async fn click(b: &Client, what: Locator<'_>) {
+    b.execute("window.__before_click = true", vec![])
+        .await
+        .expect("mark the page");
+    b.find(what)
+        .await
+        .expect("the element to click")
+        .click()
+        .await
+        .expect("click");
+    for _ in 0..200 {
+        let loaded = b
+            .execute(
+                "return window.__before_click === undefined && document.readyState === 'complete'",
+                vec![],
+            )
+            .await;
+        if matches!(loaded, Ok(serde_json::Value::Bool(true))) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the click did not load a new page");
+}
+
+#[tokio::test]
+async fn a_person_who_forgot_their_password_resets_it_by_mail_in_a_browser() {
+    let app = TestApp::spawn().await;
+    app.signup("Acme", "acme", "ada@acme.test").await;
+    let driver = Driver::start();
+    let b = driver.browser().await;
+
+    b.goto(&format!("{}/t/acme/login", app.address))
+        .await
+        .unwrap();
+    click(&b, Locator::LinkText("Forgot your password?")).await;
+    assert_eq!(text(&b, "h1").await, "Reset your password");
+    fill(&b, "#email", "ada@acme.test").await;
+    submit(&b).await;
+    let sent = text(&b, "#reset-sent").await;
+    assert!(sent.contains("ada@acme.test"), "{sent}");
+
+    // The link from the mail, opened in the browser.
+    let mail = app.wait_for_mail("ada@acme.test", "Reset", 1).await;
+    b.goto(&format!("{}{}", app.address, mail.link("/password/reset/")))
+        .await
+        .unwrap();
+    assert_eq!(text(&b, "h1").await, "Choose a new password");
+    fill(&b, "#password", "qwerty12345").await;
+    submit(&b).await;
+    assert!(
+        text(&b, "#password-error")
+            .await
+            .contains("too easy to guess")
+    );
+    let new_password = "Velvet-Tractor-Morning-3310";
+    fill(&b, "#password", new_password).await;
+    submit(&b).await;
+
+    // At the sign-in page, told the password changed; the new one works.
+    assert_eq!(b.current_url().await.unwrap().path(), "/t/acme/login");
+    assert!(
+        text(&b, "[role=status]")
+            .await
+            .contains("Your password has been changed")
+    );
+    fill(&b, "#email", "ada@acme.test").await;
+    fill(&b, "#password", new_password).await;
+    submit(&b).await;
+    assert_eq!(b.current_url().await.unwrap().path(), "/t/acme/dashboard");
+    let activity = text(&b, "#activity").await;
+    assert!(
+        activity.contains("ada@acme.test set a new password through a reset link"),
+        "{activity}"
+    );
+
+    b.close().await.expect("close browser");
+}
+
+#[tokio::test]
+async fn an_admin_invites_a_member_who_accepts_and_signs_in_in_a_browser() {
+    let app = TestApp::spawn().await;
+    let driver = Driver::start();
+    let admin = driver.browser().await;
+
+    // The admin signs in and invites from the members page.
+    app.signup("Acme", "acme", "ada@acme.test").await;
+    admin
+        .goto(&format!("{}/t/acme/login", app.address))
+        .await
+        .unwrap();
+    fill(&admin, "#email", "ada@acme.test").await;
+    fill(&admin, "#password", PASSWORD).await;
+    submit(&admin).await;
+    wait_for_path(&admin, "/t/acme/dashboard").await;
+    click(&admin, Locator::LinkText("Members")).await;
+    wait_for_path(&admin, "/t/acme/members").await;
+    assert_eq!(text(&admin, "h1").await, "Members");
+    fill(&admin, "#invite-email", "mia@acme.test").await;
+    admin
+        .find(Locator::Css("#invite-role"))
+        .await
+        .unwrap()
+        .select_by_value("member")
+        .await
+        .unwrap();
+    click(
+        &admin,
+        Locator::Css("form[action$='/members/invite'] button"),
+    )
+    .await;
+    assert!(
+        text(&admin, "#members-notice")
+            .await
+            .contains("Invitation sent to mia@acme.test")
+    );
+    assert!(text(&admin, "#invitations").await.contains("mia@acme.test"));
+    admin.close().await.unwrap();
+
+    // The invited person follows the mailed link in their own browser.
+    let mail = app.wait_for_mail("mia@acme.test", "invited", 1).await;
+    let mia = driver.browser().await;
+    mia.goto(&format!("{}{}", app.address, mail.link("/invitations/")))
+        .await
+        .unwrap();
+    assert_eq!(text(&mia, "h1").await, "Join Acme");
+    assert!(text(&mia, "#invited-as").await.contains("Member"));
+    fill(&mia, "#name", "Mia Wong").await;
+    fill(&mia, "#password", PASSWORD).await;
+    submit(&mia).await;
+    assert_eq!(mia.current_url().await.unwrap().path(), "/t/acme/dashboard");
+    assert_eq!(text(&mia, "#whoami-name").await, "Mia Wong");
+    assert_eq!(text(&mia, "#whoami-role").await.to_lowercase(), "member");
+
+    // Signed out and in again with the new password.
+    click(&mia, Locator::Css("form[action$='/logout'] button")).await;
+    fill(&mia, "#email", "mia@acme.test").await;
+    fill(&mia, "#password", PASSWORD).await;
+    submit(&mia).await;
+    assert_eq!(mia.current_url().await.unwrap().path(), "/t/acme/dashboard");
+    mia.close().await.unwrap();
 }

@@ -154,3 +154,67 @@ async fn with_redis_down_limits_fall_back_to_the_process_instead_of_failing_open
         "{statuses:?}"
     );
 }
+
+#[tokio::test]
+async fn registration_is_limited_per_address_and_per_email() {
+    let prefix = format!("rl-{}", uuid::Uuid::new_v4().simple());
+    let app = TestApp::spawn_with(&[
+        ("PORTAL_TRUSTED_PROXIES", "127.0.0.1"),
+        ("RATE_LIMIT_SIGNUP_PER_HOUR", "3"),
+        ("REDIS_KEY_PREFIX", prefix.as_str()),
+    ])
+    .await;
+    let admin = app.signup("Acme", "acme", "ada@acme.test").await;
+    admin
+        .submit(
+            "/t/acme/settings",
+            "/t/acme/settings",
+            &[("registration", "open"), ("password_login", "on")],
+        )
+        .await;
+    let register_from = |ip: &'static str, email: &'static str| {
+        let v = app.visitor();
+        async move {
+            let token = v.get("/t/acme/register").await.csrf();
+            v.http
+                .post(format!("{}/t/acme/register", v.address()))
+                .header("x-forwarded-for", ip)
+                .form(&[
+                    ("csrf_token", token.as_str()),
+                    ("name", "Eve"),
+                    ("email", email),
+                    ("password", "weak"),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // Per address: three tries an hour (all refused for the weak password), then 429.
+    for _ in 0..3 {
+        let r = register_from("10.0.0.1", "eve@acme.test").await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let limited = register_from("10.0.0.1", "other@acme.test").await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.headers().contains_key("retry-after"));
+    let elsewhere = register_from("10.0.0.2", "other@acme.test").await;
+    assert_eq!(elsewhere.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Per email: a few more from fresh addresses, then 429 for that email only.
+    let ips = ["10.0.1.1", "10.0.1.2", "10.0.1.3"];
+    for ip in ips {
+        let r = register_from(ip, "mallory@acme.test").await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{ip}");
+    }
+    let mut statuses = Vec::new();
+    for ip in ["10.0.2.1", "10.0.2.2", "10.0.2.3"] {
+        statuses.push(register_from(ip, "mallory@acme.test").await.status());
+    }
+    assert!(
+        statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    let other = register_from("10.0.3.1", "someone@acme.test").await;
+    assert_eq!(other.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}

@@ -1,200 +1,286 @@
-//! The OpenID Provider's signing keys (JWKS), cached in the process.
+//! The identity provider's signing keys (JWKS), cached, and the validation of the
+//! JWTs it signs (SSO id_tokens, tokens presented for exchange).
 //!
-//! Neither openidconnect nor jsonwebtoken refetches a key set, so the portal owns the
-//! cache: a token signed with a key the cache does not know triggers one refetch (so the
-//! provider can rotate keys), at most once per `OIDC_JWKS_MIN_REFRESH_SECONDS` (so a
-//! stream of forged `kid`s cannot turn the portal against the provider), and the cached
-//! keys keep working while the provider is unreachable.
+//! Keys are kept for an hour. A token with a key id the cache does not know causes
+//! one refetch, so the provider can rotate keys at any time, but no more often than
+//! the minimum interval, so forged key ids cannot make the portal hammer the
+//! provider. While the provider is unreachable the cached keys keep working.
 
-use std::{
-    sync::RwLock,
-    time::{Duration, Instant},
-};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
-use jsonwebtoken::{
-    Algorithm, DecodingKey,
-    jwk::{AlgorithmParameters, EllipticCurve, Jwk, PublicKeyUse},
-};
-use url::Url;
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use tokio::sync::{Mutex, RwLock};
 
-/// Why no key could be had.
-#[derive(Debug, thiserror::Error)]
-pub enum JwksError {
-    /// The key set could not be fetched and none is cached.
-    #[error("the provider's key set is unreachable: {0}")]
-    Unreachable(String),
+/// Why a token was refused. The message never repeats the token.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenRejected {
+    /// Not a JWT, or signed with an algorithm the portal does not accept.
+    #[error("the token is malformed or uses an algorithm that is not accepted")]
+    Malformed,
+    /// No key of the provider matches the token's key id.
+    #[error("the token is signed with an unknown key")]
+    UnknownKey,
+    /// The signature does not verify.
+    #[error("the token's signature is not valid")]
+    BadSignature,
+    /// Past its expiry.
+    #[error("the token has expired")]
+    Expired,
+    /// Not valid yet (`nbf` or `iat` in the future).
+    #[error("the token is not valid yet")]
+    NotYetValid,
+    /// Issued by someone else.
+    #[error("the token was issued by another issuer")]
+    WrongIssuer,
+    /// Meant for another client.
+    #[error("the token was issued for another audience")]
+    WrongAudience,
+    /// The nonce does not match the sign-in that asked for it.
+    #[error("the token does not belong to this sign-in")]
+    WrongNonce,
+    /// A required claim is missing.
+    #[error("the token lacks the claim {0}")]
+    MissingClaim(&'static str),
+    /// The provider's keys could not be fetched and none are cached.
+    #[error("the identity provider's keys are unavailable")]
+    KeysUnavailable,
 }
 
-#[derive(Default)]
-struct Cached {
-    keys: Vec<Jwk>,
-    fetched_at: Option<Instant>,
+/// The claims the portal reads from the provider's tokens.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ProviderClaims {
+    /// The provider's stable id of the person.
+    pub sub: String,
+    /// Email, if shared.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Whether the provider verified the email.
+    #[serde(default)]
+    pub email_verified: Option<bool>,
+    /// Display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Username at the provider.
+    #[serde(default)]
+    pub preferred_username: Option<String>,
+    /// Group names (Authentik's `groups` claim).
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// The sign-in's nonce, for id_tokens.
+    #[serde(default)]
+    pub nonce: Option<String>,
+    /// Issued at (Unix seconds).
+    pub iat: i64,
+    /// Expires (Unix seconds).
+    pub exp: i64,
 }
 
-/// A cached key set with rate-limited refetching.
+/// What a valid token must say.
+#[derive(Clone)]
+pub struct Expectations {
+    /// The exact issuer (Authentik's ends with `/`).
+    pub issuer: String,
+    /// Accepted audiences (the client id).
+    pub audience: Vec<String>,
+    /// The nonce of the sign-in, for id_tokens.
+    pub nonce: Option<String>,
+    /// Accept HS256 tokens signed with this secret (Authentik without a signing key).
+    pub hs256_secret: Option<SecretString>,
+    /// Clock skew tolerated, in seconds.
+    pub leeway: u64,
+}
+
+/// A JWKS fetched over HTTP and cached.
 pub struct JwksCache {
-    min_refresh: Duration,
-    cached: RwLock<Cached>,
-    // One fetch at a time: concurrent sign-ins with a new key wait for the same fetch.
-    fetching: tokio::sync::Mutex<()>,
+    url: String,
+    http: reqwest::Client,
+    keys: RwLock<Option<(Instant, JwkSet)>>,
+    /// Single flight: one fetch at a time; also remembers when the last one began.
+    fetching: Mutex<Option<Instant>>,
+    ttl: Duration,
+    min_refetch: Duration,
+    fetches: AtomicU64,
 }
 
 impl JwksCache {
-    /// An empty cache that refetches at most once per `min_refresh`.
-    pub fn new(min_refresh: Duration) -> Self {
+    /// A cache of the JWKS at `url`, kept for `ttl`, refetched for an unknown key at
+    /// most every `min_refetch`.
+    pub fn new(url: String, http: reqwest::Client, ttl: Duration, min_refetch: Duration) -> Self {
         Self {
-            min_refresh,
-            cached: RwLock::new(Cached::default()),
-            fetching: tokio::sync::Mutex::new(()),
+            url,
+            http,
+            keys: RwLock::new(None),
+            fetching: Mutex::new(None),
+            ttl,
+            min_refetch,
+            fetches: AtomicU64::new(0),
         }
     }
 
-    /// The key to verify a token signed with `alg` and carrying `kid`; `None` when the
-    /// provider has no such key, even after a refetch.
-    pub async fn key(
-        &self,
-        http: &reqwest::Client,
-        jwks_uri: &Url,
-        kid: Option<&str>,
-        alg: Algorithm,
-    ) -> Result<Option<DecodingKey>, JwksError> {
-        if self.never_fetched() {
-            self.refresh(http, jwks_uri, true).await?;
-        }
-        if let Some(k) = self.find(kid, alg) {
-            return Ok(Some(k));
-        }
-        // An unknown key: perhaps the provider rotated. Refetch, within the rate limit.
-        if self.refresh(http, jwks_uri, false).await? {
-            return Ok(self.find(kid, alg));
-        }
-        Ok(None)
+    /// The URL of the key set.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
-    fn never_fetched(&self) -> bool {
-        self.cached
-            .read()
-            .map(|c| c.fetched_at.is_none())
-            .unwrap_or(true)
+    /// How many times the key set was fetched (for health and tests).
+    pub fn fetch_count(&self) -> u64 {
+        self.fetches.load(Ordering::Relaxed)
     }
 
-    fn find(&self, kid: Option<&str>, alg: Algorithm) -> Option<DecodingKey> {
-        let cached = self.cached.read().ok()?;
-        let usable: Vec<&Jwk> = cached.keys.iter().filter(|k| fits(k, alg)).collect();
-        let jwk = match kid {
-            Some(kid) => usable
-                .into_iter()
-                .find(|k| k.common.key_id.as_deref() == Some(kid))?,
-            // Without a `kid` only an unambiguous key set can say which key signed.
-            None if usable.len() == 1 => usable[0],
-            None => return None,
+    /// Fetches the key set now, whatever the cache holds; returns the number of keys.
+    pub async fn refresh(&self) -> anyhow::Result<usize> {
+        let mut last = self.fetching.lock().await;
+        *last = Some(Instant::now());
+        self.fetch().await
+    }
+
+    async fn fetch(&self) -> anyhow::Result<usize> {
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        let set: JwkSet = self
+            .http
+            .get(&self.url)
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let n = set.keys.len();
+        *self.keys.write().await = Some((Instant::now(), set));
+        Ok(n)
+    }
+
+    fn lookup(set: &JwkSet, kid: Option<&str>) -> Option<Jwk> {
+        match kid {
+            Some(kid) => set.find(kid).cloned(),
+            // Without a key id, only an unambiguous set can answer.
+            None if set.keys.len() == 1 => set.keys.first().cloned(),
+            None => None,
+        }
+    }
+
+    /// The key for a token's key id: from the cache when fresh; otherwise (stale
+    /// cache, or an unknown id) after one refetch, at most one per minimum interval.
+    /// When the provider cannot be reached, cached keys keep working.
+    pub async fn key(&self, kid: Option<&str>) -> Result<Jwk, TokenRejected> {
+        if let Some(k) = self.fresh(kid).await {
+            return Ok(k);
+        }
+        let mut last = self.fetching.lock().await;
+        // Another request may have fetched while this one waited.
+        if let Some(k) = self.fresh(kid).await {
+            return Ok(k);
+        }
+        let cached = self.keys.read().await.clone();
+        let from_cache = |cached: Option<(Instant, JwkSet)>| match cached {
+            Some((_, set)) => Self::lookup(&set, kid).ok_or(TokenRejected::UnknownKey),
+            None => Err(TokenRejected::KeysUnavailable),
         };
-        DecodingKey::from_jwk(jwk).ok()
-    }
-
-    /// Fetches the key set unless the last fetch was too recent (`force` ignores that,
-    /// for the first fetch). Returns whether a new set was stored.
-    async fn refresh(
-        &self,
-        http: &reqwest::Client,
-        jwks_uri: &Url,
-        force: bool,
-    ) -> Result<bool, JwksError> {
-        let before = self.fetched_at();
-        let _guard = self.fetching.lock().await;
-        // Someone else fetched while this task waited: use their result.
-        if self.fetched_at() != before {
-            return Ok(true);
+        if last.is_some_and(|t| t.elapsed() < self.min_refetch) {
+            return from_cache(cached);
         }
-        if !force && before.is_some_and(|t| t.elapsed() < self.min_refresh) {
-            tracing::info!("JWKS refetch skipped: rate limited");
-            return Ok(false);
-        }
-        match fetch(http, jwks_uri).await {
-            Ok(keys) => {
-                tracing::info!(keys = keys.len(), "fetched the provider's JWKS");
-                if let Ok(mut c) = self.cached.write() {
-                    c.keys = keys;
-                    c.fetched_at = Some(Instant::now());
-                }
-                Ok(true)
-            }
+        *last = Some(Instant::now());
+        match self.fetch().await {
+            Ok(_) => from_cache(self.keys.read().await.clone()),
             Err(e) => {
-                tracing::warn!(error = %e, "cannot fetch the provider's JWKS");
-                // Count the failed attempt too, so a dead provider is not hammered;
-                // the keys already cached stay in use.
-                let had_keys = if let Ok(mut c) = self.cached.write() {
-                    c.fetched_at = Some(Instant::now());
-                    !c.keys.is_empty()
-                } else {
-                    false
-                };
-                if had_keys {
-                    Ok(false)
-                } else {
-                    Err(JwksError::Unreachable(e))
-                }
+                tracing::warn!(url = %self.url, error = %e, "identity provider keys not fetched");
+                from_cache(cached)
             }
         }
     }
 
-    fn fetched_at(&self) -> Option<Instant> {
-        self.cached.read().ok().and_then(|c| c.fetched_at)
-    }
-}
-
-/// Whether a key may verify a signature of this algorithm.
-fn fits(jwk: &Jwk, alg: Algorithm) -> bool {
-    if matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption)) {
-        return false;
-    }
-    if let Some(key_alg) = jwk.common.key_algorithm
-        && key_alg.to_string() != format!("{alg:?}")
-    {
-        return false;
-    }
-    match (&jwk.algorithm, alg) {
-        (
-            AlgorithmParameters::RSA(_),
-            Algorithm::RS256
-            | Algorithm::RS384
-            | Algorithm::RS512
-            | Algorithm::PS256
-            | Algorithm::PS384
-            | Algorithm::PS512,
-        ) => true,
-        (AlgorithmParameters::EllipticCurve(p), Algorithm::ES256) => p.curve == EllipticCurve::P256,
-        (AlgorithmParameters::EllipticCurve(p), Algorithm::ES384) => p.curve == EllipticCurve::P384,
-        (AlgorithmParameters::OctetKeyPair(p), Algorithm::EdDSA) => {
-            p.curve == EllipticCurve::Ed25519
+    async fn fresh(&self, kid: Option<&str>) -> Option<Jwk> {
+        let guard = self.keys.read().await;
+        let (at, set) = guard.as_ref()?;
+        if at.elapsed() >= self.ttl {
+            return None;
         }
-        // A symmetric key in a public key set is never trusted.
-        _ => false,
+        Self::lookup(set, kid)
     }
 }
 
-/// Reads a key set, skipping keys this portal cannot use rather than the whole set.
-async fn fetch(http: &reqwest::Client, jwks_uri: &Url) -> Result<Vec<Jwk>, String> {
-    #[derive(serde::Deserialize)]
-    struct RawSet {
-        keys: Vec<serde_json::Value>,
+/// The algorithms a public key may verify: those of its own family only, so a token
+/// cannot make the portal use an RSA public key as an HMAC secret.
+fn algorithms_for(jwk: &Jwk) -> &'static [Algorithm] {
+    match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => &[
+            Algorithm::RS256,
+            Algorithm::RS384,
+            Algorithm::RS512,
+            Algorithm::PS256,
+            Algorithm::PS384,
+            Algorithm::PS512,
+        ],
+        AlgorithmParameters::EllipticCurve(_) => &[Algorithm::ES256, Algorithm::ES384],
+        AlgorithmParameters::OctetKeyPair(_) => &[Algorithm::EdDSA],
+        // Symmetric keys published in a JWKS would be public: never accepted.
+        AlgorithmParameters::OctetKey(_) => &[],
     }
-    let res = http
-        .get(jwks_uri.clone())
-        .header(reqwest::header::ACCEPT, "application/json")
-        .send()
-        .await
-        .map_err(|e| format!("request failed: {e}"))?;
-    if !res.status().is_success() {
-        return Err(format!("answered {}", res.status()));
+}
+
+/// Validates a token signed by the provider and returns its claims.
+pub async fn validate(
+    cache: &JwksCache,
+    token: &str,
+    expect: &Expectations,
+) -> Result<ProviderClaims, TokenRejected> {
+    if token.len() > 16 * 1024 {
+        return Err(TokenRejected::Malformed);
     }
-    let set: RawSet = res
-        .json()
-        .await
-        .map_err(|e| format!("not a key set: {e}"))?;
-    Ok(set
-        .keys
-        .into_iter()
-        .filter_map(|k| serde_json::from_value::<Jwk>(k).ok())
-        .collect())
+    // `alg: none` and unknown algorithms fail here: the library knows no such algorithm.
+    let header = jsonwebtoken::decode_header(token).map_err(|_| TokenRejected::Malformed)?;
+    let key = match header.alg {
+        Algorithm::HS256 => match &expect.hs256_secret {
+            Some(secret) => DecodingKey::from_secret(secret.expose_secret().as_bytes()),
+            None => return Err(TokenRejected::Malformed),
+        },
+        Algorithm::HS384 | Algorithm::HS512 => return Err(TokenRejected::Malformed),
+        alg => {
+            let jwk = cache.key(header.kid.as_deref()).await?;
+            if !algorithms_for(&jwk).contains(&alg) {
+                return Err(TokenRejected::Malformed);
+            }
+            DecodingKey::from_jwk(&jwk).map_err(|_| TokenRejected::UnknownKey)?
+        }
+    };
+    let mut v = Validation::new(header.alg);
+    v.algorithms = vec![header.alg];
+    v.leeway = expect.leeway;
+    v.validate_nbf = true;
+    v.set_issuer(&[expect.issuer.as_str()]);
+    v.set_audience(&expect.audience);
+    v.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+    let data = jsonwebtoken::decode::<ProviderClaims>(token, &key, &v).map_err(|e| {
+        use jsonwebtoken::errors::ErrorKind as K;
+        match e.kind() {
+            K::ExpiredSignature => TokenRejected::Expired,
+            K::ImmatureSignature => TokenRejected::NotYetValid,
+            K::InvalidIssuer => TokenRejected::WrongIssuer,
+            K::InvalidAudience => TokenRejected::WrongAudience,
+            K::InvalidSignature => TokenRejected::BadSignature,
+            K::MissingRequiredClaim(c) => TokenRejected::MissingClaim(match c.as_str() {
+                "exp" => "exp",
+                "iat" => "iat",
+                "iss" => "iss",
+                "aud" => "aud",
+                _ => "sub",
+            }),
+            _ => TokenRejected::Malformed,
+        }
+    })?;
+    let claims = data.claims;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    if claims.iat > now + expect.leeway as i64 {
+        return Err(TokenRejected::NotYetValid);
+    }
+    if let Some(nonce) = &expect.nonce
+        && claims.nonce.as_deref() != Some(nonce.as_str())
+    {
+        return Err(TokenRejected::WrongNonce);
+    }
+    Ok(claims)
 }

@@ -30,6 +30,19 @@ impl AppState {
         .await
     }
 
+    /// Self-registrations at one organization: per client address (as sign-ups), and
+    /// a few attempts per email address an hour, whatever address they come from.
+    pub async fn limit_registration(&self, ip: &str, tenant: Uuid, email: &str) -> AppResult<()> {
+        self.limit_signup(ip).await?;
+        self.limit(
+            "register-account",
+            &format!("{tenant}:{email}"),
+            Quota::per_hour(10, 5),
+            "Too many registration attempts for this email address.",
+        )
+        .await
+    }
+
     /// Password-reset mails: per client address, and a few per account an hour so
     /// nobody's mailbox can be flooded.
     pub async fn limit_password_reset(&self, ip: &str, tenant: Uuid, email: &str) -> AppResult<()> {

@@ -32,6 +32,12 @@ pub struct Identity {
     pub iat: i64,
     /// Unix time of the last refresh of the idle deadline.
     pub seen: i64,
+    /// A random handle naming this session on the profile page (never the session id).
+    #[serde(default)]
+    pub sid: String,
+    /// The browser that signed in, for the profile's session list.
+    #[serde(default)]
+    pub device: Option<String>,
 }
 
 /// Session lifetimes.
@@ -66,7 +72,16 @@ pub fn start(
         name: name.to_string(),
         iat: t,
         seen: t,
+        sid: crate::auth::tokens::generate().1[..16].to_string(),
+        device: None,
     };
+    session
+        .insert(IDENTITY, identity)
+        .map_err(AppError::internal)
+}
+
+/// Replaces the identity of a live session (after the person renamed themselves).
+pub fn update(session: &Session, identity: Identity) -> AppResult<()> {
     session
         .insert(IDENTITY, identity)
         .map_err(AppError::internal)
@@ -92,6 +107,17 @@ pub struct TenantUser {
     pub session: Session,
 }
 
+impl TenantUser {
+    /// Refuses with this message unless the person is an admin of the tenant.
+    pub fn require_admin(&self, message: &str) -> AppResult<()> {
+        if self.identity.role == Role::Admin {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(message.to_string()))
+        }
+    }
+}
+
 impl FromRequest for TenantUser {
     type Error = AppError;
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
@@ -103,6 +129,12 @@ impl FromRequest for TenantUser {
             .app_data::<web::Data<SessionPolicy>>()
             .map(|p| *p.get_ref());
         let next = req.uri().path_and_query().map(|p| p.as_str().to_string());
+        let device = req
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(300).collect::<String>())
+            .unwrap_or_else(|| "Unknown browser".into());
         Box::pin(async move {
             let tenant = tenant.await?;
             let login_url = login_url(&tenant, next.as_deref());
@@ -121,9 +153,11 @@ impl FromRequest for TenantUser {
                 end(&session);
                 return Err(refuse());
             }
-            if t - identity.seen > TOUCH_EVERY_SECS {
+            // The first page after sign-in records the browser, for the session list.
+            if t - identity.seen > TOUCH_EVERY_SECS || identity.device.is_none() {
                 let mut touched = identity.clone();
                 touched.seen = t;
+                touched.device.get_or_insert(device);
                 session
                     .insert(IDENTITY, touched)
                     .map_err(AppError::internal)?;

@@ -42,6 +42,8 @@ pub enum TokenProblem {
     Used,
     /// Past its expiry.
     Expired,
+    /// Withdrawn by an admin.
+    Revoked,
 }
 
 impl TokenProblem {
@@ -55,12 +57,25 @@ impl TokenProblem {
                 "This link has already been used. Ask for a new one if you still need it."
             }
             TokenProblem::Expired => "This link has expired. Ask for a new one.",
+            TokenProblem::Revoked => {
+                "This link has been withdrawn. Ask the person who sent it if you still need one."
+            }
         }
     }
 }
 
-fn hash(raw: &str) -> String {
+/// The stored form of a token: its SHA-256, hex.
+pub fn hash(raw: &str) -> String {
     hex::encode(Sha256::digest(raw.as_bytes()))
+}
+
+/// A new random token for a link, and its stored form.
+pub fn generate() -> (String, String) {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let stored = hash(&raw);
+    (raw, stored)
 }
 
 /// Issues a token for a person; returns the raw token for the link. Earlier unused
@@ -71,9 +86,7 @@ pub fn issue(
     purpose: Purpose,
     ttl: Duration,
 ) -> AppResult<String> {
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let (raw, stored) = generate();
     let now = OffsetDateTime::now_utc();
     diesel::update(
         user_tokens::table
@@ -88,7 +101,7 @@ pub fn issue(
         .values((
             user_tokens::user_id.eq(user_id),
             user_tokens::purpose.eq(purpose.as_str()),
-            user_tokens::token_hash.eq(hash(&raw)),
+            user_tokens::token_hash.eq(stored),
             user_tokens::expires_at.eq(now + ttl),
         ))
         .execute(conn)?;

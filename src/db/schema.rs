@@ -115,6 +115,23 @@ pub mod tenant {
         }
     }
 
+    diesel::table! {
+        /// Invitations to join, until accepted or revoked.
+        invitations (id) {
+            id -> Uuid,
+            email -> Text,
+            role -> Text,
+            token_hash -> Text,
+            invited_by -> Nullable<Uuid>,
+            expires_at -> Timestamptz,
+            accepted_at -> Nullable<Timestamptz>,
+            revoked_at -> Nullable<Timestamptz>,
+            sent_count -> Int4,
+            created_at -> Timestamptz,
+            updated_at -> Timestamptz,
+        }
+    }
+
     diesel::joinable!(user_tokens -> users (user_id));
-    diesel::allow_tables_to_appear_in_same_query!(users, user_tokens);
+    diesel::allow_tables_to_appear_in_same_query!(users, user_tokens, invitations);
 }

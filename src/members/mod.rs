@@ -1,5 +1,11 @@
 //! The people of one organization, stored in the tenant's schema.
 
+pub mod admin;
+pub mod directory;
+pub mod invitations;
+pub mod profile;
+pub mod registration;
+
 use diesel::prelude::*;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -50,6 +56,14 @@ fn stored_role(raw: &str) -> AppResult<Role> {
     Role::parse(raw).map_err(|_| AppError::internal(anyhow::anyhow!("bad role in users row")))
 }
 
+/// Refuses unless this person is an active admin right now. Admin actions check the
+/// database, not only the session, inside the transaction that makes the change.
+pub fn require_active_admin(conn: &mut PgConnection, id: Uuid) -> AppResult<User> {
+    find(conn, id)?
+        .filter(|u| u.is_active() && u.role == Role::Admin.as_str())
+        .ok_or_else(|| AppError::Forbidden("Only active admins can manage members.".into()))
+}
+
 /// Adds a person to the tenant the transaction is scoped to.
 pub fn insert(
     conn: &mut PgConnection,
@@ -94,6 +108,19 @@ pub fn find(conn: &mut PgConnection, id: Uuid) -> AppResult<Option<User>> {
         .optional()?)
 }
 
+/// Marks the person's email address as confirmed, keeping an earlier confirmation.
+/// For accounts an operator creates and vouches for.
+pub fn mark_verified(conn: &mut PgConnection, id: Uuid) -> AppResult<()> {
+    diesel::update(
+        users::table
+            .find(id)
+            .filter(users::email_verified_at.is_null()),
+    )
+    .set(users::email_verified_at.eq(Some(OffsetDateTime::now_utc())))
+    .execute(conn)?;
+    Ok(())
+}
+
 /// Records a successful sign-in.
 pub fn touch_login(conn: &mut PgConnection, id: Uuid) -> AppResult<()> {
     diesel::update(users::table.find(id))
@@ -117,6 +144,9 @@ pub struct Overview {
     /// Status.
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub status: String,
+    /// Whether the person confirmed their email address.
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub email_verified: bool,
     /// Active people in the tenant.
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub member_count: i64,
@@ -143,13 +173,16 @@ impl Overview {
 }
 
 /// The dashboard's data in one statement (one round trip), or none when the person
-/// no longer exists.
+/// no longer exists. Admins see the organization's recent activity; everyone else
+/// sees only their own.
 pub fn overview(conn: &mut PgConnection, id: Uuid) -> AppResult<Option<Overview>> {
     let sql = "SELECT u.email, u.name, u.role, u.status, \
+          (u.email_verified_at IS NOT NULL) AS email_verified, \
           (SELECT count(*) FROM users WHERE status = 'active') AS member_count, \
           COALESCE((SELECT json_agg(a ORDER BY a.id DESC)::text FROM ( \
               SELECT id, extract(epoch FROM occurred_at)::float8 AS occurred_at, actor_email, action, target, ip \
-              FROM audit_log ORDER BY id DESC LIMIT 10) a), '[]') AS activity \
+              FROM audit_log WHERE u.role = 'admin' OR actor_id = u.id \
+              ORDER BY id DESC LIMIT 10) a), '[]') AS activity \
         FROM users u WHERE u.id = $1";
     Ok(diesel::sql_query(sql)
         .bind::<diesel::sql_types::Uuid, _>(id)

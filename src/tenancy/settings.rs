@@ -114,3 +114,97 @@ pub fn save(conn: &mut PgConnection, s: &TenantSettings) -> AppResult<()> {
         .execute(conn)?;
     Ok(())
 }
+
+/// Most domains a tenant may list.
+pub const MAX_DOMAINS: usize = 50;
+
+/// Parses a list of email domains separated by commas, spaces or lines; a leading
+/// `@` is allowed. Lowercased, deduplicated, in the order given.
+pub fn parse_domains(raw: &str) -> Result<Vec<String>, FieldError> {
+    let mut out: Vec<String> = Vec::new();
+    for item in raw.split(|c: char| c == ',' || c == ';' || c.is_whitespace()) {
+        let d = item.trim().trim_start_matches('@').to_ascii_lowercase();
+        if d.is_empty() {
+            continue;
+        }
+        if !is_domain(&d) {
+            let shown: String = d.chars().take(60).collect();
+            return Err(FieldError::new(
+                "allowed_domains",
+                format!("{shown} is not a domain name. Write domains like example.com."),
+            ));
+        }
+        if !out.contains(&d) {
+            out.push(d);
+        }
+    }
+    if out.len() > MAX_DOMAINS {
+        return Err(FieldError::new(
+            "allowed_domains",
+            format!("List at most {MAX_DOMAINS} domains."),
+        ));
+    }
+    Ok(out)
+}
+
+fn is_domain(d: &str) -> bool {
+    let labels: Vec<&str> = d.split('.').collect();
+    d.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domains_are_split_cleaned_and_checked() {
+        assert_eq!(
+            parse_domains("Acme.test, @sub.acme.test\nacme.test").unwrap(),
+            vec!["acme.test", "sub.acme.test"]
+        );
+        assert!(parse_domains("").unwrap().is_empty());
+        for bad in [
+            "acme",
+            "-acme.test",
+            "ac me.test;x",
+            "acme..test",
+            "a_b.test",
+        ] {
+            assert!(parse_domains(bad).is_err(), "{bad}");
+        }
+        let many = (0..51)
+            .map(|i| format!("d{i}.test"))
+            .collect::<Vec<_>>()
+            .join(",");
+        assert!(parse_domains(&many).is_err());
+    }
+
+    #[test]
+    fn admission_follows_the_mode() {
+        let mut s = TenantSettings {
+            registration: Registration::Domains,
+            allowed_domains: vec!["acme.test".into()],
+            password_login: true,
+            require_email_verification: false,
+            require_sso_for_staff: false,
+        };
+        let inside = Email::parse("ada@acme.test").unwrap();
+        let outside = Email::parse("eve@evil.test").unwrap();
+        let lookalike = Email::parse("eve@notacme.test").unwrap();
+        assert!(s.admits(&inside));
+        assert!(!s.admits(&outside));
+        assert!(!s.admits(&lookalike));
+        s.registration = Registration::Open;
+        assert!(s.admits(&outside));
+        s.registration = Registration::InviteOnly;
+        assert!(!s.admits(&inside));
+    }
+}

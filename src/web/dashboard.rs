@@ -26,6 +26,19 @@ pub struct DashboardPage {
     role_label: &'static str,
     member_count: i64,
     activity: Vec<AuditEntry>,
+    email_verified: bool,
+    notice: Option<&'static str>,
+}
+
+impl DashboardPage {
+    fn is_admin(&self) -> bool {
+        self.role == "admin"
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct DashboardQuery {
+    verification: Option<String>,
 }
 
 /// `GET /t/{slug}`: to the dashboard.
@@ -42,6 +55,7 @@ pub async fn dashboard(
     state: web::Data<AppState>,
     user: TenantUser,
     csrf: CsrfToken,
+    q: web::Query<DashboardQuery>,
 ) -> AppResult<DashboardPage> {
     let uid = user.identity.uid;
     let overview = state
@@ -70,6 +84,17 @@ pub async fn dashboard(
         role_label: role.label(),
         member_count: overview.member_count,
         activity,
+        email_verified: overview.email_verified,
+        notice: match q.verification.as_deref() {
+            Some("sent") => {
+                Some("We sent you a new confirmation link. It may take a minute to arrive.")
+            }
+            Some("wait") => Some(
+                "We already sent several links in the last hour. Use the newest one, or try again later.",
+            ),
+            Some("verified") => Some("Your email address is already confirmed."),
+            _ => None,
+        },
     })
 }
 

@@ -11,6 +11,7 @@ use crate::auth::{
     csrf::CsrfToken,
     login::{self, LoginOutcome},
     session,
+    verification::{self, Recipient},
 };
 use crate::error::{AppError, AppResult, wait_words};
 use crate::tenancy::settings::{self, Registration, TenantSettings};
@@ -178,11 +179,18 @@ pub async fn submit(
             "Staff and admins of this organization sign in with single sign-on: use \"Sign in with SSO\"."
                 .to_string(),
         ),
-        LoginOutcome::Unverified(_) => (
-            StatusCode::FORBIDDEN,
-            "Please verify your email address before signing in: follow the link we sent you."
-                .to_string(),
-        ),
+        LoginOutcome::Unverified(user) => {
+            let sent = verification::resend_link(&state, &tenant, Recipient::from(&user)).await?;
+            let msg = if sent {
+                format!(
+                    "Please confirm your email address before signing in. We have sent a new link to {}.",
+                    user.email
+                )
+            } else {
+                "Please confirm your email address before signing in: follow the newest link we sent you.".to_string()
+            };
+            (StatusCode::FORBIDDEN, msg)
+        }
     };
     render_refusal(&state, &tenant, csrf, shown_email, next, error, status).await
 }

@@ -1,13 +1,23 @@
 //! HTML pages, one module per page group.
 
+mod admin;
 mod assets;
+mod audit;
+mod invitations;
+mod members;
 pub use assets::stylesheet;
 mod dashboard;
 mod landing;
 mod login;
+mod notice;
+mod password;
+mod profile;
+mod register;
 mod security;
+mod settings;
 mod signup;
 mod sso;
+mod verify;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -20,6 +30,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/signup", web::get().to(signup::form))
         .route("/signup", web::post().to(signup::submit))
         .route("/auth/oidc/callback", web::get().to(sso::callback))
+        .route("/admin", web::get().to(admin::page))
+        .route("/admin/login", web::get().to(admin::login_form))
+        .route("/admin/login", web::post().to(admin::login))
+        .route("/admin/logout", web::post().to(admin::logout))
+        .route("/admin/tenants", web::post().to(admin::create))
+        .route(
+            "/admin/tenants/{slug}/suspend",
+            web::post().to(admin::suspend),
+        )
+        .route(
+            "/admin/tenants/{slug}/reactivate",
+            web::post().to(admin::reactivate),
+        )
         .service(
             web::scope("/t/{slug}")
                 .route("", web::get().to(dashboard::home))
@@ -30,7 +53,57 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/sso", web::get().to(sso::start))
                 .route("/dashboard", web::get().to(dashboard::dashboard))
                 .route("/security", web::get().to(security::page))
-                .route("/security/unlock", web::post().to(security::unlock)),
+                .route("/security/unlock", web::post().to(security::unlock))
+                .route("/settings", web::get().to(settings::page))
+                .route("/settings", web::post().to(settings::save))
+                .route("/register", web::get().to(register::form))
+                .route("/register", web::post().to(register::submit))
+                .route("/password/forgot", web::get().to(password::forgot_form))
+                .route("/password/forgot", web::post().to(password::forgot_submit))
+                .route(
+                    "/password/reset/{token}",
+                    web::get().to(password::reset_form),
+                )
+                .route(
+                    "/password/reset/{token}",
+                    web::post().to(password::reset_submit),
+                )
+                .route("/verify-email/resend", web::post().to(verify::resend))
+                .route("/verify-email/{token}", web::get().to(verify::confirm))
+                .route("/members", web::get().to(members::list))
+                .route("/members/invite", web::post().to(members::invite))
+                .route(
+                    "/members/invitations/{id}/resend",
+                    web::post().to(members::resend),
+                )
+                .route(
+                    "/members/invitations/{id}/revoke",
+                    web::post().to(members::revoke),
+                )
+                .route("/members/{id}/role", web::post().to(members::role))
+                .route(
+                    "/members/{id}/deactivate",
+                    web::post().to(members::deactivate),
+                )
+                .route(
+                    "/members/{id}/reactivate",
+                    web::post().to(members::reactivate),
+                )
+                .route("/invitations/{token}", web::get().to(invitations::form))
+                .route("/invitations/{token}", web::post().to(invitations::accept))
+                .route("/audit", web::get().to(audit::page))
+                .route("/audit.csv", web::get().to(audit::csv))
+                .route("/profile", web::get().to(profile::page))
+                .route("/profile/name", web::post().to(profile::rename))
+                .route("/profile/password", web::post().to(profile::password))
+                .route(
+                    "/profile/sessions/end-others",
+                    web::post().to(profile::end_others),
+                )
+                .route(
+                    "/profile/sessions/{sid}/end",
+                    web::post().to(profile::end_one),
+                ),
         );
 }
 

@@ -11,7 +11,7 @@ use crate::app::AppState;
 use crate::audit::{self, AuditEvent, RequestMeta};
 use crate::auth::{csrf::CsrfToken, session::TenantUser};
 use crate::db::schema::tenant::login_throttle;
-use crate::domain::{Email, Role};
+use crate::domain::Email;
 use crate::error::{AppError, AppResult};
 
 /// One paused sign-in.
@@ -36,15 +36,7 @@ pub struct SecurityQuery {
     unlocked: Option<String>,
 }
 
-fn require_admin(user: &TenantUser) -> AppResult<()> {
-    if user.identity.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(
-            "Only admins can see and lift sign-in locks.".into(),
-        ))
-    }
-}
+const ADMINS_ONLY: &str = "Only admins can see and lift sign-in locks.";
 
 /// `GET /t/{slug}/security`.
 pub async fn page(
@@ -53,7 +45,7 @@ pub async fn page(
     csrf: CsrfToken,
     q: web::Query<SecurityQuery>,
 ) -> AppResult<SecurityPage> {
-    require_admin(&user)?;
+    user.require_admin(ADMINS_ONLY)?;
     let rows: Vec<(String, Option<OffsetDateTime>, i32)> = state
         .db
         .tenant(&user.tenant.schema, |conn| {
@@ -99,7 +91,7 @@ pub async fn unlock(
     meta: RequestMeta,
     form: web::Form<UnlockForm>,
 ) -> AppResult<HttpResponse> {
-    require_admin(&user)?;
+    user.require_admin(ADMINS_ONLY)?;
     let email = Email::parse(&form.email)?;
     let slug = user.tenant.slug.to_string();
     let admin = user.identity.clone();

@@ -7,6 +7,7 @@ use askama_web::WebTemplate;
 
 use crate::app::AppState;
 use crate::audit::RequestMeta;
+use crate::auth::verification::{self, Recipient};
 use crate::auth::{csrf::CsrfToken, session};
 use crate::domain::{FieldError, PasswordPolicy, Role, reference};
 use crate::error::{AppError, AppResult};
@@ -72,6 +73,7 @@ pub async fn submit(
     state.redis_ping().await?;
     match provision::create_organization(&state.db, &state.hasher, signup, meta).await {
         Ok((tenant, user)) => {
+            verification::send_link(&state, &tenant, Recipient::from(&user)).await?;
             session::start(
                 &session,
                 &tenant,

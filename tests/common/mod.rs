@@ -2,6 +2,8 @@
 //! PostgreSQL (a fresh database of its own) and Redis.
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use std::{collections::HashMap, net::TcpListener, process::Child, sync::Arc, time::Duration};
 
 use diesel::{Connection, PgConnection, RunQueryDsl, sql_types::Text};
@@ -36,6 +38,28 @@ pub struct TestApp {
     pub db_name: String,
     /// Its URL.
     pub database_url: String,
+    /// Where this portal writes its mail.
+    pub mail_dir: std::path::PathBuf,
+}
+
+/// A mail as the portal wrote it to the mail folder.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub subject: String,
+    pub body: String,
+}
+
+impl Mail {
+    /// The path (from `/t/`) of the first link in the mail that contains `part`.
+    pub fn link(&self, part: &str) -> String {
+        let url = self
+            .body
+            .split_whitespace()
+            .find(|w| w.contains("://") && w.contains(part))
+            .unwrap_or_else(|| panic!("no link with {part} in: {}", self.body));
+        let start = url.find("/t/").expect("a portal link");
+        url[start..].to_string()
+    }
 }
 
 /// A browser-like client: keeps cookies, does not follow redirects.
@@ -134,6 +158,9 @@ impl TestApp {
             "SECRET_KEY".into(),
             "t".repeat(32) + &uuid::Uuid::new_v4().simple().to_string(),
         );
+        let mail_dir =
+            std::env::temp_dir().join(format!("tp-mail-{}", uuid::Uuid::new_v4().simple()));
+        vars.insert("PORTAL_MAIL_DIR".into(), mail_dir.display().to_string());
         for (k, v) in overrides {
             vars.insert(k.to_string(), v.to_string());
         }
@@ -145,6 +172,7 @@ impl TestApp {
             address,
             db_name,
             database_url,
+            mail_dir,
         }
     }
 
@@ -180,6 +208,55 @@ impl TestApp {
             .collect()
     }
 
+    /// Every mail written to this address so far, oldest first, as `Subject` and body.
+    pub fn mails_to(&self, to: &str) -> Vec<Mail> {
+        let Ok(dir) = std::fs::read_dir(&self.mail_dir) else {
+            return Vec::new();
+        };
+        let mut names: Vec<_> = dir.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        names.sort();
+        names
+            .into_iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .filter_map(|text| {
+                let (head, body) = text.split_once("\n\n")?;
+                let header = |name: &str| {
+                    head.lines()
+                        .find_map(|l| l.strip_prefix(name))
+                        .map(|v| v.trim().to_string())
+                };
+                (header("To:")? == to).then(|| Mail {
+                    subject: header("Subject:").unwrap_or_default(),
+                    body: body.to_string(),
+                })
+            })
+            .collect()
+    }
+
+    /// The mails to this address whose subject contains `subject`, oldest first.
+    pub fn mails_about(&self, to: &str, subject: &str) -> Vec<Mail> {
+        self.mails_to(to)
+            .into_iter()
+            .filter(|m| m.subject.contains(subject))
+            .collect()
+    }
+
+    /// Waits (mail leaves in the background) until this address has received `n`
+    /// mails whose subject contains `subject`, and returns the newest.
+    pub async fn wait_for_mail(&self, to: &str, subject: &str, n: usize) -> Mail {
+        for _ in 0..200 {
+            let mails = self.mails_about(to, subject);
+            if mails.len() >= n {
+                return mails.into_iter().last().expect("a mail");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "{to} received {} mails about {subject:?}, expected {n}",
+            self.mails_about(to, subject).len()
+        );
+    }
+
     /// Signs up an organization with a new visitor; returns the signed-in visitor.
     pub async fn signup(&self, company: &str, slug: &str, email: &str) -> Visitor {
         let v = self.visitor();
@@ -210,6 +287,7 @@ impl Drop for TestApp {
             }
         })
         .join();
+        let _ = std::fs::remove_dir_all(&self.mail_dir);
     }
 }
 

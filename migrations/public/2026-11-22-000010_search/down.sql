@@ -1,0 +1,2 @@
+-- Tenant indexes depend on the extension; it stays.
+SELECT 1;

@@ -1,0 +1,172 @@
+//! Forgotten passwords: a mailed, single-use, expiring link that sets a new one.
+//!
+//! Asking for a link answers the same whether or not the email belongs to someone;
+//! the mail leaves in the background so the answer takes the same time either way.
+
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::audit::{self, AuditEvent, RequestMeta};
+use crate::auth::tokens::{self, Purpose, TokenProblem};
+use crate::db::schema::tenant::{login_throttle, users};
+use crate::domain::{Email, FieldError, NewPassword, PasswordPolicy};
+use crate::error::{AppError, AppResult};
+use crate::mail::Mail;
+use crate::members::{self, User};
+use crate::tenancy::{Tenant, settings};
+
+/// Mails a reset link to the person with this email, if there is one who may sign in
+/// with a password. Says nothing about whether there was.
+pub async fn request_reset(
+    state: &AppState,
+    tenant: &Tenant,
+    email: Email,
+    meta: RequestMeta,
+) -> AppResult<()> {
+    let ttl = state.settings.password_reset_ttl;
+    let slug = tenant.slug.to_string();
+    let platform_allows = state.settings.password_auth_enabled;
+    let issued = state
+        .db
+        .tenant(&tenant.schema, move |conn| {
+            let allowed = platform_allows && settings::load(conn)?.password_login;
+            let user = members::find_by_email(conn, &email)?.filter(|u| u.is_active());
+            let (issued, known) = match user {
+                Some(u) if allowed => {
+                    let token = tokens::issue(conn, u.id, Purpose::PasswordReset, ttl)?;
+                    (Some((u, token)), true)
+                }
+                Some(_) => (None, true),
+                None => (None, false),
+            };
+            let ev = AuditEvent::new("password.reset_requested")
+                .target(email.as_str())
+                .details(serde_json::json!({ "mailed": issued.is_some(), "known": known }));
+            audit::record(conn, &slug, &meta, ev)?;
+            Ok(issued)
+        })
+        .await?;
+    if let Some((user, token)) = issued {
+        let minutes = ttl.as_secs() / 60;
+        let link = state.link(&format!("/t/{}/password/reset/{token}", tenant.slug));
+        let body = format!(
+            "Hello {name},\n\n\
+             Someone asked to reset the password of your {org} account ({email}).\n\
+             Open this link within {minutes} minutes to choose a new password:\n\n\
+             {link}\n\n\
+             The link works once. If you did not ask for this, ignore this message: \
+             your password stays as it is.\n",
+            name = user.name,
+            org = tenant.name,
+            email = user.email,
+        );
+        state.mailer.send_later(Mail {
+            to: user.email,
+            subject: format!("Reset your {} password", tenant.name),
+            body,
+        });
+    }
+    Ok(())
+}
+
+/// The person a reset link belongs to, without using the link.
+pub async fn holder(
+    state: &AppState,
+    tenant: &Tenant,
+    token: String,
+) -> AppResult<Result<User, TokenProblem>> {
+    state
+        .db
+        .tenant(&tenant.schema, move |conn| {
+            Ok(match tokens::peek(conn, &token, Purpose::PasswordReset)? {
+                Ok(id) => members::find(conn, id)?
+                    .filter(|u| u.is_active())
+                    .ok_or(TokenProblem::Unknown),
+                Err(p) => Err(p),
+            })
+        })
+        .await
+}
+
+/// Why a new password was not set.
+#[derive(Debug)]
+pub enum ResetRefused {
+    /// The link does not work (any more).
+    Link(TokenProblem),
+    /// The password breaks the policy.
+    Password(FieldError),
+}
+
+/// Sets a new password through a reset link. The link is used up, failed sign-ins
+/// are forgiven, and every session of the person ends (before and after the change,
+/// so neither an old session nor one started meanwhile with the old password lives).
+pub async fn reset(
+    state: &AppState,
+    tenant: &Tenant,
+    token: String,
+    password: &str,
+    meta: RequestMeta,
+) -> AppResult<Result<User, ResetRefused>> {
+    let user = match holder(state, tenant, token.clone()).await? {
+        Ok(u) => u,
+        Err(p) => return Ok(Err(ResetRefused::Link(p))),
+    };
+    let context = [
+        user.email.as_str(),
+        user.name.as_str(),
+        tenant.name.as_str(),
+    ];
+    let password = match NewPassword::parse(password, PasswordPolicy::default(), &context) {
+        Ok(p) => p,
+        Err(e) => return Ok(Err(ResetRefused::Password(e))),
+    };
+    let hash = state.hasher.hash(&password).await?;
+    end_sessions(state, tenant.id, user.id).await?;
+    let slug = tenant.slug.to_string();
+    let changed = state
+        .db
+        .tenant(&tenant.schema, move |conn| {
+            let id = match tokens::consume(conn, &token, Purpose::PasswordReset)? {
+                Ok(id) => id,
+                Err(p) => return Ok(Err(p)),
+            };
+            let user: User = diesel::update(users::table.find(id))
+                .set((
+                    users::password_hash.eq(&hash),
+                    // Following the mailed link proves the address too.
+                    users::email_verified_at.eq(diesel::dsl::sql::<
+                        diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+                    >(
+                        "COALESCE(email_verified_at, now())"
+                    )),
+                    users::updated_at.eq(diesel::dsl::now),
+                ))
+                .returning(User::as_returning())
+                .get_result(conn)?;
+            diesel::delete(login_throttle::table.find(&user.email)).execute(conn)?;
+            let ev = AuditEvent::new("password.reset")
+                .actor(Some(user.id), Some(&user.email))
+                .target(&user.email);
+            audit::record(conn, &slug, &meta, ev)?;
+            Ok(Ok(user))
+        })
+        .await?;
+    let user = match changed {
+        Ok(u) => u,
+        Err(p) => return Ok(Err(ResetRefused::Link(p))),
+    };
+    if let Err(e) = end_sessions(state, tenant.id, user.id).await {
+        tracing::warn!(error = %e, "sessions started during a password reset were not ended");
+    }
+    Ok(Ok(user))
+}
+
+async fn end_sessions(state: &AppState, tenant: Uuid, user: Uuid) -> AppResult<usize> {
+    crate::auth::session_store::end_sessions_of(&state.redis, tenant, user)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "could not end sessions");
+            AppError::Unavailable("session store")
+        })
+}

@@ -1,0 +1,374 @@
+//! Invitations: an admin invites an address with a role; the mailed single-use link
+//! lets the person create their account with that role.
+
+use diesel::prelude::*;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{User, require_active_admin};
+use crate::app::AppState;
+use crate::audit::{self, AuditEvent, RequestMeta};
+use crate::auth::session::Identity;
+use crate::auth::tokens::{self, TokenProblem};
+use crate::db::schema::tenant::{invitations, users};
+use crate::domain::{Email, NewPassword, PasswordPolicy, PersonName, Role};
+use crate::error::{AppError, AppResult};
+use crate::mail::Mail;
+use crate::tenancy::Tenant;
+
+/// An open invitation, as admins see it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = invitations)]
+pub struct Invitation {
+    /// Id.
+    pub id: Uuid,
+    /// Invited address.
+    pub email: String,
+    /// Role the person gets.
+    pub role: String,
+    /// Until when the newest link works.
+    pub expires_at: OffsetDateTime,
+    /// How many times the link was mailed.
+    pub sent_count: i32,
+    /// When it was first sent.
+    pub created_at: OffsetDateTime,
+}
+
+impl Invitation {
+    /// Whether the link still works.
+    pub fn is_expired(&self) -> bool {
+        self.expires_at <= OffsetDateTime::now_utc()
+    }
+}
+
+/// Open invitations, newest first.
+pub fn open(conn: &mut PgConnection) -> AppResult<Vec<Invitation>> {
+    Ok(invitations::table
+        .filter(invitations::accepted_at.is_null())
+        .filter(invitations::revoked_at.is_null())
+        .order(invitations::created_at.desc())
+        .select(Invitation::as_select())
+        .limit(500)
+        .load(conn)?)
+}
+
+/// When an invitation sent now stops working.
+pub fn expiry(state: &AppState) -> AppResult<OffsetDateTime> {
+    let ttl =
+        time::Duration::try_from(state.settings.invitation_ttl).map_err(AppError::internal)?;
+    Ok(OffsetDateTime::now_utc() + ttl)
+}
+
+/// Invites an address with a role and mails the link. Inviting an address that
+/// already has an open invitation renews it (new link, new role).
+pub async fn invite(
+    state: &AppState,
+    tenant: &Tenant,
+    actor: &Identity,
+    email: Email,
+    role: Role,
+    meta: RequestMeta,
+) -> AppResult<()> {
+    let (raw, stored) = tokens::generate();
+    let expires = expiry(state)?;
+    let slug = tenant.slug.to_string();
+    let admin = actor.clone();
+    let to = email.clone();
+    state
+        .db
+        .tenant(&tenant.schema, move |conn| {
+            require_active_admin(conn, admin.uid)?;
+            if let Some(u) = super::find_by_email(conn, &email)? {
+                return Err(AppError::Conflict(if u.is_active() {
+                    format!("{} is already a member of this organization.", u.email)
+                } else {
+                    format!(
+                        "{} was a member and is deactivated: reactivate them in the list instead.",
+                        u.email
+                    )
+                }));
+            }
+            let renewed = open_invitation(conn, &email, role, Some(admin.uid), &stored, expires)?;
+            let ev = AuditEvent::new("invitation.sent")
+                .actor(Some(admin.uid), Some(&admin.email))
+                .target(email.as_str())
+                .details(serde_json::json!({ "role": role.as_str(), "renewed": renewed }));
+            audit::record(conn, &slug, &meta, ev)
+        })
+        .await?;
+    mail_invitation(state, tenant, &actor.name, to.as_str(), role, &raw);
+    Ok(())
+}
+
+/// Opens (or renews) the invitation of an address inside the caller's transaction;
+/// returns whether an open one was renewed.
+pub fn open_invitation(
+    conn: &mut PgConnection,
+    email: &Email,
+    role: Role,
+    invited_by: Option<Uuid>,
+    token_hash: &str,
+    expires: OffsetDateTime,
+) -> AppResult<bool> {
+    let renewed = diesel::update(
+        invitations::table
+            .filter(invitations::email.eq(email.as_str()))
+            .filter(invitations::accepted_at.is_null())
+            .filter(invitations::revoked_at.is_null()),
+    )
+    .set((
+        invitations::role.eq(role.as_str()),
+        invitations::token_hash.eq(token_hash),
+        invitations::expires_at.eq(expires),
+        invitations::invited_by.eq(invited_by),
+        invitations::sent_count.eq(invitations::sent_count + 1),
+        invitations::updated_at.eq(diesel::dsl::now),
+    ))
+    .execute(conn)?;
+    if renewed == 0 {
+        diesel::insert_into(invitations::table)
+            .values((
+                invitations::email.eq(email.as_str()),
+                invitations::role.eq(role.as_str()),
+                invitations::token_hash.eq(token_hash),
+                invitations::invited_by.eq(invited_by),
+                invitations::expires_at.eq(expires),
+            ))
+            .execute(conn)?;
+    }
+    Ok(renewed > 0)
+}
+
+/// Mails a new link for an open invitation; the older link stops working.
+pub async fn resend(
+    state: &AppState,
+    tenant: &Tenant,
+    actor: &Identity,
+    id: Uuid,
+    meta: RequestMeta,
+) -> AppResult<String> {
+    let (raw, stored) = tokens::generate();
+    let expires = expiry(state)?;
+    let slug = tenant.slug.to_string();
+    let admin = actor.clone();
+    let (email, role) = state
+        .db
+        .tenant(&tenant.schema, move |conn| {
+            require_active_admin(conn, admin.uid)?;
+            let (email, role): (String, String) = diesel::update(
+                invitations::table
+                    .find(id)
+                    .filter(invitations::accepted_at.is_null())
+                    .filter(invitations::revoked_at.is_null()),
+            )
+            .set((
+                invitations::token_hash.eq(&stored),
+                invitations::expires_at.eq(expires),
+                invitations::sent_count.eq(invitations::sent_count + 1),
+                invitations::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning((invitations::email, invitations::role))
+            .get_result(conn)
+            .optional()?
+            .ok_or(AppError::NotFound)?;
+            let ev = AuditEvent::new("invitation.resent")
+                .actor(Some(admin.uid), Some(&admin.email))
+                .target(&email);
+            audit::record(conn, &slug, &meta, ev)?;
+            Ok((email, role))
+        })
+        .await?;
+    let role = Role::parse(&role).map_err(|_| AppError::internal(anyhow::anyhow!("bad role")))?;
+    mail_invitation(state, tenant, &actor.name, &email, role, &raw);
+    Ok(email)
+}
+
+/// Withdraws an open invitation: its link stops working.
+pub async fn revoke(
+    state: &AppState,
+    tenant: &Tenant,
+    actor: &Identity,
+    id: Uuid,
+    meta: RequestMeta,
+) -> AppResult<String> {
+    let slug = tenant.slug.to_string();
+    let admin = actor.clone();
+    state
+        .db
+        .tenant(&tenant.schema, move |conn| {
+            require_active_admin(conn, admin.uid)?;
+            let email: String = diesel::update(
+                invitations::table
+                    .find(id)
+                    .filter(invitations::accepted_at.is_null())
+                    .filter(invitations::revoked_at.is_null()),
+            )
+            .set((
+                invitations::revoked_at.eq(Some(OffsetDateTime::now_utc())),
+                invitations::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(invitations::email)
+            .get_result(conn)
+            .optional()?
+            .ok_or(AppError::NotFound)?;
+            let ev = AuditEvent::new("invitation.revoked")
+                .actor(Some(admin.uid), Some(&admin.email))
+                .target(&email);
+            audit::record(conn, &slug, &meta, ev)?;
+            Ok(email)
+        })
+        .await
+}
+
+/// Mails an invitation link.
+pub fn mail_invitation(
+    state: &AppState,
+    tenant: &Tenant,
+    inviter: &str,
+    to: &str,
+    role: Role,
+    raw: &str,
+) {
+    let link = state.link(&format!("/t/{}/invitations/{raw}", tenant.slug));
+    let days = state.settings.invitation_ttl.as_secs() / 86400;
+    let body = format!(
+        "Hello,\n\n\
+         {inviter} invited you to join {org} as {role}.\n\
+         Open this link within {days} days to create your account:\n\n\
+         {link}\n\n\
+         The link works once. If you did not expect this, ignore this message.\n",
+        inviter = inviter,
+        org = tenant.name,
+        role = role.label().to_lowercase(),
+    );
+    state.mailer.send_later(Mail {
+        to: to.to_string(),
+        subject: format!("You are invited to join {}", tenant.name),
+        body,
+    });
+}
+
+/// The open invitation behind a link, or why the link does not work.
+fn find(
+    conn: &mut PgConnection,
+    raw: &str,
+    lock: bool,
+) -> AppResult<Result<(Uuid, String, Role), TokenProblem>> {
+    if raw.len() > 100 {
+        return Ok(Err(TokenProblem::Unknown));
+    }
+    type Row = (
+        Uuid,
+        String,
+        String,
+        OffsetDateTime,
+        Option<OffsetDateTime>,
+        Option<OffsetDateTime>,
+    );
+    let query = invitations::table
+        .filter(invitations::token_hash.eq(tokens::hash(raw)))
+        .select((
+            invitations::id,
+            invitations::email,
+            invitations::role,
+            invitations::expires_at,
+            invitations::accepted_at,
+            invitations::revoked_at,
+        ));
+    let row: Option<Row> = if lock {
+        query.for_update().first(conn).optional()?
+    } else {
+        query.first(conn).optional()?
+    };
+    let Some((id, email, role, expires_at, accepted_at, revoked_at)) = row else {
+        return Ok(Err(TokenProblem::Unknown));
+    };
+    if accepted_at.is_some() {
+        return Ok(Err(TokenProblem::Used));
+    }
+    if revoked_at.is_some() {
+        return Ok(Err(TokenProblem::Revoked));
+    }
+    if expires_at <= OffsetDateTime::now_utc() {
+        return Ok(Err(TokenProblem::Expired));
+    }
+    let role = Role::parse(&role).map_err(|_| AppError::internal(anyhow::anyhow!("bad role")))?;
+    Ok(Ok((id, email, role)))
+}
+
+/// What an invitation link offers, without using it.
+pub async fn peek(
+    state: &AppState,
+    tenant: &Tenant,
+    raw: String,
+) -> AppResult<Result<(String, Role), TokenProblem>> {
+    state
+        .db
+        .tenant(&tenant.schema, move |conn| {
+            Ok(find(conn, &raw, false)?.map(|(_, email, role)| (email, role)))
+        })
+        .await
+}
+
+/// Why an invitation was not accepted.
+#[derive(Debug)]
+pub enum AcceptRefused {
+    /// The link does not work (any more).
+    Link(TokenProblem),
+    /// Name or password refused.
+    Input(Vec<crate::domain::FieldError>),
+}
+
+/// Accepts an invitation: creates the person with the invited role and a confirmed
+/// email (the link reached their mailbox).
+pub async fn accept(
+    state: &AppState,
+    tenant: &Tenant,
+    raw: String,
+    name: &str,
+    password: &str,
+    meta: RequestMeta,
+) -> AppResult<Result<User, AcceptRefused>> {
+    let (email, _) = match peek(state, tenant, raw.clone()).await? {
+        Ok(found) => found,
+        Err(p) => return Ok(Err(AcceptRefused::Link(p))),
+    };
+    let mut errors = Vec::new();
+    let name = PersonName::parse(name).map_err(|e| errors.push(e)).ok();
+    let context = [email.as_str(), tenant.name.as_str()];
+    let password = NewPassword::parse(password, PasswordPolicy::default(), &context)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let (Some(name), Some(password)) = (name, password) else {
+        return Ok(Err(AcceptRefused::Input(errors)));
+    };
+    let hash = state.hasher.hash(&password).await?;
+    let slug = tenant.slug.to_string();
+    state
+        .db
+        .tenant(&tenant.schema, move |conn| {
+            let (id, email, role) = match find(conn, &raw, true)? {
+                Ok(found) => found,
+                Err(p) => return Ok(Err(AcceptRefused::Link(p))),
+            };
+            let email = Email::parse(&email)?;
+            let user = super::insert(conn, &email, &name, Some(&hash), role)?;
+            let user: User = diesel::update(users::table.find(user.id))
+                .set(users::email_verified_at.eq(Some(OffsetDateTime::now_utc())))
+                .returning(User::as_returning())
+                .get_result(conn)?;
+            diesel::update(invitations::table.find(id))
+                .set((
+                    invitations::accepted_at.eq(Some(OffsetDateTime::now_utc())),
+                    invitations::updated_at.eq(diesel::dsl::now),
+                ))
+                .execute(conn)?;
+            let ev = AuditEvent::new("invitation.accepted")
+                .actor(Some(user.id), Some(&user.email))
+                .target(&user.email)
+                .details(serde_json::json!({ "role": role.as_str(), "method": "password" }));
+            audit::record(conn, &slug, &meta, ev)?;
+            Ok(Ok(user))
+        })
+        .await
+}

@@ -1,0 +1,202 @@
+//! `/admin`: the platform super-admins' pages.
+
+use actix_session::Session;
+use actix_web::{HttpResponse, http::StatusCode, http::header, web};
+use askama::Template;
+use askama_web::WebTemplate;
+
+use crate::app::AppState;
+use crate::audit::RequestMeta;
+use crate::auth::{csrf::CsrfToken, login::secret};
+use crate::domain::{FieldError, TenantSlug, reference};
+use crate::error::{AppError, AppResult};
+use crate::platform::{self, NewTenantInput, PlatformUser, TenantSummary};
+use crate::tenancy::{TenantRegistry, TenantStatus};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin_login.html")]
+pub struct AdminLoginPage {
+    csrf: String,
+    email: String,
+    error: Option<String>,
+}
+
+/// `GET /admin/login`.
+pub async fn login_form(csrf: CsrfToken) -> AdminLoginPage {
+    AdminLoginPage {
+        csrf: csrf.0,
+        email: String::new(),
+        error: None,
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct AdminLoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /admin/login`.
+pub async fn login(
+    state: web::Data<AppState>,
+    csrf: CsrfToken,
+    session: Session,
+    meta: RequestMeta,
+    form: web::Form<AdminLoginForm>,
+) -> AppResult<HttpResponse> {
+    let AdminLoginForm { email, password } = form.into_inner();
+    let ip = meta.ip.clone().unwrap_or_default();
+    state
+        .limit_login(&ip, uuid::Uuid::nil(), &email.trim().to_lowercase())
+        .await?;
+    match platform::login(&state, &email, secret(password), &meta).await? {
+        Some(who) => {
+            platform::start(&session, who)?;
+            Ok(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/admin"))
+                .finish())
+        }
+        None => super::render(
+            StatusCode::UNAUTHORIZED,
+            &AdminLoginPage {
+                csrf: csrf.0,
+                email: email.trim().chars().take(254).collect(),
+                error: Some("The email or password is incorrect.".into()),
+            },
+        ),
+    }
+}
+
+/// `POST /admin/logout`.
+pub async fn logout(session: Session) -> HttpResponse {
+    session.purge();
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/admin/login"))
+        .finish()
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin.html")]
+pub struct AdminPage {
+    csrf: String,
+    admin_name: String,
+    tenants: Vec<TenantSummary>,
+    events: Vec<(String, Option<String>, String, Option<String>)>,
+    notice: Option<String>,
+    input: NewTenantInput,
+    errors: Vec<FieldError>,
+    countries: &'static [(&'static str, &'static str)],
+    business_types: &'static [(&'static str, &'static str)],
+}
+
+#[derive(serde::Deserialize)]
+pub struct AdminQuery {
+    done: Option<String>,
+}
+
+async fn build(
+    state: &AppState,
+    registry: &TenantRegistry,
+    user: &PlatformUser,
+    csrf: CsrfToken,
+) -> AppResult<AdminPage> {
+    Ok(AdminPage {
+        csrf: csrf.0,
+        admin_name: user.0.name.clone(),
+        tenants: platform::tenants_overview(state, registry).await?,
+        events: platform::recent_events(state, 50).await?,
+        notice: None,
+        input: NewTenantInput::default(),
+        errors: Vec::new(),
+        countries: reference::COUNTRIES,
+        business_types: reference::BUSINESS_TYPES,
+    })
+}
+
+/// `GET /admin`.
+pub async fn page(
+    state: web::Data<AppState>,
+    registry: web::Data<TenantRegistry>,
+    user: PlatformUser,
+    csrf: CsrfToken,
+    q: web::Query<AdminQuery>,
+) -> AppResult<AdminPage> {
+    let mut page = build(&state, &registry, &user, csrf).await?;
+    page.notice = q.done.as_ref().map(|d| d.chars().take(200).collect());
+    Ok(page)
+}
+
+fn back(done: &str) -> HttpResponse {
+    let done: String = url::form_urlencoded::byte_serialize(done.as_bytes()).collect();
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/admin?done={done}")))
+        .finish()
+}
+
+/// `POST /admin/tenants`.
+pub async fn create(
+    state: web::Data<AppState>,
+    registry: web::Data<TenantRegistry>,
+    user: PlatformUser,
+    csrf: CsrfToken,
+    meta: RequestMeta,
+    form: web::Form<NewTenantInput>,
+) -> AppResult<HttpResponse> {
+    let input = form.into_inner();
+    let (status, errors) = match platform::create_tenant(&state, &user.0, &input, meta).await {
+        Ok(t) => return Ok(back(&format!("Created {} at /t/{}.", t.name, t.slug))),
+        Err(AppError::Validation(errors)) => {
+            let taken = errors.iter().any(|e| e.message.contains("already taken"));
+            (
+                if taken {
+                    StatusCode::CONFLICT
+                } else {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                },
+                errors,
+            )
+        }
+        Err(e) => return Err(e),
+    };
+    let mut page = build(&state, &registry, &user, csrf).await?;
+    page.input = input;
+    page.errors = errors;
+    super::render(status, &page)
+}
+
+async fn set_status(
+    state: &AppState,
+    registry: &TenantRegistry,
+    user: &PlatformUser,
+    slug: &str,
+    status: TenantStatus,
+) -> AppResult<HttpResponse> {
+    let slug = TenantSlug::parse(slug).map_err(|_| AppError::NotFound)?;
+    platform::set_status(state, registry, &user.0, &slug, status).await?;
+    Ok(back(&match status {
+        TenantStatus::Suspended => format!("{slug} is suspended: its people cannot sign in."),
+        TenantStatus::Active => format!("{slug} is active again."),
+    }))
+}
+
+/// `POST /admin/tenants/{slug}/suspend`.
+pub async fn suspend(
+    state: web::Data<AppState>,
+    registry: web::Data<TenantRegistry>,
+    user: PlatformUser,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    set_status(&state, &registry, &user, &path, TenantStatus::Suspended).await
+}
+
+/// `POST /admin/tenants/{slug}/reactivate`.
+pub async fn reactivate(
+    state: web::Data<AppState>,
+    registry: web::Data<TenantRegistry>,
+    user: PlatformUser,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    set_status(&state, &registry, &user, &path, TenantStatus::Active).await
+}

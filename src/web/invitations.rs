@@ -1,0 +1,167 @@
+//! `GET|POST /t/{slug}/invitations/{token}`: an invited person creates their account.
+
+use actix_session::Session;
+use actix_web::{HttpResponse, http::StatusCode, http::header, web};
+use askama::Template;
+use askama_web::WebTemplate;
+
+use crate::app::AppState;
+use crate::audit::RequestMeta;
+use crate::auth::csrf::CsrfToken;
+use crate::auth::session;
+use crate::auth::tokens::TokenProblem;
+use crate::domain::FieldError;
+use crate::error::AppResult;
+use crate::members::invitations::{self, AcceptRefused};
+use crate::tenancy::{CurrentTenant, Tenant};
+
+use super::notice::{NoticePage, status_of};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "invitation.html")]
+pub struct InvitationPage {
+    csrf: String,
+    slug: String,
+    tenant_name: String,
+    token: String,
+    email: String,
+    role_label: &'static str,
+    name: String,
+    errors: Vec<FieldError>,
+}
+
+impl InvitationPage {
+    fn error_for(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+}
+
+fn refused(tenant: &Tenant, problem: TokenProblem) -> AppResult<HttpResponse> {
+    let page = NoticePage {
+        tenant_name: tenant.name.clone(),
+        title: "This invitation does not work",
+        message: match problem {
+            TokenProblem::Used => {
+                "This invitation has already been accepted. Sign in with the account it created."
+                    .to_string()
+            }
+            TokenProblem::Expired => {
+                "This invitation has expired. Ask an admin of the organization to send a new one."
+                    .to_string()
+            }
+            other => other.message().to_string(),
+        },
+        action: Some((format!("/t/{}/login", tenant.slug), "Go to sign-in")),
+    };
+    super::render(status_of(problem), &page)
+}
+
+async fn page(
+    state: &AppState,
+    tenant: &Tenant,
+    csrf: CsrfToken,
+    token: String,
+    name: String,
+    errors: Vec<FieldError>,
+    status: StatusCode,
+) -> AppResult<HttpResponse> {
+    match invitations::peek(state, tenant, token.clone()).await? {
+        Ok((email, role)) => super::render(
+            status,
+            &InvitationPage {
+                csrf: csrf.0,
+                slug: tenant.slug.to_string(),
+                tenant_name: tenant.name.clone(),
+                token,
+                email,
+                role_label: role.label(),
+                name,
+                errors,
+            },
+        ),
+        Err(problem) => refused(tenant, problem),
+    }
+}
+
+/// `GET /t/{slug}/invitations/{token}`.
+pub async fn form(
+    state: web::Data<AppState>,
+    tenant: CurrentTenant,
+    csrf: CsrfToken,
+    path: web::Path<(String, String)>,
+) -> AppResult<HttpResponse> {
+    let token = path.into_inner().1;
+    page(
+        &state,
+        &tenant,
+        csrf,
+        token,
+        String::new(),
+        Vec::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[derive(serde::Deserialize)]
+pub struct AcceptForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /t/{slug}/invitations/{token}`.
+pub async fn accept(
+    state: web::Data<AppState>,
+    tenant: CurrentTenant,
+    csrf: CsrfToken,
+    session: Session,
+    meta: RequestMeta,
+    path: web::Path<(String, String)>,
+    form: web::Form<AcceptForm>,
+) -> AppResult<HttpResponse> {
+    let token = path.into_inner().1;
+    state.redis_ping().await?;
+    match invitations::accept(
+        &state,
+        &tenant,
+        token.clone(),
+        &form.name,
+        &form.password,
+        meta,
+    )
+    .await?
+    {
+        Ok(user) => {
+            session::start(
+                &session,
+                &tenant,
+                user.id,
+                user.role()?,
+                &user.email,
+                &user.name,
+            )?;
+            Ok(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, format!("/t/{}/dashboard", tenant.slug)))
+                .finish())
+        }
+        Err(AcceptRefused::Link(problem)) => refused(&tenant, problem),
+        Err(AcceptRefused::Input(errors)) => {
+            let name = form.name.chars().take(100).collect();
+            page(
+                &state,
+                &tenant,
+                csrf,
+                token,
+                name,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}

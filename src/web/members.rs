@@ -1,0 +1,332 @@
+//! `/t/{slug}/members`: admins see, search and change their organization's people,
+//! and manage invitations.
+
+use actix_web::{HttpResponse, http::StatusCode, http::header, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::audit::RequestMeta;
+use crate::auth::{csrf::CsrfToken, session::TenantUser};
+use crate::domain::{Email, FieldError, Role};
+use crate::error::{AppError, AppResult};
+use crate::members::admin::{self, Change, Outcome};
+use crate::members::directory::{self, Filter, MemberRow, PER_PAGE, Status};
+use crate::members::invitations::{self, Invitation};
+use crate::members::require_active_admin;
+
+const ADMINS_ONLY: &str = "Only admins can manage the organization's members.";
+
+#[derive(Template, WebTemplate)]
+#[template(path = "members.html")]
+pub struct MembersPage {
+    csrf: String,
+    slug: String,
+    tenant_name: String,
+    me: Uuid,
+    rows: Vec<MemberRow>,
+    total: i64,
+    page: i64,
+    pages: i64,
+    q: String,
+    role: String,
+    status: String,
+    invitations: Vec<Invitation>,
+    notice: Option<String>,
+    invite_email: String,
+    invite_role: String,
+    invite_error: Option<String>,
+    roles: [(&'static str, &'static str); 3],
+}
+
+impl MembersPage {
+    /// The list's URL for another page, keeping the filters.
+    fn page_url(&self, page: i64) -> String {
+        let enc =
+            |s: &str| -> String { url::form_urlencoded::byte_serialize(s.as_bytes()).collect() };
+        format!(
+            "/t/{}/members?q={}&role={}&status={}&page={page}",
+            self.slug,
+            enc(&self.q),
+            enc(&self.role),
+            enc(&self.status)
+        )
+    }
+
+    fn show_members(&self) -> bool {
+        self.status != Status::Invited.as_str()
+    }
+}
+
+const ROLES: [(&str, &str); 3] = [("admin", "Admin"), ("staff", "Staff"), ("member", "Member")];
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    status: String,
+    page: Option<String>,
+    done: Option<String>,
+}
+
+async fn build(
+    state: &AppState,
+    user: &TenantUser,
+    csrf: CsrfToken,
+    q: ListQuery,
+) -> AppResult<MembersPage> {
+    user.require_admin(ADMINS_ONLY)?;
+    let query: String = q.q.trim().chars().take(100).collect();
+    let filter = Filter {
+        query: Some(query.clone()),
+        role: Role::parse(&q.role).ok(),
+        status: Status::parse(&q.status),
+        page: q
+            .page
+            .as_deref()
+            .and_then(|p| p.parse::<i64>().ok())
+            .unwrap_or(1)
+            .clamp(1, 1_000_000),
+    };
+    let uid = user.identity.uid;
+    let f = filter.clone();
+    let ((rows, total), open) = state
+        .db
+        .tenant(&user.tenant.schema, move |conn| {
+            require_active_admin(conn, uid)?;
+            Ok((directory::page(conn, &f)?, invitations::open(conn)?))
+        })
+        .await?;
+    Ok(MembersPage {
+        csrf: csrf.0,
+        slug: user.tenant.slug.to_string(),
+        tenant_name: user.tenant.name.clone(),
+        me: uid,
+        rows,
+        total,
+        page: filter.page,
+        pages: ((total + PER_PAGE - 1) / PER_PAGE).max(1),
+        q: query,
+        role: filter
+            .role
+            .map(|r| r.as_str().to_string())
+            .unwrap_or_default(),
+        status: filter
+            .status
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        invitations: open,
+        notice: q.done.map(|d| d.chars().take(200).collect()),
+        invite_email: String::new(),
+        invite_role: "member".into(),
+        invite_error: None,
+        roles: ROLES,
+    })
+}
+
+/// `GET /t/{slug}/members`.
+pub async fn list(
+    state: web::Data<AppState>,
+    user: TenantUser,
+    csrf: CsrfToken,
+    q: web::Query<ListQuery>,
+) -> AppResult<MembersPage> {
+    build(&state, &user, csrf, q.into_inner()).await
+}
+
+fn back(user: &TenantUser, done: &str) -> HttpResponse {
+    let done: String = url::form_urlencoded::byte_serialize(done.as_bytes()).collect();
+    HttpResponse::SeeOther()
+        .insert_header((
+            header::LOCATION,
+            format!("/t/{}/members?done={done}", user.tenant.slug),
+        ))
+        .finish()
+}
+
+#[derive(serde::Deserialize)]
+pub struct InviteForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+}
+
+/// `POST /t/{slug}/members/invite`.
+pub async fn invite(
+    state: web::Data<AppState>,
+    user: TenantUser,
+    csrf: CsrfToken,
+    meta: RequestMeta,
+    form: web::Form<InviteForm>,
+) -> AppResult<HttpResponse> {
+    user.require_admin(ADMINS_ONLY)?;
+    let parsed = Email::parse(&form.email).and_then(|e| Ok((e, Role::parse(&form.role)?)));
+    let result = match parsed {
+        Ok((email, role)) => invitations::invite(
+            &state,
+            &user.tenant,
+            &user.identity,
+            email.clone(),
+            role,
+            meta,
+        )
+        .await
+        .map(|_| email),
+        Err(e) => Err(AppError::Validation(vec![e])),
+    };
+    let (status, message) = match result {
+        Ok(email) => return Ok(back(&user, &format!("Invitation sent to {email}."))),
+        Err(AppError::Validation(errors)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            errors
+                .into_iter()
+                .map(|e: FieldError| e.message)
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        Err(AppError::Conflict(m)) => (StatusCode::CONFLICT, m),
+        Err(e) => return Err(e),
+    };
+    let mut page = build(&state, &user, csrf, ListQuery::default()).await?;
+    page.invite_email = form.email.trim().chars().take(Email::MAX_LEN).collect();
+    page.invite_role = form.role.chars().take(10).collect();
+    page.invite_error = Some(message);
+    super::render(status, &page)
+}
+
+/// `POST /t/{slug}/members/invitations/{id}/resend`.
+pub async fn resend(
+    state: web::Data<AppState>,
+    user: TenantUser,
+    meta: RequestMeta,
+    path: web::Path<(String, Uuid)>,
+) -> AppResult<HttpResponse> {
+    user.require_admin(ADMINS_ONLY)?;
+    let email = invitations::resend(&state, &user.tenant, &user.identity, path.1, meta).await?;
+    Ok(back(
+        &user,
+        &format!("A new invitation link was sent to {email}."),
+    ))
+}
+
+/// `POST /t/{slug}/members/invitations/{id}/revoke`.
+pub async fn revoke(
+    state: web::Data<AppState>,
+    user: TenantUser,
+    meta: RequestMeta,
+    path: web::Path<(String, Uuid)>,
+) -> AppResult<HttpResponse> {
+    user.require_admin(ADMINS_ONLY)?;
+    let email = invitations::revoke(&state, &user.tenant, &user.identity, path.1, meta).await?;
+    Ok(back(
+        &user,
+        &format!("The invitation for {email} was withdrawn."),
+    ))
+}
+
+#[derive(serde::Deserialize)]
+pub struct ChangeForm {
+    #[serde(default)]
+    role: String,
+    confirm: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "confirm.html")]
+pub struct ConfirmPage {
+    csrf: String,
+    slug: String,
+    tenant_name: String,
+    action: String,
+    what: String,
+    role: String,
+}
+
+async fn apply(
+    state: &AppState,
+    user: &TenantUser,
+    csrf: CsrfToken,
+    meta: RequestMeta,
+    id: Uuid,
+    change: Change,
+    form: &ChangeForm,
+) -> AppResult<HttpResponse> {
+    user.require_admin(ADMINS_ONLY)?;
+    let confirmed = form.confirm.as_deref() == Some("yes");
+    match admin::change(
+        state,
+        &user.tenant,
+        &user.identity,
+        id,
+        change,
+        confirmed,
+        meta,
+    )
+    .await?
+    {
+        Outcome::Done(m) => Ok(back(user, &done_message(&m.email, change))),
+        Outcome::Unchanged(m) => Ok(back(user, &format!("Nothing to change for {}.", m.email))),
+        Outcome::ConfirmSelf => super::render(
+            StatusCode::OK,
+            &ConfirmPage {
+                csrf: csrf.0,
+                slug: user.tenant.slug.to_string(),
+                tenant_name: user.tenant.name.clone(),
+                action: format!("/t/{}/members/{id}/{}", user.tenant.slug, change.path()),
+                what: change.describe(),
+                role: form.role.chars().take(10).collect(),
+            },
+        ),
+    }
+}
+
+fn done_message(email: &str, change: Change) -> String {
+    match change {
+        Change::Role(r) => format!("{email} is now {}.", r.label().to_lowercase()),
+        Change::Deactivate => format!("{email} is deactivated and signed out everywhere."),
+        Change::Reactivate => format!("{email} can sign in again."),
+    }
+}
+
+/// `POST /t/{slug}/members/{id}/role`.
+pub async fn role(
+    state: web::Data<AppState>,
+    user: TenantUser,
+    csrf: CsrfToken,
+    meta: RequestMeta,
+    path: web::Path<(String, Uuid)>,
+    form: web::Form<ChangeForm>,
+) -> AppResult<HttpResponse> {
+    user.require_admin(ADMINS_ONLY)?;
+    let role = Role::parse(&form.role)?;
+    apply(&state, &user, csrf, meta, path.1, Change::Role(role), &form).await
+}
+
+/// `POST /t/{slug}/members/{id}/deactivate`.
+pub async fn deactivate(
+    state: web::Data<AppState>,
+    user: TenantUser,
+    csrf: CsrfToken,
+    meta: RequestMeta,
+    path: web::Path<(String, Uuid)>,
+    form: web::Form<ChangeForm>,
+) -> AppResult<HttpResponse> {
+    apply(&state, &user, csrf, meta, path.1, Change::Deactivate, &form).await
+}
+
+/// `POST /t/{slug}/members/{id}/reactivate`.
+pub async fn reactivate(
+    state: web::Data<AppState>,
+    user: TenantUser,
+    csrf: CsrfToken,
+    meta: RequestMeta,
+    path: web::Path<(String, Uuid)>,
+    form: web::Form<ChangeForm>,
+) -> AppResult<HttpResponse> {
+    apply(&state, &user, csrf, meta, path.1, Change::Reactivate, &form).await
+}

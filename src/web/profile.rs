@@ -1,0 +1,244 @@
+//! `/t/{slug}/profile`: a person's name, password and signed-in devices.
+
+use actix_web::{HttpResponse, http::StatusCode, http::header, web};
+use askama::Template;
+use askama_web::WebTemplate;
+
+use crate::app::AppState;
+use crate::audit::RequestMeta;
+use crate::auth::session_store::{self, LiveSession};
+use crate::auth::{
+    csrf::CsrfToken,
+    session::{self, TenantUser},
+};
+use crate::domain::FieldError;
+use crate::error::{AppError, AppResult};
+use crate::members::{self, profile};
+
+/// A session as the page shows it.
+pub struct SessionView {
+    sid: String,
+    device: String,
+    signed_in: String,
+    last_used: String,
+    current: bool,
+}
+
+fn when(unix: i64) -> String {
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&f).ok())
+        .unwrap_or_default()
+}
+
+impl SessionView {
+    fn new(s: LiveSession, mine: &str) -> Self {
+        Self {
+            current: s.sid == mine,
+            device: s.device.unwrap_or_else(|| "Unknown browser".into()),
+            signed_in: when(s.iat),
+            last_used: when(s.seen),
+            sid: s.sid,
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "profile.html")]
+pub struct ProfilePage {
+    csrf: String,
+    slug: String,
+    tenant_name: String,
+    name: String,
+    email: String,
+    role_label: &'static str,
+    has_password: bool,
+    sessions: Vec<SessionView>,
+    notice: Option<&'static str>,
+    errors: Vec<FieldError>,
+}
+
+impl ProfilePage {
+    fn error_for(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct ProfileQuery {
+    done: Option<String>,
+}
+
+async fn build(state: &AppState, user: &TenantUser, csrf: CsrfToken) -> AppResult<ProfilePage> {
+    let uid = user.identity.uid;
+    let me = state
+        .db
+        .tenant(&user.tenant.schema, move |conn| members::find(conn, uid))
+        .await?
+        .filter(|u| u.is_active())
+        .ok_or(AppError::Forbidden("Your account is deactivated.".into()))?;
+    let sessions = session_store::sessions_of(&state.redis, user.tenant.id, uid)
+        .await
+        .map_err(|_| AppError::Unavailable("session store"))?;
+    Ok(ProfilePage {
+        csrf: csrf.0,
+        slug: user.tenant.slug.to_string(),
+        tenant_name: user.tenant.name.clone(),
+        role_label: me.role()?.label(),
+        has_password: me.password_hash.is_some(),
+        name: me.name,
+        email: me.email,
+        sessions: sessions
+            .into_iter()
+            .map(|(_, s)| SessionView::new(s, &user.identity.sid))
+            .collect(),
+        notice: None,
+        errors: Vec::new(),
+    })
+}
+
+/// `GET /t/{slug}/profile`.
+pub async fn page(
+    state: web::Data<AppState>,
+    user: TenantUser,
+    csrf: CsrfToken,
+    q: web::Query<ProfileQuery>,
+) -> AppResult<ProfilePage> {
+    let mut page = build(&state, &user, csrf).await?;
+    page.notice = match q.done.as_deref() {
+        Some("name") => Some("Your name is saved."),
+        Some("password") => Some("Your password is changed; your other devices are signed out."),
+        Some("session") => Some("That device is signed out."),
+        Some("others") => Some("You are signed out everywhere else."),
+        _ => None,
+    };
+    Ok(page)
+}
+
+fn back(user: &TenantUser, done: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((
+            header::LOCATION,
+            format!("/t/{}/profile?done={done}", user.tenant.slug),
+        ))
+        .finish()
+}
+
+async fn refuse(
+    state: &AppState,
+    user: &TenantUser,
+    csrf: CsrfToken,
+    errors: Vec<FieldError>,
+) -> AppResult<HttpResponse> {
+    let mut page = build(state, user, csrf).await?;
+    page.errors = errors;
+    super::render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+}
+
+#[derive(serde::Deserialize)]
+pub struct NameForm {
+    #[serde(default)]
+    name: String,
+}
+
+/// `POST /t/{slug}/profile/name`.
+pub async fn rename(
+    state: web::Data<AppState>,
+    user: TenantUser,
+    csrf: CsrfToken,
+    meta: RequestMeta,
+    form: web::Form<NameForm>,
+) -> AppResult<HttpResponse> {
+    match profile::rename(&state, &user.tenant, &user.identity, &form.name, meta).await {
+        Ok(me) => {
+            // The page header shows the name from the session.
+            let mut identity = user.identity.clone();
+            identity.name = me.name;
+            session::update(&user.session, identity)?;
+            Ok(back(&user, "name"))
+        }
+        Err(AppError::Validation(errors)) => refuse(&state, &user, csrf, errors).await,
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+}
+
+/// `POST /t/{slug}/profile/password`.
+pub async fn password(
+    state: web::Data<AppState>,
+    user: TenantUser,
+    csrf: CsrfToken,
+    meta: RequestMeta,
+    form: web::Form<PasswordForm>,
+) -> AppResult<HttpResponse> {
+    let PasswordForm {
+        current_password,
+        new_password,
+    } = form.into_inner();
+    let ip = meta.ip.clone().unwrap_or_default();
+    state
+        .limit_login(&ip, user.tenant.id, &user.identity.email)
+        .await?;
+    let changed = profile::change_password(
+        &state,
+        &user.tenant,
+        &user.identity,
+        current_password,
+        &new_password,
+        meta,
+    )
+    .await?;
+    if let Err(errors) = changed {
+        return refuse(&state, &user, csrf, errors).await;
+    }
+    let mine = user.identity.sid.clone();
+    end_where(&state, &user, move |s| s.sid != mine).await?;
+    Ok(back(&user, "password"))
+}
+
+async fn end_where(
+    state: &AppState,
+    user: &TenantUser,
+    pick: impl Fn(&LiveSession) -> bool,
+) -> AppResult<usize> {
+    session_store::end_sessions_where(&state.redis, user.tenant.id, user.identity.uid, pick)
+        .await
+        .map_err(|_| AppError::Unavailable("session store"))
+}
+
+/// `POST /t/{slug}/profile/sessions/{sid}/end`.
+pub async fn end_one(
+    state: web::Data<AppState>,
+    user: TenantUser,
+    path: web::Path<(String, String)>,
+) -> AppResult<HttpResponse> {
+    let sid = path.into_inner().1;
+    if sid.is_empty() || sid == user.identity.sid {
+        return Err(AppError::BadRequest(
+            "To end this session, sign out instead.".into(),
+        ));
+    }
+    let n = end_where(&state, &user, move |s| s.sid == sid).await?;
+    if n == 0 {
+        return Err(AppError::NotFound);
+    }
+    Ok(back(&user, "session"))
+}
+
+/// `POST /t/{slug}/profile/sessions/end-others`.
+pub async fn end_others(state: web::Data<AppState>, user: TenantUser) -> AppResult<HttpResponse> {
+    let mine = user.identity.sid.clone();
+    end_where(&state, &user, move |s| s.sid != mine).await?;
+    Ok(back(&user, "others"))
+}

@@ -1,0 +1,142 @@
+//! `GET|POST /t/{slug}/register`: end users join an organization on their own.
+
+use actix_session::Session;
+use actix_web::{HttpResponse, http::StatusCode, http::header, web};
+use askama::Template;
+use askama_web::WebTemplate;
+
+use crate::app::AppState;
+use crate::audit::RequestMeta;
+use crate::auth::csrf::CsrfToken;
+use crate::auth::session;
+use crate::auth::verification::{self, Recipient};
+use crate::domain::{FieldError, Role};
+use crate::error::{AppError, AppResult};
+use crate::members::registration::{self, RegisterInput, closed_reason, tenant_settings};
+use crate::tenancy::settings::Registration;
+use crate::tenancy::{CurrentTenant, Tenant};
+
+use super::notice::NoticePage;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "register.html")]
+pub struct RegisterPage {
+    csrf: String,
+    slug: String,
+    tenant_name: String,
+    input: RegisterInput,
+    errors: Vec<FieldError>,
+    domains: Vec<String>,
+}
+
+impl RegisterPage {
+    fn error_for(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+}
+
+async fn page(
+    state: &AppState,
+    tenant: &Tenant,
+    csrf: CsrfToken,
+    mut input: RegisterInput,
+    errors: Vec<FieldError>,
+) -> AppResult<RegisterPage> {
+    let s = tenant_settings(state, tenant).await?;
+    if let Some(reason) = closed_reason(state, &s) {
+        return Err(AppError::Forbidden(reason.into()));
+    }
+    // A password is never sent back to the browser.
+    input.password.clear();
+    Ok(RegisterPage {
+        csrf: csrf.0,
+        slug: tenant.slug.to_string(),
+        tenant_name: tenant.name.clone(),
+        input,
+        errors,
+        domains: if s.registration == Registration::Domains {
+            s.allowed_domains
+        } else {
+            Vec::new()
+        },
+    })
+}
+
+/// `GET /t/{slug}/register`.
+pub async fn form(
+    state: web::Data<AppState>,
+    tenant: CurrentTenant,
+    csrf: CsrfToken,
+) -> AppResult<RegisterPage> {
+    page(&state, &tenant, csrf, RegisterInput::default(), Vec::new()).await
+}
+
+/// `POST /t/{slug}/register`.
+pub async fn submit(
+    state: web::Data<AppState>,
+    tenant: CurrentTenant,
+    csrf: CsrfToken,
+    session: Session,
+    meta: RequestMeta,
+    form: web::Form<RegisterInput>,
+) -> AppResult<HttpResponse> {
+    let input = form.into_inner();
+    let email: String = input
+        .email
+        .trim()
+        .to_lowercase()
+        .chars()
+        .take(254)
+        .collect();
+    state
+        .limit_registration(meta.ip.as_deref().unwrap_or_default(), tenant.id, &email)
+        .await?;
+    // Without Redis the new person could not be signed in; refuse before creating.
+    state.redis_ping().await?;
+    let (user, s) = match registration::register(&state, &tenant, &input, meta).await {
+        Ok(done) => done,
+        Err(AppError::Validation(errors)) => {
+            let p = page(&state, &tenant, csrf, input, errors).await?;
+            return super::render(StatusCode::UNPROCESSABLE_ENTITY, &p);
+        }
+        Err(AppError::Conflict(_)) => {
+            let errors = vec![FieldError::new(
+                "email",
+                format!(
+                    "{} already has an account here. Sign in, or reset the password if you forgot it.",
+                    input.email.trim()
+                ),
+            )];
+            let p = page(&state, &tenant, csrf, input, errors).await?;
+            return super::render(StatusCode::CONFLICT, &p);
+        }
+        Err(e) => return Err(e),
+    };
+    verification::send_link(&state, &tenant, Recipient::from(&user)).await?;
+    if s.require_email_verification {
+        let notice = NoticePage {
+            tenant_name: tenant.name.clone(),
+            title: "Check your email",
+            message: format!(
+                "Your account is created. We sent a confirmation link to {}: follow it, then sign in.",
+                user.email
+            ),
+            action: Some((format!("/t/{}/login", tenant.slug), "Go to sign-in")),
+        };
+        return super::render(StatusCode::CREATED, &notice);
+    }
+    session::start(
+        &session,
+        &tenant,
+        user.id,
+        Role::Member,
+        &user.email,
+        &user.name,
+    )?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/t/{}/dashboard", tenant.slug)))
+        .finish())
+}

@@ -1,0 +1,176 @@
+//! `GET|POST /t/{slug}/settings`: an organization's admins choose who may register
+//! and how people sign in.
+
+use actix_web::{HttpResponse, http::StatusCode, http::header, web};
+use askama::Template;
+use askama_web::WebTemplate;
+
+use crate::app::AppState;
+use crate::audit::{self, AuditEvent, RequestMeta};
+use crate::auth::{csrf::CsrfToken, session::TenantUser};
+use crate::domain::FieldError;
+use crate::error::AppResult;
+use crate::tenancy::settings::{self, Registration, TenantSettings, parse_domains};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "settings.html")]
+pub struct SettingsPage {
+    csrf: String,
+    slug: String,
+    tenant_name: String,
+    registration: String,
+    allowed_domains: String,
+    password_login: bool,
+    require_email_verification: bool,
+    platform_password: bool,
+    saved: bool,
+    errors: Vec<FieldError>,
+}
+
+impl SettingsPage {
+    fn error_for(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+}
+
+/// The settings form as submitted; unchecked boxes are absent.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    registration: String,
+    #[serde(default)]
+    allowed_domains: String,
+    password_login: Option<String>,
+    require_email_verification: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct SettingsQuery {
+    saved: Option<String>,
+}
+
+/// `GET /t/{slug}/settings`.
+pub async fn page(
+    state: web::Data<AppState>,
+    user: TenantUser,
+    csrf: CsrfToken,
+    q: web::Query<SettingsQuery>,
+) -> AppResult<SettingsPage> {
+    user.require_admin("Only admins can change the organization's settings.")?;
+    let s = state.db.tenant(&user.tenant.schema, settings::load).await?;
+    Ok(SettingsPage {
+        csrf: csrf.0,
+        slug: user.tenant.slug.to_string(),
+        tenant_name: user.tenant.name.clone(),
+        registration: s.registration.as_str().to_string(),
+        allowed_domains: s.allowed_domains.join("\n"),
+        password_login: s.password_login,
+        require_email_verification: s.require_email_verification,
+        platform_password: state.settings.password_auth_enabled,
+        saved: q.saved.is_some(),
+        errors: Vec::new(),
+    })
+}
+
+/// Parses the form into settings, reporting every problem.
+fn parse(state: &AppState, form: &SettingsForm) -> Result<TenantSettings, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let registration = Registration::parse(&form.registration)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let domains = parse_domains(&form.allowed_domains)
+        .map_err(|e| errors.push(e))
+        .ok();
+    if registration == Some(Registration::Domains) && domains.as_ref().is_some_and(Vec::is_empty) {
+        errors.push(FieldError::new(
+            "allowed_domains",
+            "List at least one domain, or choose another kind of registration.",
+        ));
+    }
+    let password_login = form.password_login.is_some();
+    if !password_login && !state.sso_configured() {
+        errors.push(FieldError::new(
+            "password_login",
+            "Single sign-on is not set up for this portal, so turning off password sign-in would lock everyone out.",
+        ));
+    }
+    match (registration, domains) {
+        (Some(registration), Some(allowed_domains)) if errors.is_empty() => Ok(TenantSettings {
+            registration,
+            allowed_domains,
+            password_login,
+            require_email_verification: form.require_email_verification.is_some(),
+            // Not on this form: `save` keeps the stored value.
+            require_sso_for_staff: false,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// `POST /t/{slug}/settings`.
+pub async fn save(
+    state: web::Data<AppState>,
+    user: TenantUser,
+    csrf: CsrfToken,
+    meta: RequestMeta,
+    form: web::Form<SettingsForm>,
+) -> AppResult<HttpResponse> {
+    user.require_admin("Only admins can change the organization's settings.")?;
+    let new = match parse(&state, &form) {
+        Ok(s) => s,
+        Err(errors) => {
+            let page = SettingsPage {
+                csrf: csrf.0,
+                slug: user.tenant.slug.to_string(),
+                tenant_name: user.tenant.name.clone(),
+                registration: form.registration.chars().take(20).collect(),
+                allowed_domains: form.allowed_domains.chars().take(4000).collect(),
+                password_login: form.password_login.is_some(),
+                require_email_verification: form.require_email_verification.is_some(),
+                platform_password: state.settings.password_auth_enabled,
+                saved: false,
+                errors,
+            };
+            return super::render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
+    };
+    let slug = user.tenant.slug.to_string();
+    let admin = user.identity.clone();
+    state
+        .db
+        .tenant(&user.tenant.schema, move |conn| {
+            let old = settings::load(conn)?;
+            let new = TenantSettings {
+                require_sso_for_staff: old.require_sso_for_staff,
+                ..new
+            };
+            settings::save(conn, &new)?;
+            let ev = AuditEvent::new("settings.updated")
+                .actor(Some(admin.uid), Some(&admin.email))
+                .target(&slug)
+                .details(serde_json::json!({
+                    "before": describe(&old),
+                    "after": describe(&new),
+                }));
+            audit::record(conn, &slug, &meta, ev)
+        })
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((
+            header::LOCATION,
+            format!("/t/{}/settings?saved=1", user.tenant.slug),
+        ))
+        .finish())
+}
+
+fn describe(s: &TenantSettings) -> serde_json::Value {
+    serde_json::json!({
+        "registration": s.registration.as_str(),
+        "allowed_domains": s.allowed_domains,
+        "password_login": s.password_login,
+        "require_email_verification": s.require_email_verification,
+    })
+}
