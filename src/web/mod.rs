@@ -29,7 +29,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/go", web::get().to(landing::go))
         .route("/signup", web::get().to(signup::form))
         .route("/signup", web::post().to(signup::submit))
-        .route("/auth/oidc/callback", web::get().to(sso::callback))
         .route("/admin", web::get().to(admin::page))
         .route("/admin/login", web::get().to(admin::login_form))
         .route("/admin/login", web::post().to(admin::login))
@@ -43,6 +42,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/admin/tenants/{slug}/reactivate",
             web::post().to(admin::reactivate),
         )
+        .route("/auth/oidc/callback", web::get().to(sso::callback))
         .service(
             web::scope("/t/{slug}")
                 .route("", web::get().to(dashboard::home))

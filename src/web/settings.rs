@@ -22,6 +22,8 @@ pub struct SettingsPage {
     allowed_domains: String,
     password_login: bool,
     require_email_verification: bool,
+    require_sso_for_staff: bool,
+    sso_available: bool,
     platform_password: bool,
     saved: bool,
     errors: Vec<FieldError>,
@@ -45,6 +47,7 @@ pub struct SettingsForm {
     allowed_domains: String,
     password_login: Option<String>,
     require_email_verification: Option<String>,
+    require_sso_for_staff: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -69,6 +72,8 @@ pub async fn page(
         allowed_domains: s.allowed_domains.join("\n"),
         password_login: s.password_login,
         require_email_verification: s.require_email_verification,
+        require_sso_for_staff: s.require_sso_for_staff,
+        sso_available: state.sso_configured(),
         platform_password: state.settings.password_auth_enabled,
         saved: q.saved.is_some(),
         errors: Vec::new(),
@@ -91,6 +96,12 @@ fn parse(state: &AppState, form: &SettingsForm) -> Result<TenantSettings, Vec<Fi
         ));
     }
     let password_login = form.password_login.is_some();
+    if form.require_sso_for_staff.is_some() && !state.sso_configured() {
+        errors.push(FieldError::new(
+            "require_sso_for_staff",
+            "Single sign-on is not set up for this portal, so staff and admins could not sign in.",
+        ));
+    }
     if !password_login && !state.sso_configured() {
         errors.push(FieldError::new(
             "password_login",
@@ -103,8 +114,7 @@ fn parse(state: &AppState, form: &SettingsForm) -> Result<TenantSettings, Vec<Fi
             allowed_domains,
             password_login,
             require_email_verification: form.require_email_verification.is_some(),
-            // Not on this form: `save` keeps the stored value.
-            require_sso_for_staff: false,
+            require_sso_for_staff: form.require_sso_for_staff.is_some(),
         }),
         _ => Err(errors),
     }
@@ -130,6 +140,8 @@ pub async fn save(
                 allowed_domains: form.allowed_domains.chars().take(4000).collect(),
                 password_login: form.password_login.is_some(),
                 require_email_verification: form.require_email_verification.is_some(),
+                require_sso_for_staff: form.require_sso_for_staff.is_some(),
+                sso_available: state.sso_configured(),
                 platform_password: state.settings.password_auth_enabled,
                 saved: false,
                 errors,
@@ -143,10 +155,6 @@ pub async fn save(
         .db
         .tenant(&user.tenant.schema, move |conn| {
             let old = settings::load(conn)?;
-            let new = TenantSettings {
-                require_sso_for_staff: old.require_sso_for_staff,
-                ..new
-            };
             settings::save(conn, &new)?;
             let ev = AuditEvent::new("settings.updated")
                 .actor(Some(admin.uid), Some(&admin.email))
@@ -172,5 +180,6 @@ fn describe(s: &TenantSettings) -> serde_json::Value {
         "allowed_domains": s.allowed_domains,
         "password_login": s.password_login,
         "require_email_verification": s.require_email_verification,
+        "require_sso_for_staff": s.require_sso_for_staff,
     })
 }

@@ -1,15 +1,19 @@
-//! Validating an SSO id_token: the algorithm against `OIDC_ID_TOKEN_ALGORITHMS`, then
-//! everything else (signature against the provider's JWKS, `iss`, `aud`, `exp`, `iat`,
-//! `nonce`) with the portal's shared validator in [`crate::auth::jwks`].
+//! Validating an id_token: signature, `iss`, `aud`, `exp`, `iat`, `nonce`.
 //!
-//! `alg: none` cannot even be parsed; an algorithm not configured is refused before any
-//! key is looked at; HS256 is keyed with the client secret only, and only when listed,
-//! so a token "signed" with the provider's public key as an HMAC secret is refused.
+//! The algorithm a token names is accepted only when configured
+//! (`OIDC_ID_TOKEN_ALGORITHMS`), and only with a key of its own kind: public keys from
+//! the provider's JWKS for asymmetric algorithms, the client secret for `HS*`. So
+//! `alg: none` (which jsonwebtoken cannot even parse) and algorithm confusion (an `HS256`
+//! token "signed" with the provider's public key) are refused.
 
-use jsonwebtoken::Algorithm;
-use secrecy::SecretString;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::Value;
+use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
 
-use crate::auth::jwks::{self, Expectations, JwksCache, ProviderClaims, TokenRejected};
+use crate::auth::oidc::keys::JwksCache;
 
 use super::discovery::ProviderInfo;
 
@@ -17,26 +21,79 @@ use super::discovery::ProviderInfo;
 const LEEWAY_SECS: u64 = 60;
 
 /// Why an id_token was refused. Logged and audited, never shown in detail.
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Rejected {
+    /// Not a JWT, or a header naming no algorithm the portal knows (`none`).
+    #[error("malformed token or unknown algorithm")]
+    Malformed,
     /// An algorithm not configured in `OIDC_ID_TOKEN_ALGORITHMS`.
     #[error("algorithm {0} not accepted")]
     Algorithm(String),
-    /// The shared validator refused it (signature, issuer, audience, expiry, nonce...).
-    #[error("{0}")]
-    Invalid(#[from] TokenRejected),
-    /// An empty or oversized `sub`.
-    #[error("unusable sub")]
-    Subject,
+    /// No key of the provider matches the token's `kid`, even after a refetch.
+    #[error("no matching signing key")]
+    UnknownKey,
+    /// The provider's keys could not be fetched.
+    #[error("signing keys unavailable")]
+    KeysUnavailable,
+    /// The signature does not verify.
+    #[error("bad signature")]
+    Signature,
+    /// Expired.
+    #[error("expired")]
+    Expired,
+    /// Another issuer.
+    #[error("wrong issuer")]
+    Issuer,
+    /// Meant for another client.
+    #[error("wrong audience")]
+    Audience,
+    /// A required claim (`iat`, `sub`, `exp`, ...) is missing or malformed.
+    #[error("missing or malformed claim {0}")]
+    Claim(&'static str),
+    /// Issued in the future.
+    #[error("issued in the future")]
+    IssuedInFuture,
+    /// Not the nonce of this sign-in.
+    #[error("wrong nonce")]
+    Nonce,
+}
+
+/// The claims of a validated id_token the portal uses.
+#[derive(Debug, Clone, Deserialize)]
+pub struct IdClaims {
+    /// The person's stable id at the provider.
+    pub sub: String,
+    /// Email address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Whether the provider checked the email (bool, or "true" from some providers).
+    #[serde(default)]
+    pub email_verified: Option<Value>,
+    /// Full name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Username.
+    #[serde(default)]
+    pub preferred_username: Option<String>,
+    /// Group names.
+    #[serde(default)]
+    pub groups: Option<Vec<String>>,
+    #[serde(default)]
+    nonce: Option<String>,
+    iat: Value,
+    #[serde(default)]
+    aud: Value,
+    #[serde(default)]
+    azp: Option<String>,
 }
 
 /// What a token is checked against.
 pub struct Expected<'a> {
-    /// The provider (its issuer, exactly as discovery states it).
+    /// The provider (issuer, JWKS address).
     pub provider: &'a ProviderInfo,
     /// `OIDC_CLIENT_ID`: the audience.
     pub client_id: &'a str,
-    /// `OIDC_CLIENT_SECRET`: the key of HS256 tokens.
+    /// `OIDC_CLIENT_SECRET`: the key of `HS*` tokens.
     pub client_secret: &'a SecretString,
     /// The nonce sent with this sign-in.
     pub nonce: &'a str,
@@ -49,25 +106,86 @@ pub struct Expected<'a> {
 pub async fn validate(
     raw: &str,
     expected: &Expected<'_>,
-    keys: &JwksCache,
-) -> Result<ProviderClaims, Rejected> {
-    let header = jsonwebtoken::decode_header(raw).map_err(|_| TokenRejected::Malformed)?;
-    if !expected.algorithms.contains(&header.alg) {
-        return Err(Rejected::Algorithm(format!("{:?}", header.alg)));
+    jwks: &JwksCache,
+    http: &reqwest::Client,
+) -> Result<IdClaims, Rejected> {
+    let header = decode_header(raw).map_err(|_| Rejected::Malformed)?;
+    let alg = header.alg;
+    if !expected.algorithms.contains(&alg) {
+        return Err(Rejected::Algorithm(format!("{alg:?}")));
     }
-    let expect = Expectations {
-        issuer: expected.provider.issuer.clone(),
-        audience: vec![expected.client_id.to_string()],
-        nonce: Some(expected.nonce.to_string()),
-        hs256_secret: expected
-            .algorithms
-            .contains(&Algorithm::HS256)
-            .then(|| expected.client_secret.clone()),
-        leeway: LEEWAY_SECS,
+    let key = if matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
+        DecodingKey::from_secret(expected.client_secret.expose_secret().as_bytes())
+    } else {
+        jwks.key(
+            http,
+            &expected.provider.jwks_uri,
+            header.kid.as_deref(),
+            alg,
+        )
+        .await
+        .map_err(|_| Rejected::KeysUnavailable)?
+        .ok_or(Rejected::UnknownKey)?
     };
-    let claims = jwks::validate(keys, raw, &expect).await?;
-    if claims.sub.trim().is_empty() || claims.sub.len() > 255 {
-        return Err(Rejected::Subject);
-    }
+
+    let mut validation = Validation::new(alg);
+    validation.leeway = LEEWAY_SECS;
+    validation.set_issuer(&[expected.provider.issuer.as_str()]);
+    validation.set_audience(&[expected.client_id]);
+    validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+    let claims = decode::<IdClaims>(raw, &key, &validation)
+        .map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind as K;
+            match e.kind() {
+                K::InvalidSignature => Rejected::Signature,
+                K::ExpiredSignature => Rejected::Expired,
+                K::InvalidIssuer => Rejected::Issuer,
+                K::InvalidAudience => Rejected::Audience,
+                K::MissingRequiredClaim(c) if c == "iat" => Rejected::Claim("iat"),
+                K::MissingRequiredClaim(c) if c == "sub" => Rejected::Claim("sub"),
+                K::MissingRequiredClaim(_) => Rejected::Claim("exp/iss/aud"),
+                K::InvalidAlgorithm | K::InvalidAlgorithmName | K::InvalidKeyFormat => {
+                    Rejected::Signature
+                }
+                _ => Rejected::Malformed,
+            }
+        })?
+        .claims;
+    check_claims(&claims, expected)?;
     Ok(claims)
+}
+
+fn check_claims(claims: &IdClaims, expected: &Expected<'_>) -> Result<(), Rejected> {
+    if claims.sub.trim().is_empty() || claims.sub.len() > 255 {
+        return Err(Rejected::Claim("sub"));
+    }
+    let iat = claims.iat.as_i64().ok_or(Rejected::Claim("iat"))?;
+    if iat > OffsetDateTime::now_utc().unix_timestamp() + LEEWAY_SECS as i64 {
+        return Err(Rejected::IssuedInFuture);
+    }
+    // With several audiences, the token must say it was issued to this client.
+    if claims.aud.as_array().is_some_and(|a| a.len() > 1)
+        && claims.azp.as_deref() != Some(expected.client_id)
+    {
+        return Err(Rejected::Audience);
+    }
+    let nonce_ok = claims
+        .nonce
+        .as_deref()
+        .is_some_and(|n| bool::from(n.as_bytes().ct_eq(expected.nonce.as_bytes())));
+    if !nonce_ok {
+        return Err(Rejected::Nonce);
+    }
+    Ok(())
+}
+
+impl IdClaims {
+    /// Whether the provider says it verified the email address.
+    pub fn email_verified(&self) -> bool {
+        match &self.email_verified {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(s)) => s == "true",
+            _ => false,
+        }
+    }
 }

@@ -9,9 +9,9 @@
 pub mod admission;
 pub mod discovery;
 pub mod id_token;
+pub mod keys;
 
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::Arc;
 
 use openidconnect::{
     AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
@@ -27,7 +27,7 @@ use time::OffsetDateTime;
 use url::Url;
 use uuid::Uuid;
 
-use crate::auth::jwks::{JwksCache, ProviderClaims};
+use crate::auth::oidc::keys::JwksCache;
 use crate::config::OidcSettings;
 use crate::tenancy::Tenant;
 
@@ -36,8 +36,6 @@ pub use id_token::Rejected;
 
 /// A sign-in older than this is refused at the callback.
 const PENDING_FOR_SECS: i64 = 600;
-/// The provider's keys are refetched at least this often.
-const KEYS_FRESH_FOR: Duration = Duration::from_secs(3600);
 
 /// A sign-in sent to the provider and not yet back, kept in the session.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -104,8 +102,7 @@ pub struct Oidc {
     redirect_uri: Url,
     http: reqwest::Client,
     discovery: Discovery,
-    /// The key set named by the discovery document, made on first use.
-    jwks: RwLock<Option<Arc<JwksCache>>>,
+    jwks: JwksCache,
 }
 
 impl Oidc {
@@ -120,7 +117,7 @@ impl Oidc {
             .build()?;
         Ok(Self {
             discovery: Discovery::new(settings.issuer.clone()),
-            jwks: RwLock::new(None),
+            jwks: JwksCache::new(settings.jwks_min_refresh),
             settings,
             redirect_uri,
             http,
@@ -149,31 +146,6 @@ impl Oidc {
         self.discovery
             .check(&self.http, std::time::Duration::from_secs(30))
             .await
-    }
-
-    /// The key cache of the provider's current `jwks_uri`.
-    fn keys(&self, p: &ProviderInfo) -> Arc<JwksCache> {
-        if let Ok(k) = self.jwks.read()
-            && let Some(k) = k.as_ref().filter(|k| k.url() == p.jwks_uri.as_str())
-        {
-            return k.clone();
-        }
-        let fresh = Arc::new(JwksCache::new(
-            p.jwks_uri.to_string(),
-            self.http.clone(),
-            KEYS_FRESH_FOR,
-            self.settings.jwks_min_refresh,
-        ));
-        match self.jwks.write() {
-            Ok(mut k) => match k.as_ref().filter(|k| k.url() == p.jwks_uri.as_str()) {
-                Some(existing) => existing.clone(),
-                None => {
-                    *k = Some(fresh.clone());
-                    fresh
-                }
-            },
-            Err(_) => fresh,
-        }
     }
 
     fn client(&self, p: &ProviderInfo) -> Result<ClientFor, SsoError> {
@@ -261,7 +233,7 @@ impl Oidc {
             nonce: &pending.nonce,
             algorithms: &self.settings.id_token_algorithms,
         };
-        let claims = id_token::validate(&raw, &expected, &self.keys(&provider)).await?;
+        let claims = id_token::validate(&raw, &expected, &self.jwks, &self.http).await?;
         let userinfo = match &provider.userinfo_endpoint {
             Some(url) => Some(
                 self.userinfo(url, tokens.access_token().secret(), &claims.sub)
@@ -322,14 +294,17 @@ type ClientFor = CoreClient<
 
 /// The id_token's claims, completed from userinfo where the token is silent (many
 /// providers put profile claims in userinfo only).
-fn person(claims: ProviderClaims, userinfo: Option<Value>, raw: String) -> SsoPerson {
+fn person(claims: id_token::IdClaims, userinfo: Option<Value>, raw: String) -> SsoPerson {
     let info = userinfo.unwrap_or(Value::Null);
     let text = |k: &str| info.get(k).and_then(Value::as_str).map(str::to_string);
-    let email_verified = claims.email_verified.unwrap_or_else(|| {
+    let verified = claims.email_verified.is_some();
+    let email_verified = if verified {
+        claims.email_verified()
+    } else {
         matches!(info.get("email_verified"), Some(Value::Bool(true)))
             || info.get("email_verified").and_then(Value::as_str) == Some("true")
-    });
-    let groups = if claims.groups.is_empty() {
+    };
+    let groups = claims.groups.clone().unwrap_or_else(|| {
         info.get("groups")
             .and_then(Value::as_array)
             .map(|a| {
@@ -339,9 +314,7 @@ fn person(claims: ProviderClaims, userinfo: Option<Value>, raw: String) -> SsoPe
                     .collect()
             })
             .unwrap_or_default()
-    } else {
-        claims.groups.clone()
-    };
+    });
     SsoPerson {
         email: claims.email.clone().or_else(|| text("email")),
         email_verified,
