@@ -296,6 +296,32 @@ require_cargo() {
         die "cargo is not on PATH: install the Rust toolchain (rustup) and try again"
 }
 
+# ensure_test_provider: installs the test OpenID Provider's node packages
+# (tests/oidc-provider, `npm ci` from its package-lock.json) unless they are current.
+# Installs node and npm from Debian when missing; the provider needs node 20 or later.
+ensure_test_provider() {
+    local dir="$REPO_ROOT/tests/oidc-provider"
+    [ -f "$dir/package-lock.json" ] || return 0
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        ensure_packages nodejs npm || return 1
+    fi
+    local major
+    major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+    if [ "$major" -lt 20 ]; then
+        printf '==> error: node %s is too old for tests/oidc-provider: install node 20 or later\n' \
+            "$(node --version 2>/dev/null || echo '?')" >&2
+        return 1
+    fi
+    if [ -f "$dir/node_modules/.package-lock.json" ] &&
+        [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
+        say "test OpenID Provider packages are installed"
+        return 0
+    fi
+    say "installing the test OpenID Provider (npm ci in tests/oidc-provider)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error </dev/null) ||
+        { printf '==> error: npm ci failed in tests/oidc-provider\n' >&2; return 1; }
+}
+
 # --- Benchmarks (scripts/bench-*) -------------------------------------------------
 
 # urlencode STRING: percent-encodes STRING for a form body.

@@ -67,53 +67,74 @@ pub async fn sign_in(
     state
         .db
         .tenant(&tenant.schema, move |conn| {
-            let refuse = |conn: &mut PgConnection, action: &str, reason: &'static str| {
-                let ev = AuditEvent::new(action).target(&shown).details(
-                    serde_json::json!({ "method": "sso", "sub": person.sub, "reason": reason }),
-                );
-                audit::record(conn, &slug, &meta, ev)
+            let ctx = Ctx {
+                slug: &slug,
+                meta: &meta,
+                person: &person,
+                shown: &shown,
             };
-            let Some(role) = admission.role else {
-                refuse(conn, "login.sso_refused", "no group for this organization")?;
-                return Ok(SsoOutcome::NoAccess);
-            };
-            let Some(email) = email else {
-                refuse(conn, "login.sso_refused", "no valid email")?;
-                return Ok(SsoOutcome::Refused(NO_EMAIL));
-            };
-            let Some(name) = display_name(&person, &email) else {
-                refuse(conn, "login.sso_refused", "no usable name")?;
-                return Ok(SsoOutcome::Refused(NO_EMAIL));
-            };
-            let outcome = provision(conn, &slug, &meta, &person, &email, &name, role)?;
-            match outcome {
-                Ok(user) if !user.is_active() => {
-                    refuse(conn, "login.sso_refused", "deactivated")?;
-                    Ok(SsoOutcome::Refused(DEACTIVATED))
-                }
-                Ok(user) => {
-                    let ev = AuditEvent::new("login.succeeded")
-                        .actor(Some(user.id), Some(&user.email))
-                        .target(&user.email)
-                        .details(serde_json::json!({
-                            "method": "sso",
-                            "role": role.as_str(),
-                            "platform_admin": admission.platform_admin,
-                        }));
-                    audit::record(conn, &slug, &meta, ev)?;
-                    Ok(SsoOutcome::SignedIn {
-                        user,
-                        role,
-                        platform_admin: admission.platform_admin,
-                    })
-                }
-                Err(reason) => {
-                    refuse(conn, "login.sso_refused", reason)?;
-                    Ok(SsoOutcome::Refused(reason))
-                }
-            }
+            decide(conn, &ctx, admission, email)
         })
         .await
+}
+
+/// What every audit entry of one sign-in shares.
+struct Ctx<'a> {
+    slug: &'a str,
+    meta: &'a RequestMeta,
+    person: &'a SsoPerson,
+    /// The email, or the `sub` when there is none.
+    shown: &'a str,
+}
+
+impl Ctx<'_> {
+    fn refuse(&self, conn: &mut PgConnection, reason: &str) -> AppResult<()> {
+        let ev = AuditEvent::new("login.sso_refused")
+            .target(self.shown)
+            .details(
+                serde_json::json!({ "method": "sso", "sub": self.person.sub, "reason": reason }),
+            );
+        audit::record(conn, self.slug, self.meta, ev)
+    }
+}
+
+fn decide(
+    conn: &mut PgConnection,
+    ctx: &Ctx<'_>,
+    admission: admission::Admission,
+    email: Option<Email>,
+) -> AppResult<SsoOutcome> {
+    let Some(role) = admission.role else {
+        ctx.refuse(conn, "no group for this organization")?;
+        return Ok(SsoOutcome::NoAccess);
+    };
+    let Some((email, name)) = email.and_then(|e| display_name(ctx.person, &e).map(|n| (e, n)))
+    else {
+        ctx.refuse(conn, "no valid email")?;
+        return Ok(SsoOutcome::Refused(NO_EMAIL));
+    };
+    match provision(conn, ctx, &email, &name, role)? {
+        Ok(user) => {
+            let ev = AuditEvent::new("login.succeeded")
+                .actor(Some(user.id), Some(&user.email))
+                .target(&user.email)
+                .details(serde_json::json!({
+                    "method": "sso",
+                    "role": role.as_str(),
+                    "platform_admin": admission.platform_admin,
+                }));
+            audit::record(conn, ctx.slug, ctx.meta, ev)?;
+            Ok(SsoOutcome::SignedIn {
+                user,
+                role,
+                platform_admin: admission.platform_admin,
+            })
+        }
+        Err((reason, message)) => {
+            ctx.refuse(conn, reason)?;
+            Ok(SsoOutcome::Refused(message))
+        }
+    }
 }
 
 /// The name to show: the provider's name, else the username, else the email's local part.
@@ -130,42 +151,49 @@ fn display_name(person: &SsoPerson, email: &Email) -> Option<PersonName> {
     .find_map(|n| PersonName::parse(&n).ok())
 }
 
+/// Why an account cannot be used: a short reason for the audit log, a sentence for
+/// the person.
+type Refusal = (&'static str, &'static str);
+
 /// Finds the person by `sub`, else links an account with the same verified email, else
-/// creates one; updates name, email, role and the last sign-in. `Err` says why the
-/// account cannot be used.
+/// creates one; updates name, email, role and the last sign-in. Nothing is written for
+/// an account that cannot be used.
 fn provision(
     conn: &mut PgConnection,
-    slug: &str,
-    meta: &RequestMeta,
-    person: &SsoPerson,
+    ctx: &Ctx<'_>,
     email: &Email,
     name: &PersonName,
     role: Role,
-) -> AppResult<Result<User, &'static str>> {
-    let verified_at = person.email_verified.then(OffsetDateTime::now_utc);
-    let by_sub: Option<Uuid> = users::table
+) -> AppResult<Result<User, Refusal>> {
+    let person = ctx.person;
+    let by_sub: Option<(Uuid, String)> = users::table
         .filter(users::external_id.eq(&person.sub))
-        .select(users::id)
+        .select((users::id, users::status))
         .for_update()
         .first(conn)
         .optional()?;
-    let by_email: Option<(Uuid, Option<String>)> = users::table
+    let by_email: Option<(Uuid, Option<String>, String)> = users::table
         .filter(users::email.eq(email.as_str()))
-        .select((users::id, users::external_id))
+        .select((users::id, users::external_id, users::status))
         .for_update()
         .first(conn)
         .optional()?;
+    let other = ("email belongs to another account", OTHER_LINK);
+    let deactivated = ("deactivated", DEACTIVATED);
     let id = match (by_sub, by_email) {
-        (Some(id), Some((other, _))) if other != id => {
-            // The provider's email moved to an address another account holds here.
-            return Ok(Err(OTHER_LINK));
+        // The provider's email moved to an address another account holds here.
+        (Some((id, _)), Some((holder, _, _))) if holder != id => return Ok(Err(other)),
+        (Some((_, status)), _) if status != "active" => return Ok(Err(deactivated)),
+        (Some((id, _)), _) => id,
+        (None, Some((_, Some(_), _))) => return Ok(Err(other)),
+        (None, Some((_, None, _))) if !person.email_verified => {
+            return Ok(Err((
+                "existing account, email not verified",
+                UNVERIFIED_LINK,
+            )));
         }
-        (Some(id), _) => id,
-        (None, Some((_, Some(_)))) => return Ok(Err(OTHER_LINK)),
-        (None, Some((id, None))) => {
-            if !person.email_verified {
-                return Ok(Err(UNVERIFIED_LINK));
-            }
+        (None, Some((_, None, status))) if status != "active" => return Ok(Err(deactivated)),
+        (None, Some((id, None, _))) => {
             diesel::update(users::table.find(id))
                 .set(users::external_id.eq(&person.sub))
                 .execute(conn)?;
@@ -173,7 +201,7 @@ fn provision(
                 .actor(Some(id), Some(email.as_str()))
                 .target(email.as_str())
                 .details(serde_json::json!({ "sub": person.sub, "email_verified": true }));
-            audit::record(conn, slug, meta, ev)?;
+            audit::record(conn, ctx.slug, ctx.meta, ev)?;
             id
         }
         (None, None) => {
@@ -185,7 +213,7 @@ fn provision(
                 .actor(Some(user.id), Some(email.as_str()))
                 .target(email.as_str())
                 .details(serde_json::json!({ "method": "sso", "sub": person.sub, "role": role.as_str() }));
-            audit::record(conn, slug, meta, ev)?;
+            audit::record(conn, ctx.slug, ctx.meta, ev)?;
             user.id
         }
     };
@@ -198,14 +226,14 @@ fn provision(
             users::updated_at.eq(diesel::dsl::now),
         ))
         .execute(conn)?;
-    if let Some(at) = verified_at {
+    if person.email_verified {
         diesel::update(
             users::table
                 .find(id)
                 .filter(users::email_verified_at.is_null()),
         )
-        .set(users::email_verified_at.eq(at))
+        .set(users::email_verified_at.eq(OffsetDateTime::now_utc()))
         .execute(conn)?;
     }
-    Ok(members::find(conn, id)?.ok_or(OTHER_LINK))
+    Ok(members::find(conn, id)?.ok_or(other))
 }

@@ -7,8 +7,8 @@ use url::Url;
 
 use super::Reader;
 
-/// Signature algorithms an id_token may use. Symmetric ones (`HS*`, keyed with the
-/// client secret) are only accepted when listed in `OIDC_ID_TOKEN_ALGORITHMS`.
+/// Signature algorithms an id_token may use by default. HS256 (keyed with the client
+/// secret) is only accepted when listed in `OIDC_ID_TOKEN_ALGORITHMS`.
 pub const DEFAULT_ID_TOKEN_ALGORITHMS: &str = "RS256,ES256";
 
 /// How the portal talks to its OpenID Provider (Authentik).
@@ -154,13 +154,13 @@ fn algorithms(r: &mut Reader<'_>) -> Vec<jsonwebtoken::Algorithm> {
             "ES256" => Algorithm::ES256,
             "ES384" => Algorithm::ES384,
             "EdDSA" => Algorithm::EdDSA,
+            // Authentik signs with HS256 when no signing key is set; nothing else of
+            // the HMAC family is accepted.
             "HS256" => Algorithm::HS256,
-            "HS384" => Algorithm::HS384,
-            "HS512" => Algorithm::HS512,
             other => {
                 r.problem(
                     "OIDC_ID_TOKEN_ALGORITHMS",
-                    format!("`{other}` is not a supported signature algorithm; list some of RS256, ES256, PS256, EdDSA, HS256 (and their 384/512 forms) separated by commas"),
+                    format!("`{other}` is not a supported signature algorithm; list some of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA and HS256, separated by commas"),
                 );
                 continue;
             }

@@ -60,6 +60,7 @@ pub struct CallbackQuery {
 }
 
 const USED: &str = "This sign-in has already been completed, has expired, or was started in another browser. Start again from your organization's sign-in page.";
+const DECLINED: &str = "Your identity provider did not sign you in (it was cancelled or refused there). Please start again.";
 const FAILED: &str =
     "The sign-in through your identity provider could not be verified. Please start again.";
 
@@ -81,8 +82,14 @@ pub async fn callback(
     claim_state_once(&state, &pending.state).await?;
     let tenant = find_tenant(&registry, &pending).await?;
     let q = q.into_inner();
+    let declined = q.error.is_some();
     let result = match (q.error, q.code, q.state) {
-        (Some(err), _, _) => Err(SsoError::Provider(err.chars().take(64).collect())),
+        (Some(err), _, _) => Err(SsoError::Provider(
+            err.chars()
+                .filter(char::is_ascii_graphic)
+                .take(64)
+                .collect(),
+        )),
         (None, Some(code), Some(st)) => oidc.finish(&pending, &st, &code).await,
         _ => Err(SsoError::State("no code or state")),
     };
@@ -94,6 +101,7 @@ pub async fn callback(
             return Err(match e {
                 SsoError::Unavailable(_) => AppError::Unavailable("identity provider"),
                 SsoError::State(_) => AppError::BadRequest(USED.into()),
+                _ if declined => AppError::Forbidden(DECLINED.into()),
                 _ => AppError::Forbidden(FAILED.into()),
             });
         }

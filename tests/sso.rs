@@ -1,0 +1,269 @@
+//! Staff sign in through single sign-on against a real OpenID Provider (oidc-provider,
+//! set up like Authentik): provisioning, updates, refusals, replays, sign-out.
+
+mod common;
+mod sso_support;
+
+use common::{PASSWORD, TestApp};
+use reqwest::StatusCode;
+use sso_support::{SLUG, follow, get_abs, portal_with_provider, post_abs, resolve, sso_sign_in};
+
+fn q(app: &TestApp, sql: &str) -> Vec<String> {
+    app.query_strings(sql)
+}
+
+#[tokio::test]
+async fn first_sign_in_provisions_and_the_next_one_updates_name_and_role() {
+    let (app, op) = portal_with_provider(&[]).await;
+    let v = app.visitor();
+    let cb = sso_sign_in(&app, &v, "sam").await;
+    assert_eq!(cb.page.status, StatusCode::SEE_OTHER, "{}", cb.page.body);
+    assert_eq!(cb.page.location.as_deref(), Some("/t/acme/dashboard"));
+    let dash = v.get("/t/acme/dashboard").await;
+    assert_eq!(dash.status, StatusCode::OK);
+    assert!(dash.body.contains("Sam Staff"), "{}", dash.body);
+
+    let sub = op.sub_of("sam").await;
+    let row = q(
+        &app,
+        "SELECT concat_ws('|', name, role, external_id, (password_hash IS NULL)::text, \
+         (last_login_at IS NOT NULL)::text, (email_verified_at IS NOT NULL)::text) AS v \
+         FROM tenant_acme.users WHERE email = 'sam@acme.test'",
+    );
+    assert_eq!(row, vec![format!("Sam Staff|staff|{sub}|true|true|true")]);
+    let audit = q(
+        &app,
+        "SELECT action AS v FROM tenant_acme.audit_log WHERE target = 'sam@acme.test' ORDER BY id",
+    );
+    assert_eq!(audit, vec!["user.provisioned", "login.succeeded"]);
+
+    // At the provider, Sam is renamed and promoted; the next sign-in brings both.
+    op.set_user(
+        "sam",
+        serde_json::json!({ "name": "Samantha Staff", "groups": ["tenant-acme-admin"] }),
+    )
+    .await;
+    let other = app.visitor();
+    let again = sso_sign_in(&app, &other, "sam").await;
+    assert_eq!(
+        again.page.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        again.page.body
+    );
+    let row = q(
+        &app,
+        "SELECT concat_ws('|', name, role, external_id) AS v FROM tenant_acme.users \
+         WHERE email = 'sam@acme.test'",
+    );
+    assert_eq!(row, vec![format!("Samantha Staff|admin|{sub}")]);
+    assert_eq!(
+        q(&app, "SELECT count(*)::text AS v FROM tenant_acme.users")[0],
+        "2",
+        "no second account"
+    );
+    let dash = other.get("/t/acme/dashboard").await;
+    assert!(dash.body.contains("Samantha Staff"));
+}
+
+#[tokio::test]
+async fn someone_without_a_group_for_the_tenant_gets_a_clear_403_and_no_account() {
+    let (app, _op) = portal_with_provider(&[]).await;
+    let v = app.visitor();
+    let cb = sso_sign_in(&app, &v, "nora").await;
+    assert_eq!(cb.page.status, StatusCode::FORBIDDEN);
+    assert!(
+        cb.page.body.contains("has no access to Acme"),
+        "{}",
+        cb.page.body
+    );
+    assert!(cb.page.body.contains("tenant-acme-member"));
+    assert!(
+        q(
+            &app,
+            "SELECT email AS v FROM tenant_acme.users WHERE email = 'nora@acme.test'"
+        )
+        .is_empty()
+    );
+    let audit = q(
+        &app,
+        "SELECT concat_ws('|', action, target, details->>'reason') AS v FROM tenant_acme.audit_log \
+         WHERE action = 'login.sso_refused'",
+    );
+    assert_eq!(
+        audit,
+        vec!["login.sso_refused|nora@acme.test|no group for this organization"]
+    );
+    assert_eq!(
+        v.get("/t/acme/dashboard").await.status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn a_callback_used_twice_signs_in_nobody_the_second_time() {
+    let (app, _op) = portal_with_provider(&[]).await;
+    let v = app.visitor();
+    let cb = sso_sign_in(&app, &v, "mia").await;
+    assert_eq!(cb.page.status, StatusCode::SEE_OTHER, "{}", cb.page.body);
+
+    // The same browser, and a stranger who copied the URL: neither gets anywhere.
+    let replay = get_abs(&v, &cb.url).await;
+    assert_eq!(replay.status, StatusCode::BAD_REQUEST, "{}", replay.body);
+    assert!(replay.body.contains("already been completed"));
+    let thief = app.visitor();
+    let stolen = get_abs(&thief, &cb.url).await;
+    assert_eq!(stolen.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        thief.get("/t/acme/dashboard").await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        q(
+            &app,
+            "SELECT count(*)::text AS v FROM tenant_acme.audit_log WHERE action = 'login.succeeded' AND target = 'mia@acme.test'"
+        ),
+        vec!["1"]
+    );
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_portal_session_and_the_providers() {
+    let (app, op) = portal_with_provider(&[]).await;
+    let v = app.visitor();
+    let cb = sso_sign_in(&app, &v, "alice").await;
+    assert_eq!(cb.page.status, StatusCode::SEE_OTHER, "{}", cb.page.body);
+    assert_eq!(v.get("/t/acme/dashboard").await.status, StatusCode::OK);
+
+    let out = v.logout(SLUG).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    let to = out.location.expect("redirect");
+    assert!(
+        to.starts_with(&format!("{}session/end?", op.issuer())),
+        "RP-initiated logout at the provider: {to}"
+    );
+    assert!(to.contains("id_token_hint="));
+    assert_eq!(
+        v.get("/t/acme/dashboard").await.status,
+        StatusCode::SEE_OTHER
+    );
+
+    // The provider asks for confirmation, then sends the person back to the tenant.
+    let confirm = get_abs(&v, &to).await;
+    assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.body);
+    let action = attr_after(&confirm.body, "id=\"op.logoutForm\"", "action");
+    let xsrf = attr_after(&confirm.body, "name=\"xsrf\"", "value");
+    let done = post_abs(
+        &v,
+        &resolve(&to, &action),
+        &[("xsrf", &xsrf), ("logout", "yes")],
+    )
+    .await;
+    assert!(done.status.is_redirection(), "{}", done.body);
+    let back = done.location.expect("back to the portal");
+    assert!(
+        back.starts_with(&format!("{}/t/acme/login?signed_out=1", app.address)),
+        "{back}"
+    );
+    let login = get_abs(&v, &back).await;
+    assert!(login.body.contains("You have signed out."));
+
+    // The provider's session is over too: SSO asks for the sign-in form again.
+    let start = format!("{}/t/{SLUG}/sso", app.address);
+    let (url, page) = follow(&v, start, |u| u.contains("/auth/oidc/callback")).await;
+    let page = page.unwrap_or_else(|| panic!("signed straight back in at {url}"));
+    assert!(page.body.contains("login-form"));
+}
+
+/// The value of `attr` in the tag that contains `marker`.
+fn attr_after(html: &str, marker: &str, attr: &str) -> String {
+    let at = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} in {html}"));
+    let tag_start = html[..at].rfind('<').expect("tag");
+    let tag_end = at + html[at..].find('>').expect("tag end");
+    let tag = &html[tag_start..tag_end];
+    let key = format!("{attr}=\"");
+    let from = tag.find(&key).expect("attribute") + key.len();
+    tag[from..from + tag[from..].find('"').expect("quote")].replace("&amp;", "&")
+}
+
+#[tokio::test]
+async fn an_existing_account_is_linked_only_when_the_provider_verified_the_email() {
+    let (app, op) = portal_with_provider(&[]).await;
+    // ada@acme.test signed up with a password. Sam's provider account claims her
+    // address, unverified first: no link, no sign-in.
+    op.set_user(
+        "sam",
+        serde_json::json!({ "email": "ada@acme.test", "email_verified": false }),
+    )
+    .await;
+    let v = app.visitor();
+    let cb = sso_sign_in(&app, &v, "sam").await;
+    assert_eq!(cb.page.status, StatusCode::FORBIDDEN);
+    assert!(cb.page.body.contains("not linked"), "{}", cb.page.body);
+    assert_eq!(
+        q(
+            &app,
+            "SELECT coalesce(external_id, 'none') AS v FROM tenant_acme.users WHERE email = 'ada@acme.test'"
+        ),
+        vec!["none"]
+    );
+
+    op.set_user("sam", serde_json::json!({ "email_verified": true }))
+        .await;
+    let v = app.visitor();
+    let cb = sso_sign_in(&app, &v, "sam").await;
+    assert_eq!(cb.page.status, StatusCode::SEE_OTHER, "{}", cb.page.body);
+    let sub = op.sub_of("sam").await;
+    assert_eq!(
+        q(
+            &app,
+            "SELECT external_id AS v FROM tenant_acme.users WHERE email = 'ada@acme.test'"
+        ),
+        vec![sub]
+    );
+    assert_eq!(
+        q(
+            &app,
+            "SELECT action AS v FROM tenant_acme.audit_log WHERE action = 'user.sso_linked'"
+        ),
+        vec!["user.sso_linked"]
+    );
+    // Her password still works too (the organization does not require SSO).
+    assert_eq!(
+        app.visitor()
+            .login(SLUG, "ada@acme.test", PASSWORD)
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn a_deactivated_person_stays_out_and_their_account_is_not_touched() {
+    let (app, _op) = portal_with_provider(&[]).await;
+    let first = sso_sign_in(&app, &app.visitor(), "mia").await;
+    assert_eq!(first.page.status, StatusCode::SEE_OTHER);
+    q(
+        &app,
+        "UPDATE tenant_acme.users SET status = 'deactivated', last_login_at = NULL, \
+         name = 'Kept' WHERE email = 'mia@acme.test' RETURNING email AS v",
+    );
+    let v = app.visitor();
+    let cb = sso_sign_in(&app, &v, "mia").await;
+    assert_eq!(cb.page.status, StatusCode::FORBIDDEN);
+    assert!(cb.page.body.contains("deactivated"), "{}", cb.page.body);
+    assert_eq!(
+        q(
+            &app,
+            "SELECT concat_ws('|', name, (last_login_at IS NULL)::text) AS v \
+             FROM tenant_acme.users WHERE email = 'mia@acme.test'"
+        ),
+        vec!["Kept|true"]
+    );
+    assert_eq!(
+        v.get("/t/acme/dashboard").await.status,
+        StatusCode::SEE_OTHER
+    );
+}
