@@ -81,6 +81,54 @@ fn record(
     Ok(())
 }
 
+/// Grants the platform to a person the identity provider puts in the super-admin
+/// group: their platform-admin row is created or renamed (it has no password, so only
+/// single sign-on opens it) and the sign-in is in the platform audit log.
+pub async fn admit_from_sso(
+    state: &AppState,
+    email: &str,
+    name: &str,
+) -> AppResult<PlatformIdentity> {
+    let (email, name) = (email.to_string(), name.to_string());
+    state
+        .db
+        .run(move |conn| {
+            let (id, email, name): (Uuid, String, String) =
+                diesel::insert_into(platform_admins::table)
+                    .values((
+                        platform_admins::email.eq(&email),
+                        platform_admins::name.eq(&name),
+                    ))
+                    .on_conflict(platform_admins::email)
+                    .do_update()
+                    .set((
+                        platform_admins::name.eq(&name),
+                        platform_admins::last_login_at.eq(Some(OffsetDateTime::now_utc())),
+                        platform_admins::updated_at.eq(diesel::dsl::now),
+                    ))
+                    .returning((
+                        platform_admins::id,
+                        platform_admins::email,
+                        platform_admins::name,
+                    ))
+                    .get_result(conn)?;
+            record(
+                conn,
+                &email,
+                "platform.login.sso",
+                &email,
+                serde_json::json!({}),
+            )?;
+            Ok(PlatformIdentity { id, email, name })
+        })
+        .await
+}
+
+/// Adds platform rights to a session that was just started.
+pub fn add_to_session(session: &Session, who: PlatformIdentity) -> AppResult<()> {
+    session.insert(PLATFORM, who).map_err(AppError::internal)
+}
+
 /// Checks a super-admin's email and password; the same bcrypt cost whether or not the
 /// email exists. Every attempt is in the platform audit log.
 pub async fn login(

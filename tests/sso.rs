@@ -267,3 +267,23 @@ async fn a_deactivated_person_stays_out_and_their_account_is_not_touched() {
         StatusCode::SEE_OTHER
     );
 }
+
+#[tokio::test]
+async fn the_super_admin_group_opens_the_platform_pages() {
+    let (app, _op) = portal_with_provider(&[]).await;
+    let sam = app.visitor();
+    sso_sign_in(&app, &sam, "sam").await;
+    assert_eq!(sam.get("/admin").await.status, StatusCode::SEE_OTHER);
+
+    let root = app.visitor();
+    let cb = sso_sign_in(&app, &root, "root").await;
+    assert_eq!(cb.page.status, StatusCode::SEE_OTHER, "{}", cb.page.body);
+    let admin = root.get("/admin").await;
+    assert_eq!(admin.status, StatusCode::OK, "{}", admin.body);
+    assert!(admin.body.contains(r#"data-slug="acme""#));
+    let events = q(
+        &app,
+        "SELECT action AS v FROM public.platform_audit_log WHERE action = 'platform.login.sso'",
+    );
+    assert_eq!(events.len(), 1);
+}

@@ -107,8 +107,16 @@ pub async fn callback(
         }
     };
     match sso::sign_in(&state, &tenant, &person, meta).await? {
-        SsoOutcome::SignedIn { user, role, .. } => {
+        SsoOutcome::SignedIn {
+            user,
+            role,
+            platform_admin,
+        } => {
             session::start(&session, &tenant, user.id, role, &user.email, &user.name)?;
+            if platform_admin {
+                let who = crate::platform::admit_from_sso(&state, &user.email, &user.name).await?;
+                crate::platform::add_to_session(&session, who)?;
+            }
             session
                 .insert(ID_TOKEN, &person.id_token)
                 .map_err(AppError::internal)?;
