@@ -24,6 +24,14 @@ impl FieldError {
             message: message.into(),
         }
     }
+
+    /// The message for `field` among a form's errors, if it has one.
+    pub fn message_for<'a>(errors: &'a [FieldError], field: &str) -> Option<&'a str> {
+        errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
 }
 
 fn bounded_text(

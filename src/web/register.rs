@@ -31,10 +31,7 @@ pub struct RegisterPage {
 
 impl RegisterPage {
     fn error_for(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message.as_str())
+        FieldError::message_for(&self.errors, field)
     }
 }
 

@@ -40,10 +40,7 @@ impl SignupPage {
     }
 
     fn error_for(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message.as_str())
+        FieldError::message_for(&self.errors, field)
     }
 }
 
