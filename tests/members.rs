@@ -421,6 +421,7 @@ async fn every_admin_route_refuses_members_and_staff() {
         "/verify-email/resend",
         "/verify-email/{token}",
         "/invitations/{token}",
+        "/invitations/{token}/sso",
         "/profile",
         "/profile/name",
         "/profile/password",

@@ -6,7 +6,9 @@ mod sso_support;
 
 use common::{PASSWORD, TestApp};
 use reqwest::StatusCode;
-use sso_support::{SLUG, follow, get_abs, portal_with_provider, post_abs, resolve, sso_sign_in};
+use sso_support::{
+    SLUG, follow, get_abs, portal_with_provider, post_abs, resolve, sso_sign_in, sso_sign_in_from,
+};
 
 fn q(app: &TestApp, sql: &str) -> Vec<String> {
     app.query_strings(sql)
@@ -286,4 +288,112 @@ async fn the_super_admin_group_opens_the_platform_pages() {
         "SELECT action AS v FROM public.platform_audit_log WHERE action = 'platform.login.sso'",
     );
     assert_eq!(events.len(), 1);
+}
+
+async fn invitation_link(
+    app: &TestApp,
+    admin: &common::Visitor,
+    email: &str,
+    role: &str,
+) -> String {
+    let sent = admin
+        .submit(
+            "/t/acme/members",
+            "/t/acme/members/invite",
+            &[("email", email), ("role", role)],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    app.wait_for_mail(email, "invited", 1)
+        .await
+        .link("/invitations/")
+}
+
+#[tokio::test]
+async fn an_invitation_accepted_through_sso_links_the_identity_with_the_invited_role() {
+    let (app, op) = portal_with_provider(&[]).await;
+    let admin = app.visitor();
+    let signed_in = admin.login("acme", "ada@acme.test", PASSWORD).await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    // Nora has no group for acme at the provider: the invitation is what admits her.
+    let link = invitation_link(&app, &admin, "nora@acme.test", "staff").await;
+
+    let nora = app.visitor();
+    let form = nora.get(&link).await;
+    assert_eq!(form.status, StatusCode::OK);
+    let sso_href = format!("{link}/sso");
+    assert!(
+        form.body.contains(&format!(r#"href="{sso_href}""#)),
+        "{}",
+        form.body
+    );
+    let cb = sso_sign_in_from(&app, &nora, "nora", &sso_href).await;
+    assert_eq!(cb.page.status, StatusCode::SEE_OTHER, "{}", cb.page.body);
+    assert_eq!(cb.page.location.as_deref(), Some("/t/acme/dashboard"));
+    let dash = nora.get("/t/acme/dashboard").await;
+    assert_eq!(dash.status, StatusCode::OK);
+    assert!(dash.body.contains("Nora Nogroup"), "{}", dash.body);
+
+    let sub = op.sub_of("nora").await;
+    let row = q(
+        &app,
+        "SELECT concat_ws('|', name, role, external_id, (password_hash IS NULL)::text, \
+         (email_verified_at IS NOT NULL)::text) AS v FROM tenant_acme.users \
+         WHERE email = 'nora@acme.test'",
+    );
+    assert_eq!(row, vec![format!("Nora Nogroup|staff|{sub}|true|true")]);
+    let accepted = q(
+        &app,
+        "SELECT details->>'method' AS v FROM tenant_acme.audit_log \
+         WHERE action = 'invitation.accepted' AND target = 'nora@acme.test'",
+    );
+    assert_eq!(accepted, vec!["sso"]);
+
+    // The link worked once.
+    let again = app.visitor().get(&link).await;
+    assert_eq!(again.status, StatusCode::GONE, "{}", again.body);
+    assert!(
+        again.body.contains("already been accepted"),
+        "{}",
+        again.body
+    );
+}
+
+#[tokio::test]
+async fn an_sso_identity_with_another_address_cannot_take_an_invitation() {
+    let (app, _op) = portal_with_provider(&[]).await;
+    let admin = app.visitor();
+    let signed_in = admin.login("acme", "ada@acme.test", PASSWORD).await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    let link = invitation_link(&app, &admin, "newbie@acme.test", "admin").await;
+
+    let nora = app.visitor();
+    let cb = sso_sign_in_from(&app, &nora, "nora", &format!("{link}/sso")).await;
+    assert_eq!(cb.page.status, StatusCode::FORBIDDEN, "{}", cb.page.body);
+    assert!(
+        cb.page.body.contains(
+            "This invitation is for newbie@acme.test, but your identity provider signed you in as nora@acme.test"
+        ),
+        "{}",
+        cb.page.body
+    );
+    assert_eq!(
+        q(
+            &app,
+            "SELECT count(*)::text AS v FROM tenant_acme.users WHERE email IN ('nora@acme.test', 'newbie@acme.test')"
+        ),
+        vec!["0"]
+    );
+    assert_eq!(
+        nora.get("/t/acme/dashboard").await.status,
+        StatusCode::SEE_OTHER
+    );
+    // The invitation is still open for the invited person.
+    let form = app.visitor().get(&link).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    let refused = q(
+        &app,
+        "SELECT details->>'reason' AS v FROM tenant_acme.audit_log WHERE action = 'invitation.sso_refused'",
+    );
+    assert_eq!(refused, vec!["provider email is not the invited address"]);
 }

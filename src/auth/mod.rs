@@ -11,5 +11,6 @@ pub mod recovery;
 pub mod session;
 pub mod session_store;
 pub mod sso;
+pub mod sso_invitation;
 pub mod tokens;
 pub mod verification;

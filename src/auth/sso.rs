@@ -30,7 +30,7 @@ pub enum SsoOutcome {
     /// No group of this tenant: no account, a 403 page.
     NoAccess,
     /// Admitted by the groups, but the account cannot be used; says why.
-    Refused(&'static str),
+    Refused(String),
 }
 
 const NO_EMAIL: &str = "The identity provider did not share a valid email address, which this organization needs. Ask your administrator.";
@@ -48,7 +48,9 @@ pub async fn sign_in(
     meta: RequestMeta,
 ) -> AppResult<SsoOutcome> {
     let Some(oidc) = state.oidc.as_ref() else {
-        return Ok(SsoOutcome::Refused("Single sign-on is not configured."));
+        return Ok(SsoOutcome::Refused(
+            "Single sign-on is not configured.".into(),
+        ));
     };
     let s = oidc.settings();
     let admission = admission::admit(
@@ -111,7 +113,7 @@ fn decide(
     let Some((email, name)) = email.and_then(|e| display_name(ctx.person, &e).map(|n| (e, n)))
     else {
         ctx.refuse(conn, "no valid email")?;
-        return Ok(SsoOutcome::Refused(NO_EMAIL));
+        return Ok(SsoOutcome::Refused(NO_EMAIL.into()));
     };
     match provision(conn, ctx, &email, &name, role)? {
         Ok(user) => {
@@ -132,13 +134,13 @@ fn decide(
         }
         Err((reason, message)) => {
             ctx.refuse(conn, reason)?;
-            Ok(SsoOutcome::Refused(message))
+            Ok(SsoOutcome::Refused(message.into()))
         }
     }
 }
 
 /// The name to show: the provider's name, else the username, else the email's local part.
-fn display_name(person: &SsoPerson, email: &Email) -> Option<PersonName> {
+pub(crate) fn display_name(person: &SsoPerson, email: &Email) -> Option<PersonName> {
     let local = email.as_str().split('@').next();
     [
         person.name.as_deref(),

@@ -257,6 +257,15 @@ fn find(
     if raw.len() > 100 {
         return Ok(Err(TokenProblem::Unknown));
     }
+    find_by_hash(conn, &tokens::hash(raw), lock)
+}
+
+/// [`find`] by the stored hash of the link's token.
+pub fn find_by_hash(
+    conn: &mut PgConnection,
+    token_hash: &str,
+    lock: bool,
+) -> AppResult<Result<(Uuid, String, Role), TokenProblem>> {
     type Row = (
         Uuid,
         String,
@@ -266,7 +275,7 @@ fn find(
         Option<OffsetDateTime>,
     );
     let query = invitations::table
-        .filter(invitations::token_hash.eq(tokens::hash(raw)))
+        .filter(invitations::token_hash.eq(token_hash))
         .select((
             invitations::id,
             invitations::email,
@@ -357,19 +366,33 @@ pub async fn accept(
                 .set(users::email_verified_at.eq(Some(OffsetDateTime::now_utc())))
                 .returning(User::as_returning())
                 .get_result(conn)?;
-            diesel::update(invitations::table.find(id))
-                .set((
-                    invitations::accepted_at.eq(Some(OffsetDateTime::now_utc())),
-                    invitations::updated_at.eq(diesel::dsl::now),
-                ))
-                .execute(conn)?;
-            crate::authentik::outbox::enqueue_person(conn, &slug, &user, "created")?;
-            let ev = AuditEvent::new("invitation.accepted")
-                .actor(Some(user.id), Some(&user.email))
-                .target(&user.email)
-                .details(serde_json::json!({ "role": role.as_str(), "method": "password" }));
-            audit::record(conn, &slug, &meta, ev)?;
+            mark_accepted(conn, &slug, &meta, id, &user, role, "password")?;
             Ok(Ok(user))
         })
         .await
+}
+
+/// Marks an invitation accepted by the person it created, feeds the Authentik outbox
+/// and audits it, inside the caller's transaction.
+pub fn mark_accepted(
+    conn: &mut PgConnection,
+    slug: &str,
+    meta: &RequestMeta,
+    id: Uuid,
+    user: &User,
+    role: Role,
+    method: &str,
+) -> AppResult<()> {
+    diesel::update(invitations::table.find(id))
+        .set((
+            invitations::accepted_at.eq(Some(OffsetDateTime::now_utc())),
+            invitations::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)?;
+    crate::authentik::outbox::enqueue_person(conn, slug, user, "created")?;
+    let ev = AuditEvent::new("invitation.accepted")
+        .actor(Some(user.id), Some(&user.email))
+        .target(&user.email)
+        .details(serde_json::json!({ "role": role.as_str(), "method": method }));
+    audit::record(conn, slug, meta, ev)
 }

@@ -28,6 +28,7 @@ pub struct InvitationPage {
     role_label: &'static str,
     name: String,
     errors: Vec<FieldError>,
+    sso: bool,
 }
 
 impl InvitationPage {
@@ -77,6 +78,7 @@ async fn page(
                 role_label: role.label(),
                 name,
                 errors,
+                sso: state.sso_configured(),
             },
         ),
         Err(problem) => refused(tenant, problem),
@@ -161,4 +163,21 @@ pub async fn accept(
             .await
         }
     }
+}
+
+/// `GET /t/{slug}/invitations/{token}/sso`: accepts the invitation by signing in at
+/// the identity provider; the invitation travels in the session, as its stored hash.
+pub async fn with_sso(
+    state: web::Data<AppState>,
+    tenant: CurrentTenant,
+    session: Session,
+    meta: RequestMeta,
+    path: web::Path<(String, String)>,
+) -> AppResult<HttpResponse> {
+    let token = path.into_inner().1;
+    if let Err(problem) = invitations::peek(&state, &tenant, token.clone()).await? {
+        return refused(&tenant, problem);
+    }
+    let invitation = Some(crate::auth::tokens::hash(&token));
+    super::sso::go_to_provider(&state, &tenant, &session, &meta, None, invitation).await
 }

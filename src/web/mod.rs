@@ -91,6 +91,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .route("/invitations/{token}", web::get().to(invitations::form))
                 .route("/invitations/{token}", web::post().to(invitations::accept))
+                .route(
+                    "/invitations/{token}/sso",
+                    web::get().to(invitations::with_sso),
+                )
                 .route("/audit", web::get().to(audit::page))
                 .route("/audit.csv", web::get().to(audit::csv))
                 .route("/profile", web::get().to(profile::page))

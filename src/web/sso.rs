@@ -9,6 +9,7 @@ use crate::audit::{self, AuditEvent, RequestMeta};
 use crate::auth::oidc::{PendingLogin, SsoError, admission};
 use crate::auth::session;
 use crate::auth::sso::{self, SsoOutcome};
+use crate::auth::sso_invitation;
 use crate::error::{AppError, AppResult};
 use crate::tenancy::{CurrentTenant, Tenant, TenantRegistry, TenantStatus};
 
@@ -31,18 +32,32 @@ pub async fn start(
     meta: RequestMeta,
     q: web::Query<StartQuery>,
 ) -> AppResult<HttpResponse> {
-    let oidc = state.oidc.as_ref().ok_or(AppError::NotFound)?;
-    state
-        .limit_sso(meta.ip.as_deref().unwrap_or_default())
-        .await?;
     let next = q
         .next
         .as_deref()
         .map(|n| session::safe_next(&tenant, Some(n)));
-    let (url, pending) = oidc.begin(&tenant, next).await.map_err(|e| {
+    go_to_provider(&state, &tenant, &session, &meta, next, None).await
+}
+
+/// Starts a sign-in at the provider, remembering it (and the invitation it accepts,
+/// if any) in the session.
+pub(super) async fn go_to_provider(
+    state: &AppState,
+    tenant: &Tenant,
+    session: &Session,
+    meta: &RequestMeta,
+    next: Option<String>,
+    invitation: Option<String>,
+) -> AppResult<HttpResponse> {
+    let oidc = state.oidc.as_ref().ok_or(AppError::NotFound)?;
+    state
+        .limit_sso(meta.ip.as_deref().unwrap_or_default())
+        .await?;
+    let (url, mut pending) = oidc.begin(tenant, next).await.map_err(|e| {
         tracing::warn!(error = %e, "cannot start single sign-on");
         AppError::Unavailable("identity provider")
     })?;
+    pending.invitation = invitation;
     session
         .insert(PENDING, pending)
         .map_err(AppError::internal)?;
@@ -106,7 +121,13 @@ pub async fn callback(
             });
         }
     };
-    match sso::sign_in(&state, &tenant, &person, meta).await? {
+    let outcome = match pending.invitation.clone() {
+        Some(invitation) => {
+            sso_invitation::accept(&state, &tenant, &person, invitation, meta).await?
+        }
+        None => sso::sign_in(&state, &tenant, &person, meta).await?,
+    };
+    match outcome {
         SsoOutcome::SignedIn {
             user,
             role,
@@ -133,7 +154,7 @@ pub async fn callback(
                 tenant.name
             )))
         }
-        SsoOutcome::Refused(reason) => Err(AppError::Forbidden(reason.into())),
+        SsoOutcome::Refused(reason) => Err(AppError::Forbidden(reason)),
     }
 }
 

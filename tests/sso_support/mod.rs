@@ -30,40 +30,47 @@ fn provider_dir() -> PathBuf {
 }
 
 impl TestProvider {
-    /// Starts `node server.js` on a free port for a portal at `portal_base_url`.
+    /// Starts `node server.js` on a free port for a portal at `portal_base_url`. Node
+    /// starts slowly on a loaded machine, and another process may take the port first;
+    /// a provider that exits is started again on another port.
     pub fn start(portal_base_url: &str) -> TestProvider {
         let dir = provider_dir();
         assert!(
             dir.join("node_modules/oidc-provider").exists(),
             "run `npm ci` in tests/oidc-provider first (scripts/test does)"
         );
-        let port = free_port();
         let client_secret = format!("secret-{}", uuid::Uuid::new_v4().simple());
-        let child = Command::new(std::env::var("NODE").unwrap_or_else(|_| "node".into()))
-            .arg("server.js")
-            .current_dir(&dir)
-            .env("PORT", port.to_string())
-            .env("PORTAL_BASE_URL", portal_base_url)
-            .env("CLIENT_ID", "tenant-portal")
-            .env("CLIENT_SECRET", &client_secret)
-            .env("TENANT_SLUG", SLUG)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("node is installed");
-        // Built first, so that its Drop stops node even if it never answers.
-        let op = TestProvider {
-            port,
-            client_secret,
-            child,
-        };
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return op;
+        for _ in 0..3 {
+            let port = free_port();
+            let child = Command::new(std::env::var("NODE").unwrap_or_else(|_| "node".into()))
+                .arg("server.js")
+                .current_dir(&dir)
+                .env("PORT", port.to_string())
+                .env("PORTAL_BASE_URL", portal_base_url)
+                .env("CLIENT_ID", "tenant-portal")
+                .env("CLIENT_SECRET", &client_secret)
+                .env("TENANT_SLUG", SLUG)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("node is installed");
+            // Built first, so that its Drop stops node even if it never answers.
+            let mut op = TestProvider {
+                port,
+                client_secret: client_secret.clone(),
+                child,
+            };
+            for _ in 0..1200 {
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return op;
+                }
+                if op.child.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
             }
-            std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("the test OpenID Provider did not start on port {port}");
+        panic!("the test OpenID Provider did not start");
     }
 
     /// Its issuer, Authentik style (trailing slash).
@@ -194,7 +201,12 @@ pub struct Callback {
 /// Starts SSO at the portal, signs in at the provider as `login`, and returns the
 /// portal's answer to the callback.
 pub async fn sso_sign_in(app: &TestApp, v: &Visitor, login: &str) -> Callback {
-    let start = format!("{}/t/{SLUG}/sso", app.address);
+    sso_sign_in_from(app, v, login, &format!("/t/{SLUG}/sso")).await
+}
+
+/// As [`sso_sign_in`], starting from the portal page `path` that sends to the provider.
+pub async fn sso_sign_in_from(app: &TestApp, v: &Visitor, login: &str, path: &str) -> Callback {
+    let start = format!("{}{path}", app.address);
     let is_callback = |u: &str| u.contains("/auth/oidc/callback");
     let (url, page) = follow(v, start, is_callback).await;
     let url = match page {

@@ -54,6 +54,9 @@ pub struct PendingLogin {
     pub next: Option<String>,
     /// Unix time the sign-in started.
     pub started_at: i64,
+    /// The stored hash of the invitation being accepted through this sign-in, if any.
+    #[serde(default)]
+    pub invitation: Option<String>,
 }
 
 /// The person the provider vouches for.
@@ -192,6 +195,7 @@ impl Oidc {
             pkce_verifier: verifier.secret().clone(),
             next,
             started_at: OffsetDateTime::now_utc().unix_timestamp(),
+            invitation: None,
         };
         Ok((url, pending))
     }

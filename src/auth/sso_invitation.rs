@@ -1,0 +1,145 @@
+//! Accepting an invitation through single sign-on: the invitation, not the provider's
+//! groups, says who may join and with which role; the provider says who the person is.
+//! The account is linked to the provider's `sub`, so later sign-ins find it.
+
+use diesel::prelude::*;
+use time::OffsetDateTime;
+
+use crate::app::AppState;
+use crate::audit::{self, AuditEvent, RequestMeta};
+use crate::auth::oidc::{SsoPerson, admission};
+use crate::auth::sso::{SsoOutcome, display_name};
+use crate::auth::tokens::TokenProblem;
+use crate::db::schema::tenant::users;
+use crate::domain::Email;
+use crate::error::AppResult;
+use crate::members::{self, invitations};
+use crate::tenancy::Tenant;
+
+const ALREADY_MEMBER: &str = "You already have an account in this organization. Sign in with single sign-on or your password instead; the invitation stays open for its address.";
+
+/// Creates the invited person from the identity the provider vouched for, when the
+/// provider's email is the invited address. Every outcome is audited.
+pub async fn accept(
+    state: &AppState,
+    tenant: &Tenant,
+    person: &SsoPerson,
+    invitation_hash: String,
+    meta: RequestMeta,
+) -> AppResult<SsoOutcome> {
+    let platform_admin = state.oidc.as_ref().is_some_and(|oidc| {
+        let s = oidc.settings();
+        admission::admit(
+            &person.groups,
+            &s.group_prefix,
+            &tenant.slug,
+            &s.super_admin_group,
+        )
+        .platform_admin
+    });
+    let slug = tenant.slug.to_string();
+    let person = person.clone();
+    state
+        .db
+        .tenant(&tenant.schema, move |conn| {
+            decide(
+                conn,
+                &slug,
+                &meta,
+                &person,
+                &invitation_hash,
+                platform_admin,
+            )
+        })
+        .await
+}
+
+fn decide(
+    conn: &mut PgConnection,
+    slug: &str,
+    meta: &RequestMeta,
+    person: &SsoPerson,
+    invitation_hash: &str,
+    platform_admin: bool,
+) -> AppResult<SsoOutcome> {
+    let refuse = |conn: &mut PgConnection, target: &str, reason: &str, message: String| {
+        let ev = AuditEvent::new("invitation.sso_refused")
+            .target(target)
+            .details(serde_json::json!({ "method": "sso", "sub": person.sub, "reason": reason }));
+        audit::record(conn, slug, meta, ev)?;
+        Ok(SsoOutcome::Refused(message))
+    };
+    let (id, invited, role) = match invitations::find_by_hash(conn, invitation_hash, true)? {
+        Ok(found) => found,
+        Err(problem) => {
+            let message = match problem {
+                TokenProblem::Used => {
+                    "This invitation has already been accepted. Sign in with the account it created."
+                }
+                TokenProblem::Expired => {
+                    "This invitation has expired. Ask an admin of the organization to send a new one."
+                }
+                other => other.message(),
+            };
+            return refuse(conn, "", "invitation not usable", message.to_string());
+        }
+    };
+    let email = person.email.as_deref().and_then(|e| Email::parse(e).ok());
+    let Some(email) = email.filter(|e| e.as_str() == invited) else {
+        let shown = person.email.as_deref().unwrap_or("no email address");
+        return refuse(
+            conn,
+            &invited,
+            "provider email is not the invited address",
+            format!(
+                "This invitation is for {invited}, but your identity provider signed you in as {shown}. Sign in there with the invited address, or ask an admin to invite the address you use."
+            ),
+        );
+    };
+    let taken = users::table
+        .filter(
+            users::external_id
+                .eq(&person.sub)
+                .or(users::email.eq(email.as_str())),
+        )
+        .select(users::id)
+        .first::<uuid::Uuid>(conn)
+        .optional()?;
+    if taken.is_some() {
+        return refuse(conn, &invited, "already a member", ALREADY_MEMBER.into());
+    }
+    let Some(name) = display_name(person, &email) else {
+        return refuse(
+            conn,
+            &invited,
+            "no usable name",
+            "The identity provider did not share a usable name. Ask your administrator.".into(),
+        );
+    };
+    let user = members::insert(conn, &email, &name, None, role)?;
+    // The link reached the invited mailbox, so the address is confirmed.
+    let user: members::User = diesel::update(users::table.find(user.id))
+        .set((
+            users::external_id.eq(&person.sub),
+            users::email_verified_at.eq(Some(OffsetDateTime::now_utc())),
+            users::last_login_at.eq(diesel::dsl::now),
+        ))
+        .returning(members::User::as_returning())
+        .get_result(conn)?;
+    invitations::mark_accepted(conn, slug, meta, id, &user, role, "sso")?;
+    let ev = AuditEvent::new("login.succeeded")
+        .actor(Some(user.id), Some(&user.email))
+        .target(&user.email)
+        .details(serde_json::json!({
+            "method": "sso",
+            "role": role.as_str(),
+            "invitation": true,
+            "platform_admin": platform_admin,
+        }));
+    audit::record(conn, slug, meta, ev)?;
+    Ok(SsoOutcome::SignedIn {
+        user,
+        role,
+        platform_admin,
+    })
+}
