@@ -48,6 +48,10 @@ pub struct AppState {
     pub oidc: Option<crate::auth::oidc::Oidc>,
     /// Authentik's admin API, when `AUTHENTIK_URL` and `AUTHENTIK_TOKEN` are set.
     pub authentik: Option<std::sync::Arc<crate::authentik::AuthentikClient>>,
+    /// The portal's own token signing keys.
+    pub signing: std::sync::Arc<crate::auth::signing::SigningKeys>,
+    /// The token exchange, when an issuer of Authentik tokens is known.
+    pub exchange: Option<crate::auth::exchange::Exchange>,
 }
 
 impl AppState {
@@ -83,8 +87,19 @@ impl AppState {
             )?)),
             None => None,
         };
+        let signing = std::sync::Arc::new(crate::auth::signing::SigningKeys::new(
+            db.clone(),
+            settings.secret_bytes(),
+            settings.tokens.clone(),
+        ));
+        let exchange = match settings.tokens.exchange.clone() {
+            Some(x) => Some(crate::auth::exchange::Exchange::new(x)?),
+            None => None,
+        };
         Ok(Self {
             oidc,
+            signing,
+            exchange,
             settings,
             db,
             hasher,
@@ -162,6 +177,23 @@ impl Application {
             );
             tokio::spawn(worker.run());
         }
+        // The signing keys are made or rotated now and looked at again periodically;
+        // a database that is down at start only delays the first token.
+        if let Err(e) = state.signing.maintain().await {
+            tracing::warn!(error = %e, "token signing keys not ready yet");
+        }
+        let (keys, every) = (state.signing.clone(), state.settings.tokens.key_reload);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if let Err(e) = keys.maintain().await {
+                    tracing::warn!(error = %e, "token signing keys not maintained");
+                }
+            }
+        });
         let server = serve(listener, state)?;
         Ok(Self { port, server })
     }
@@ -227,6 +259,7 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
             .route("/health/live", web::get().to(health::live))
             .route("/health/ready", web::get().to(health::ready))
             .route("/static/app.css", web::get().to(pages::stylesheet))
+            .route("/.well-known/jwks.json", web::get().to(crate::api::jwks))
             // JSON only, no cookies: outside the session and CSRF middleware.
             .service(
                 web::scope("/api/v1")

@@ -533,6 +533,35 @@ fn check(settings: Settings) -> i32 {
                 }
             }
         }
+        if !check_exchange_keys(&state).await {
+            code = 1;
+        }
         code
     })
+}
+
+/// Fetches the key set the token exchange checks Authentik tokens against and says how
+/// many keys it holds; false when it cannot be fetched.
+async fn check_exchange_keys(state: &crate::app::AppState) -> bool {
+    let Some(ex) = &state.exchange else {
+        println!("jwks: not configured (token exchange off: set JWT_ISSUER and JWT_AUDIENCE)");
+        return true;
+    };
+    let keys = match ex.keys().await {
+        Ok(k) => k,
+        Err(e) => {
+            println!("jwks: FAILED (discovery of {}: {e})", ex.settings().issuer);
+            return false;
+        }
+    };
+    match keys.refresh().await {
+        Ok(n) => {
+            println!("jwks: ok ({n} keys at {})", keys.url());
+            true
+        }
+        Err(e) => {
+            println!("jwks: FAILED ({}: {e})", keys.url());
+            false
+        }
+    }
 }

@@ -10,7 +10,9 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 mod oidc;
+mod tokens;
 pub use oidc::{DEFAULT_ID_TOKEN_ALGORITHMS, OidcSettings};
+pub use tokens::{DEFAULT_EXCHANGE_ALGORITHMS, ExchangeSettings, TokenSettings};
 
 /// Where the portal runs; production turns on the strict checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +82,8 @@ pub struct Settings {
     pub rate_limit_general_per_minute: u32,
     /// Single sign-on; none when `OIDC_ISSUER_URL` is unset.
     pub oidc: Option<OidcSettings>,
+    /// The token API (`JWT_*`).
+    pub tokens: TokenSettings,
     /// `AUTHENTIK_*`: the Authentik admin API, when `AUTHENTIK_URL` and
     /// `AUTHENTIK_TOKEN` are set.
     pub authentik: Option<AuthentikSettings>,
@@ -337,6 +341,7 @@ impl Settings {
             .number("RATE_LIMIT_GENERAL_PER_MINUTE", 1, 1_000_000)
             .unwrap_or(600);
         let oidc = oidc::read(&mut r, prod);
+        let tokens = tokens::read(&mut r, &base_url, oidc.as_ref());
 
         let authentik = r.authentik(prod);
         let authentik_group_prefix = r
@@ -385,6 +390,7 @@ impl Settings {
             rate_limit_signup_per_hour,
             rate_limit_general_per_minute,
             oidc,
+            tokens,
             authentik,
             authentik_group_prefix,
             warnings,

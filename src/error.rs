@@ -35,6 +35,15 @@ pub enum AppError {
         /// Where to sign in.
         login_url: String,
     },
+    /// The bearer token is missing, malformed, forged, revoked or not for this portal.
+    #[error("invalid token: {0}")]
+    InvalidToken(String),
+    /// The bearer token has expired.
+    #[error("token expired")]
+    TokenExpired,
+    /// The person has no access to this organization.
+    #[error("tenant access denied: {0}")]
+    TenantAccessDenied(String),
     /// Input refused, field by field.
     #[error("invalid input")]
     Validation(Vec<FieldError>),
@@ -78,6 +87,9 @@ impl AppError {
             AppError::Forbidden(_) => "InsufficientPermissions",
             AppError::Csrf => "CsrfTokenInvalid",
             AppError::SignInRequired { .. } => "InvalidToken",
+            AppError::InvalidToken(_) => "InvalidToken",
+            AppError::TokenExpired => "TokenExpired",
+            AppError::TenantAccessDenied(_) => "TenantAccessDenied",
             AppError::Validation(_) => "ValidationError",
             AppError::Conflict(_) => "Conflict",
             AppError::PayloadTooLarge => "PayloadTooLarge",
@@ -97,6 +109,9 @@ impl AppError {
             AppError::Forbidden(m) => ("Not allowed", m.clone()),
             AppError::Csrf => ("Form expired", "This form was sent without its security token, or from another site. Go back, reload the page and try again.".into()),
             AppError::SignInRequired { .. } => ("Sign-in required", "Please sign in to continue.".into()),
+            AppError::InvalidToken(m) => ("Invalid token", m.clone()),
+            AppError::TokenExpired => ("Token expired", "The access token has expired. Get a new one with your refresh token.".into()),
+            AppError::TenantAccessDenied(m) => ("No access", m.clone()),
             AppError::Validation(errs) => ("Please check your input", errs.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" ")),
             AppError::Conflict(m) => ("Already taken", m.clone()),
             AppError::PayloadTooLarge => ("Too much data", "The form sent more data than the portal accepts. Shorten what you typed and try again.".into()),
@@ -181,9 +196,11 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             AppError::NotFound | AppError::TenantNotFound => StatusCode::NOT_FOUND,
-            AppError::TenantSuspended | AppError::Forbidden(_) | AppError::Csrf => {
-                StatusCode::FORBIDDEN
-            }
+            AppError::TenantSuspended
+            | AppError::Forbidden(_)
+            | AppError::Csrf
+            | AppError::TenantAccessDenied(_) => StatusCode::FORBIDDEN,
+            AppError::InvalidToken(_) | AppError::TokenExpired => StatusCode::UNAUTHORIZED,
             AppError::SignInRequired { .. } => StatusCode::SEE_OTHER,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
@@ -257,8 +274,18 @@ impl ResponseError for ApiError {
         if let Some(secs) = self.0.retry_after() {
             res.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
-        if matches!(self.0, AppError::SignInRequired { .. }) {
-            res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        match &self.0 {
+            AppError::SignInRequired { .. } => {
+                res.insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="tenant-portal""#));
+            }
+            AppError::InvalidToken(_) | AppError::TokenExpired => {
+                // RFC 6750: the client learns to get a new token, not why in detail.
+                res.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    r#"Bearer realm="tenant-portal", error="invalid_token""#,
+                ));
+            }
+            _ => {}
         }
         res.insert_header((header::CACHE_CONTROL, "no-store"));
         res.json(body)

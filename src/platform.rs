@@ -63,7 +63,7 @@ pub fn start(session: &Session, who: PlatformIdentity) -> AppResult<()> {
     session.insert(PLATFORM, who).map_err(AppError::internal)
 }
 
-fn record(
+pub(crate) fn record(
     conn: &mut PgConnection,
     actor: &str,
     action: &str,

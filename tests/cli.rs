@@ -103,6 +103,40 @@ async fn check_reports_each_component_and_fails_when_one_is_down() {
     assert!(out(&bad).to_lowercase().contains("redis"), "{}", out(&bad));
 }
 
+// Multi-threaded: the key server answers while the test waits for the command.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_reports_the_identity_providers_key_set_and_its_key_count() {
+    let app = TestApp::spawn().await;
+    let (a, b) = (
+        common::keys::TestKey::new("k1"),
+        common::keys::TestKey::new("k2"),
+    );
+    let keys = common::keys::KeyServer::start(&[&a, &b]).await;
+    let redis = common::redis_url();
+    let base = [
+        ("DATABASE_URL", app.database_url.as_str()),
+        ("REDIS_URL", redis.as_str()),
+        ("JWT_ISSUER", "http://127.0.0.1:9/application/o/portal/"),
+        ("JWT_AUDIENCE", "portal"),
+    ];
+    let mut vars = base.to_vec();
+    vars.push(("AUTHENTIK_PUBLIC_KEY_URL", keys.url.as_str()));
+    let ok = portal(&["check"], &vars, None);
+    let text = out(&ok);
+    assert_eq!(ok.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains(&format!("jwks: ok (2 keys at {})", keys.url)),
+        "{text}"
+    );
+
+    let dead = format!("http://127.0.0.1:{}/jwks", common::free_port());
+    let mut vars = base.to_vec();
+    vars.push(("AUTHENTIK_PUBLIC_KEY_URL", dead.as_str()));
+    let bad = portal(&["check"], &vars, None);
+    assert_ne!(bad.status.code(), Some(0));
+    assert!(out(&bad).contains("jwks: FAILED"), "{}", out(&bad));
+}
+
 #[tokio::test]
 async fn an_operator_creates_a_tenant_whose_admin_can_sign_in() {
     let app = TestApp::spawn().await;

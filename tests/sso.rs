@@ -397,3 +397,40 @@ async fn an_sso_identity_with_another_address_cannot_take_an_invitation() {
     );
     assert_eq!(refused, vec!["provider email is not the invited address"]);
 }
+
+#[tokio::test]
+async fn a_token_of_the_provider_is_exchanged_with_keys_found_through_discovery() {
+    let (app, op) = portal_with_provider(&[]).await;
+    let http = reqwest::Client::new();
+    let exchange = |token: String| {
+        http.post(format!("{}/api/v1/auth/token/exchange", app.address))
+            .json(&serde_json::json!({ "authentik_token": token, "tenant_id": SLUG }))
+            .send()
+    };
+    let res = exchange(op.jwt_of("sam").await).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["user_info"]["role"], "staff");
+    assert_eq!(body["user_info"]["email"], "sam@acme.test");
+    let sub = op.sub_of("sam").await;
+    assert_eq!(
+        q(
+            &app,
+            "SELECT external_id AS v FROM tenant_acme.users WHERE email = 'sam@acme.test'"
+        ),
+        vec![sub]
+    );
+    let me = http
+        .get(format!("{}/api/v1/me", app.address))
+        .bearer_auth(body["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
+
+    // Nora's groups name no role here.
+    let res = exchange(op.jwt_of("nora").await).await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["type"], "TenantAccessDenied");
+}

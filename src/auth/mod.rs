@@ -1,6 +1,8 @@
 //! Authentication: passwords, sessions, CSRF, single sign-on.
 
+pub mod api_tokens;
 pub mod csrf;
+pub mod exchange;
 pub mod jwks;
 pub mod limits;
 pub mod login;
@@ -10,6 +12,7 @@ pub mod rate_limit;
 pub mod recovery;
 pub mod session;
 pub mod session_store;
+pub mod signing;
 pub mod sso;
 pub mod sso_invitation;
 pub mod tokens;

@@ -46,19 +46,10 @@ pub async fn sign_in(
     tenant: &Tenant,
     person: &SsoPerson,
     meta: RequestMeta,
+    method: &'static str,
 ) -> AppResult<SsoOutcome> {
-    let Some(oidc) = state.oidc.as_ref() else {
-        return Ok(SsoOutcome::Refused(
-            "Single sign-on is not configured.".into(),
-        ));
-    };
-    let s = oidc.settings();
-    let admission = admission::admit(
-        &person.groups,
-        &s.group_prefix,
-        &tenant.slug,
-        &s.super_admin_group,
-    );
+    let (prefix, super_admin_group) = admission_rules(state);
+    let admission = admission::admit(&person.groups, prefix, &tenant.slug, super_admin_group);
     let email = person.email.as_deref().and_then(|e| Email::parse(e).ok());
     let shown = email
         .as_ref()
@@ -70,6 +61,7 @@ pub async fn sign_in(
         .db
         .tenant(&tenant.schema, move |conn| {
             let ctx = Ctx {
+                method,
                 slug: &slug,
                 meta: &meta,
                 person: &person,
@@ -82,6 +74,8 @@ pub async fn sign_in(
 
 /// What every audit entry of one sign-in shares.
 struct Ctx<'a> {
+    /// `sso`, or `token_exchange` for the JSON API.
+    method: &'static str,
     slug: &'a str,
     meta: &'a RequestMeta,
     person: &'a SsoPerson,
@@ -94,7 +88,7 @@ impl Ctx<'_> {
         let ev = AuditEvent::new("login.sso_refused")
             .target(self.shown)
             .details(
-                serde_json::json!({ "method": "sso", "sub": self.person.sub, "reason": reason }),
+                serde_json::json!({ "method": self.method, "sub": self.person.sub, "reason": reason }),
             );
         audit::record(conn, self.slug, self.meta, ev)
     }
@@ -121,7 +115,7 @@ fn decide(
                 .actor(Some(user.id), Some(&user.email))
                 .target(&user.email)
                 .details(serde_json::json!({
-                    "method": "sso",
+                    "method": ctx.method,
                     "role": role.as_str(),
                     "platform_admin": admission.platform_admin,
                 }));
@@ -136,6 +130,18 @@ fn decide(
             ctx.refuse(conn, reason)?;
             Ok(SsoOutcome::Refused(message.into()))
         }
+    }
+}
+
+/// The group prefix and the platform's super-admin group, from the SSO settings when
+/// single sign-on is on, else from the defaults every reader of groups shares.
+pub fn admission_rules(state: &AppState) -> (&str, &str) {
+    match state.oidc.as_ref() {
+        Some(oidc) => {
+            let s = oidc.settings();
+            (&s.group_prefix, &s.super_admin_group)
+        }
+        None => (&state.settings.authentik_group_prefix, "portal-super-admin"),
     }
 }
 
@@ -214,7 +220,7 @@ fn provision(
             let ev = AuditEvent::new("user.provisioned")
                 .actor(Some(user.id), Some(email.as_str()))
                 .target(email.as_str())
-                .details(serde_json::json!({ "method": "sso", "sub": person.sub, "role": role.as_str() }));
+                .details(serde_json::json!({ "method": ctx.method, "sub": person.sub, "role": role.as_str() }));
             audit::record(conn, ctx.slug, ctx.meta, ev)?;
             user.id
         }

@@ -27,16 +27,9 @@ pub async fn accept(
     invitation_hash: String,
     meta: RequestMeta,
 ) -> AppResult<SsoOutcome> {
-    let platform_admin = state.oidc.as_ref().is_some_and(|oidc| {
-        let s = oidc.settings();
-        admission::admit(
-            &person.groups,
-            &s.group_prefix,
-            &tenant.slug,
-            &s.super_admin_group,
-        )
-        .platform_admin
-    });
+    let (prefix, super_admin_group) = crate::auth::sso::admission_rules(state);
+    let platform_admin =
+        admission::admit(&person.groups, prefix, &tenant.slug, super_admin_group).platform_admin;
     let slug = tenant.slug.to_string();
     let person = person.clone();
     state

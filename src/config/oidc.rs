@@ -113,7 +113,8 @@ pub(super) fn read(r: &mut Reader<'_>, prod: bool) -> Option<OidcSettings> {
     if !scopes.iter().any(|s| s == "openid") {
         scopes.insert(0, "openid".into());
     }
-    let id_token_algorithms = algorithms(r);
+    let id_token_algorithms =
+        algorithms(r, "OIDC_ID_TOKEN_ALGORITHMS", DEFAULT_ID_TOKEN_ALGORITHMS);
     let group_prefix = r
         .text("AUTHENTIK_GROUP_PREFIX")
         .unwrap_or_else(|| "tenant-".into());
@@ -137,11 +138,14 @@ pub(super) fn read(r: &mut Reader<'_>, prod: bool) -> Option<OidcSettings> {
     })
 }
 
-fn algorithms(r: &mut Reader<'_>) -> Vec<jsonwebtoken::Algorithm> {
+/// Reads a comma-separated list of signature algorithms from `var`.
+pub(super) fn algorithms(
+    r: &mut Reader<'_>,
+    var: &'static str,
+    default: &str,
+) -> Vec<jsonwebtoken::Algorithm> {
     use jsonwebtoken::Algorithm;
-    let raw = r
-        .text("OIDC_ID_TOKEN_ALGORITHMS")
-        .unwrap_or_else(|| DEFAULT_ID_TOKEN_ALGORITHMS.into());
+    let raw = r.text(var).unwrap_or_else(|| default.into());
     let mut out = Vec::new();
     for name in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let alg = match name {
@@ -159,7 +163,7 @@ fn algorithms(r: &mut Reader<'_>) -> Vec<jsonwebtoken::Algorithm> {
             "HS256" => Algorithm::HS256,
             other => {
                 r.problem(
-                    "OIDC_ID_TOKEN_ALGORITHMS",
+                    var,
                     format!("`{other}` is not a supported signature algorithm; list some of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA and HS256, separated by commas"),
                 );
                 continue;
@@ -170,10 +174,7 @@ fn algorithms(r: &mut Reader<'_>) -> Vec<jsonwebtoken::Algorithm> {
         }
     }
     if out.is_empty() {
-        r.problem(
-            "OIDC_ID_TOKEN_ALGORITHMS",
-            format!("lists no algorithm; the default is {DEFAULT_ID_TOKEN_ALGORITHMS}"),
-        );
+        r.problem(var, format!("lists no algorithm; the default is {default}"));
     }
     out
 }

@@ -61,6 +61,18 @@ pub mod public {
             updated_at -> Timestamptz,
         }
     }
+
+    diesel::table! {
+        /// The portal's token signing keys (private halves sealed).
+        public.signing_keys (kid) {
+            kid -> Text,
+            algorithm -> Text,
+            public_key -> Bytea,
+            sealed_private_key -> Bytea,
+            activates_at -> Timestamptz,
+            created_at -> Timestamptz,
+        }
+    }
 }
 
 /// Tables inside each tenant schema.
@@ -152,6 +164,41 @@ pub mod tenant {
         }
     }
 
+    diesel::table! {
+        /// Sessions of the JSON API (one per token exchange).
+        api_sessions (id) {
+            id -> Uuid,
+            user_id -> Uuid,
+            created_at -> Timestamptz,
+            last_used_at -> Timestamptz,
+            expires_at -> Timestamptz,
+            revoked_at -> Nullable<Timestamptz>,
+            revoked_reason -> Nullable<Text>,
+            platform_admin -> Bool,
+            ip -> Nullable<Text>,
+            user_agent -> Nullable<Text>,
+        }
+    }
+
+    diesel::table! {
+        /// Refresh tokens (hashed), one family per API session.
+        refresh_tokens (token_hash) {
+            token_hash -> Text,
+            session_id -> Uuid,
+            issued_at -> Timestamptz,
+            expires_at -> Timestamptz,
+            used_at -> Nullable<Timestamptz>,
+        }
+    }
+
     diesel::joinable!(user_tokens -> users (user_id));
-    diesel::allow_tables_to_appear_in_same_query!(users, user_tokens, invitations);
+    diesel::joinable!(api_sessions -> users (user_id));
+    diesel::joinable!(refresh_tokens -> api_sessions (session_id));
+    diesel::allow_tables_to_appear_in_same_query!(
+        users,
+        user_tokens,
+        invitations,
+        api_sessions,
+        refresh_tokens
+    );
 }

@@ -121,6 +121,10 @@ pub async fn change(
                 .set((update.0, update.1, users::updated_at.eq(diesel::dsl::now)))
                 .returning(User::as_returning())
                 .get_result(conn)?;
+            if change == Change::Deactivate {
+                // Their API refresh tokens stop at once; access tokens are re-checked.
+                crate::auth::api_tokens::revoke_sessions_of(conn, member.id, "deactivated")?;
+            }
             // Authentik follows the change (groups, active flag) through the outbox.
             let reason = action.trim_start_matches("member.");
             crate::authentik::outbox::enqueue_person(conn, &slug, &updated, reason)?;

@@ -114,6 +114,25 @@ impl TenantRegistry {
         Ok(found)
     }
 
+    /// The tenant with this id, if any (through the slug cache).
+    pub async fn find_by_id(&self, id: Uuid) -> AppResult<Option<Arc<Tenant>>> {
+        let slug: Option<String> = self
+            .db
+            .run(move |conn| {
+                tenants::table
+                    .find(id)
+                    .select(tenants::slug)
+                    .first(conn)
+                    .optional()
+                    .map_err(AppError::from)
+            })
+            .await?;
+        let Some(slug) = slug.and_then(|s| TenantSlug::parse(&s).ok()) else {
+            return Ok(None);
+        };
+        Ok(self.find(&slug).await?.filter(|t| t.id == id))
+    }
+
     /// Forgets a cached entry after the tenant changed.
     pub fn invalidate(&self, slug: &TenantSlug) {
         if let Ok(mut cache) = self.cache.write() {

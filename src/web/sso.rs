@@ -125,7 +125,7 @@ pub async fn callback(
         Some(invitation) => {
             sso_invitation::accept(&state, &tenant, &person, invitation, meta).await?
         }
-        None => sso::sign_in(&state, &tenant, &person, meta).await?,
+        None => sso::sign_in(&state, &tenant, &person, meta, "sso").await?,
     };
     match outcome {
         SsoOutcome::SignedIn {

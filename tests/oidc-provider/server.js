@@ -8,11 +8,13 @@
 //   - a one-field sign-in form at /interaction/<uid> the tests submit,
 //   - RP-initiated logout with a confirmation form the tests submit.
 // Test-only control: PUT /__test/users/<login> {name?, email?, groups?, email_verified?}
-// changes a person between two sign-ins. Not for production use.
+// changes a person between two sign-ins; GET /__test/jwt/<login> returns a JWT access
+// token for them, signed with the provider's key as Authentik signs its JWT access
+// tokens (RS256, issuer, aud = client id, groups). Not for production use.
 //
 // Environment: PORT, PORTAL_BASE_URL, CLIENT_ID, CLIENT_SECRET, APP_SLUG (tenant-portal),
 // TENANT_SLUG (acme).
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
 import http from 'node:http';
 
 import Provider from 'oidc-provider';
@@ -165,6 +167,23 @@ async function control(req, res, login) {
   res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(person));
 }
 
+// A JWT for a person, signed with the key the provider publishes.
+function accessToken(login) {
+  const person = people.get(login);
+  if (!person) return null;
+  const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const header = { alg: 'RS256', typ: 'JWT', kid: signingKey.kid };
+  const { sub, email, email_verified, name, preferred_username, groups } = person;
+  const claims = {
+    iss: issuer, aud: env('CLIENT_ID', 'tenant-portal'), sub, email, email_verified, name,
+    preferred_username, groups, iat: now, exp: now + 300, azp: env('CLIENT_ID', 'tenant-portal'),
+  };
+  const input = `${b64(header)}.${b64(claims)}`;
+  const signature = createSign('RSA-SHA256').update(input).sign(privateKey).toString('base64url');
+  return `${input}.${signature}`;
+}
+
 const server = http.createServer(async (req, res) => {
   try {
     const url = new URL(req.url, issuer);
@@ -178,6 +197,9 @@ const server = http.createServer(async (req, res) => {
       await interaction(req, res, m[1], m[2]);
     } else if ((m = url.pathname.match(/^\/__test\/users\/(\w+)$/))) {
       await control(req, res, m[1]);
+    } else if ((m = url.pathname.match(/^\/__test\/jwt\/(\w+)$/))) {
+      const token = accessToken(m[1]);
+      res.writeHead(token ? 200 : 404, { 'content-type': 'text/plain' }).end(token ?? '');
     } else if (url.pathname === '/__test/users') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(Object.fromEntries(people)));
     } else {

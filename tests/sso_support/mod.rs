@@ -95,6 +95,18 @@ impl TestProvider {
         assert!(res.status().is_success());
     }
 
+    /// A JWT access token for a person, signed with the provider's published key.
+    pub async fn jwt_of(&self, login: &str) -> String {
+        reqwest::get(format!("http://127.0.0.1:{}/__test/jwt/{login}", self.port))
+            .await
+            .expect("provider control")
+            .error_for_status()
+            .expect("a known person")
+            .text()
+            .await
+            .expect("a token")
+    }
+
     /// The provider's `sub` of a person.
     pub async fn sub_of(&self, login: &str) -> String {
         let all: serde_json::Value =
