@@ -354,6 +354,9 @@ free_port() {
 BENCH_START=0
 BENCH_URL=""
 BENCH_SERVER_PID=""
+# Extra processes to stop and extra portal settings, for benchmarks that need them.
+BENCH_EXTRA_PIDS=""
+BENCH_EXTRA_ENV=()
 BENCH_DB=tenant_portal_bench
 BENCH_TMP=""
 BENCH_HASH_ROUNDS=""
@@ -402,6 +405,10 @@ bench_cleanup() {
         done
         kill -9 "$BENCH_SERVER_PID" 2>/dev/null || true
         wait "$BENCH_SERVER_PID" 2>/dev/null || true
+    fi
+    if [ -n "$BENCH_EXTRA_PIDS" ]; then
+        # shellcheck disable=SC2086
+        kill $BENCH_EXTRA_PIDS 2>/dev/null || true
     fi
     if [ "$BENCH_START" -eq 1 ]; then
         drop_database "$BENCH_DB" >/dev/null 2>&1 || say "could not drop database ${BENCH_DB}"
@@ -471,6 +478,7 @@ bench_start_server() {
         # themselves. BENCH_RATE_LIMITS=true keeps them on (their cost per request).
         RATE_LIMIT_ENABLED="${BENCH_RATE_LIMITS:-false}"
         PORTAL_MAIL_DIR="$REPO_ROOT/bench-results/mail"
+        "${BENCH_EXTRA_ENV[@]}"
     )
     say "applying migrations to ${BENCH_DB}"
     (cd "$REPO_ROOT" && env "${portal_env[@]}" ./target/release/portal migrate) </dev/null

@@ -47,6 +47,23 @@ enum Command {
     /// Keep Authentik in step with the portal.
     #[command(subcommand)]
     Authentik(AuthentikCommand),
+    /// The portal's token signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// List the published keys and which one signs.
+    List,
+    /// Make a new signing key: published now, signing after
+    /// JWT_SIGNING_KEY_PUBLISH_AHEAD_MINUTES (or at once with --now).
+    Rotate {
+        /// Sign with it at once (a suspected leak); verifiers learn it on their next
+        /// key set fetch.
+        #[arg(long)]
+        now: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -175,6 +192,13 @@ pub fn run() -> i32 {
         Command::Authentik(AuthentikCommand::Status { retry_failed }) => runtime().and_then(|rt| {
             rt.block_on(crate::authentik::sync::cli_status(&settings, retry_failed))
         }),
+        Command::Keys(cmd) => {
+            let rotate = match cmd {
+                KeysCommand::List => None,
+                KeysCommand::Rotate { now } => Some(now),
+            };
+            runtime().and_then(|rt| rt.block_on(crate::auth::signing_cli::run(&settings, rotate)))
+        }
     };
     match result {
         Ok(()) => 0,

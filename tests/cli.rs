@@ -138,6 +138,59 @@ async fn check_reports_the_identity_providers_key_set_and_its_key_count() {
 }
 
 #[tokio::test]
+async fn an_operator_lists_and_rotates_the_token_signing_keys() {
+    let secret = format!("{}{}", "k".repeat(40), uuid::Uuid::new_v4().simple());
+    let app = TestApp::spawn_with(&[("SECRET_KEY", secret.as_str())]).await;
+    let vars = [
+        ("DATABASE_URL", app.database_url.as_str()),
+        ("SECRET_KEY", secret.as_str()),
+    ];
+    let rows = |o: &Output| -> Vec<String> {
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .skip_while(|l| !l.starts_with("kid"))
+            .skip(1)
+            .map(str::to_string)
+            .collect()
+    };
+    let list = portal(&["keys", "list"], &vars, None);
+    assert_eq!(list.status.code(), Some(0), "{}", out(&list));
+    let first = rows(&list);
+    assert_eq!(first.len(), 1, "{}", out(&list));
+    assert!(first[0].ends_with("signing"), "{}", out(&list));
+
+    let later = portal(&["keys", "rotate"], &vars, None);
+    assert_eq!(later.status.code(), Some(0), "{}", out(&later));
+    let two = rows(&later);
+    assert_eq!(two.len(), 2, "{}", out(&later));
+    assert!(two[0].ends_with("signing") && two[1].ends_with("published, signs later"));
+
+    let now = portal(&["keys", "rotate", "--now"], &vars, None);
+    let three = rows(&now);
+    assert_eq!(three.len(), 3, "{}", out(&now));
+    assert_eq!(three.iter().filter(|r| r.ends_with("signing")).count(), 1);
+    assert!(!three[0].ends_with("signing"), "{}", out(&now));
+
+    // Another SECRET_KEY can read the public halves but sign with none of them.
+    let other = format!("{}{}", "o".repeat(40), uuid::Uuid::new_v4().simple());
+    let foreign = portal(
+        &["keys", "list"],
+        &[
+            ("DATABASE_URL", app.database_url.as_str()),
+            ("SECRET_KEY", other.as_str()),
+        ],
+        None,
+    );
+    assert!(
+        rows(&foreign)
+            .iter()
+            .all(|r| r.ends_with("sealed with another SECRET_KEY (verify only)")),
+        "{}",
+        out(&foreign)
+    );
+}
+
+#[tokio::test]
 async fn an_operator_creates_a_tenant_whose_admin_can_sign_in() {
     let app = TestApp::spawn().await;
     let vars = [

@@ -13,6 +13,7 @@ pub mod recovery;
 pub mod session;
 pub mod session_store;
 pub mod signing;
+pub mod signing_cli;
 pub mod sso;
 pub mod sso_invitation;
 pub mod tokens;

@@ -119,13 +119,29 @@ impl SigningKeys {
     /// Makes a new key sign from now (an operator suspecting a leak); the previous
     /// keys stay published until their tokens expire.
     pub async fn rotate_now(&self) -> AppResult<String> {
+        self.rotate(OffsetDateTime::now_utc()).await
+    }
+
+    /// Makes a new key that signs from `activates_at`, published from now.
+    pub async fn rotate(&self, activates_at: OffsetDateTime) -> AppResult<String> {
         let seal = self.seal;
         let kid = self
             .db
-            .public(move |conn| insert_key(conn, &seal, OffsetDateTime::now_utc()))
+            .public(move |conn| insert_key(conn, &seal, activates_at))
             .await?;
         self.reload().await?;
         Ok(kid)
+    }
+
+    /// The keys as stored: id, when each signs from, and whether this instance's
+    /// `SECRET_KEY` can sign with it.
+    pub async fn list(&self) -> AppResult<Vec<(String, OffsetDateTime, bool)>> {
+        let seal = self.seal;
+        let rows = self.db.public(load_rows).await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.kid.clone(), r.activates_at, unseal(&seal, r).is_some()))
+            .collect())
     }
 
     async fn reload(&self) -> AppResult<()> {
