@@ -76,8 +76,13 @@ impl AppState {
             &settings.redis_key_prefix,
             settings.rate_limit_enabled,
         );
+        let key_sets = std::sync::Arc::new(key_sets(&settings)?);
         let oidc = match settings.oidc.clone() {
-            Some(o) => Some(crate::auth::oidc::Oidc::new(o, &settings.base_url)?),
+            Some(o) => Some(crate::auth::oidc::Oidc::new(
+                o,
+                &settings.base_url,
+                key_sets.clone(),
+            )?),
             None => None,
         };
         crate::authentik::client::install_crypto_provider();
@@ -93,7 +98,7 @@ impl AppState {
             settings.tokens.clone(),
         ));
         let exchange = match settings.tokens.exchange.clone() {
-            Some(x) => Some(crate::auth::exchange::Exchange::new(x)?),
+            Some(x) => Some(crate::auth::exchange::Exchange::new(x, key_sets.clone())?),
             None => None,
         };
         Ok(Self {
@@ -152,6 +157,27 @@ impl AppState {
             .map(|_| ())
             .map_err(|_| AppError::Unavailable("session store"))
     }
+}
+
+/// The identity provider key set caches: the token exchange's settings when it is on
+/// (they default to single sign-on's), else single sign-on's.
+fn key_sets(settings: &Settings) -> anyhow::Result<crate::auth::jwks::KeySets> {
+    use std::time::Duration;
+    let (ttl, min_refetch) = match (&settings.tokens.exchange, &settings.oidc) {
+        (Some(x), _) => (x.jwks_ttl, x.jwks_min_refresh),
+        (None, Some(o)) => (Duration::from_secs(3600), o.jwks_min_refresh),
+        (None, None) => (Duration::from_secs(3600), Duration::from_secs(60)),
+    };
+    let timeout = settings
+        .oidc
+        .as_ref()
+        .map_or(Duration::from_secs(10), |o| o.http_timeout);
+    // Never follow redirects: key set addresses come from configuration or discovery.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .build()?;
+    Ok(crate::auth::jwks::KeySets::new(http, ttl, min_refetch))
 }
 
 /// A built portal, bound to its port, ready to run.

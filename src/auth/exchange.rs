@@ -1,13 +1,17 @@
 //! The token exchange's view of Authentik: which tokens it accepts and the cached key
 //! set they are checked against (`AUTHENTIK_PUBLIC_KEY_URL`, else the `jwks_uri` of
-//! the issuer's discovery document, found once).
+//! the issuer's discovery document, found once). The cache is the process-wide one of
+//! that URL, shared with single sign-on when both trust the same provider.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
 use tokio::sync::OnceCell;
 
-use crate::auth::jwks::{Expectations, JwksCache, ProviderClaims, TokenRejected, validate};
+use crate::auth::jwks::{
+    Expectations, JwksCache, KeySets, ProviderClaims, TokenRejected, validate,
+};
 use crate::auth::oidc::discovery;
 use crate::config::ExchangeSettings;
 
@@ -15,12 +19,13 @@ use crate::config::ExchangeSettings;
 pub struct Exchange {
     settings: ExchangeSettings,
     http: reqwest::Client,
-    jwks: OnceCell<JwksCache>,
+    key_sets: Arc<KeySets>,
+    jwks_url: OnceCell<String>,
 }
 
 impl Exchange {
     /// Prepares the exchange; nothing is fetched until first needed.
-    pub fn new(settings: ExchangeSettings) -> anyhow::Result<Self> {
+    pub fn new(settings: ExchangeSettings, key_sets: Arc<KeySets>) -> anyhow::Result<Self> {
         // Every address comes from configuration or the discovery document.
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -29,7 +34,8 @@ impl Exchange {
         Ok(Self {
             settings,
             http,
-            jwks: OnceCell::new(),
+            key_sets,
+            jwks_url: OnceCell::new(),
         })
     }
 
@@ -39,21 +45,17 @@ impl Exchange {
     }
 
     /// The key set cache, found through discovery the first time when no URL is set.
-    pub async fn keys(&self) -> anyhow::Result<&JwksCache> {
-        self.jwks
+    pub async fn keys(&self) -> anyhow::Result<Arc<JwksCache>> {
+        let url = self
+            .jwks_url
             .get_or_try_init(|| async {
-                let url = match &self.settings.jwks_url {
-                    Some(u) => u.to_string(),
-                    None => self.discover_jwks_uri().await?,
-                };
-                Ok::<_, anyhow::Error>(JwksCache::new(
-                    url,
-                    self.http.clone(),
-                    self.settings.jwks_ttl,
-                    self.settings.jwks_min_refresh,
-                ))
+                match &self.settings.jwks_url {
+                    Some(u) => Ok::<_, anyhow::Error>(u.to_string()),
+                    None => self.discover_jwks_uri().await,
+                }
             })
-            .await
+            .await?;
+        Ok(self.key_sets.for_url(url))
     }
 
     async fn discover_jwks_uri(&self) -> anyhow::Result<String> {
@@ -98,6 +100,6 @@ impl Exchange {
             },
             leeway: self.settings.leeway,
         };
-        validate(keys, token, &expect).await
+        validate(&keys, token, &expect).await
     }
 }

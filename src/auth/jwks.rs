@@ -1,15 +1,19 @@
 //! The identity provider's signing keys (JWKS), cached, and the validation of the
 //! JWTs it signs (SSO id_tokens, tokens presented for exchange).
 //!
-//! Keys are kept for an hour. A token with a key id the cache does not know causes
+//! Neither openidconnect nor jsonwebtoken refetches a key set, so the portal owns the
+//! cache, one per key set URL ([`KeySets`]), shared by single sign-on and the token
+//! exchange. Keys are kept for an hour. A token with a key id the cache does not know causes
 //! one refetch, so the provider can rotate keys at any time, but no more often than
 //! the minimum interval, so forged key ids cannot make the portal hammer the
 //! provider. While the provider is unreachable the cached keys keep working.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet};
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -139,26 +143,44 @@ impl JwksCache {
     }
 
     async fn fetch(&self) -> anyhow::Result<usize> {
+        #[derive(Deserialize)]
+        struct RawSet {
+            keys: Vec<serde_json::Value>,
+        }
         self.fetches.fetch_add(1, Ordering::Relaxed);
-        let set: JwkSet = self
+        let raw: RawSet = self
             .http
             .get(&self.url)
+            .header(reqwest::header::ACCEPT, "application/json")
             .timeout(Duration::from_secs(5))
             .send()
             .await?
             .error_for_status()?
             .json()
             .await?;
+        // A key the portal cannot read is skipped, not the whole set.
+        let set = JwkSet {
+            keys: raw
+                .keys
+                .into_iter()
+                .filter_map(|k| serde_json::from_value::<Jwk>(k).ok())
+                .collect(),
+        };
         let n = set.keys.len();
+        tracing::info!(url = %self.url, keys = n, "fetched the identity provider's keys");
         *self.keys.write().await = Some((Instant::now(), set));
         Ok(n)
     }
 
-    fn lookup(set: &JwkSet, kid: Option<&str>) -> Option<Jwk> {
+    fn lookup(set: &JwkSet, kid: Option<&str>, alg: Algorithm) -> Option<Jwk> {
+        let usable: Vec<&Jwk> = set.keys.iter().filter(|k| fits(k, alg)).collect();
         match kid {
-            Some(kid) => set.find(kid).cloned(),
+            Some(kid) => usable
+                .into_iter()
+                .find(|k| k.common.key_id.as_deref() == Some(kid))
+                .cloned(),
             // Without a key id, only an unambiguous set can answer.
-            None if set.keys.len() == 1 => set.keys.first().cloned(),
+            None if usable.len() == 1 => Some(usable[0].clone()),
             None => None,
         }
     }
@@ -166,18 +188,18 @@ impl JwksCache {
     /// The key for a token's key id: from the cache when fresh; otherwise (stale
     /// cache, or an unknown id) after one refetch, at most one per minimum interval.
     /// When the provider cannot be reached, cached keys keep working.
-    pub async fn key(&self, kid: Option<&str>) -> Result<Jwk, TokenRejected> {
-        if let Some(k) = self.fresh(kid).await {
+    pub async fn key(&self, kid: Option<&str>, alg: Algorithm) -> Result<Jwk, TokenRejected> {
+        if let Some(k) = self.fresh(kid, alg).await {
             return Ok(k);
         }
         let mut last = self.fetching.lock().await;
         // Another request may have fetched while this one waited.
-        if let Some(k) = self.fresh(kid).await {
+        if let Some(k) = self.fresh(kid, alg).await {
             return Ok(k);
         }
         let cached = self.keys.read().await.clone();
         let from_cache = |cached: Option<(Instant, JwkSet)>| match cached {
-            Some((_, set)) => Self::lookup(&set, kid).ok_or(TokenRejected::UnknownKey),
+            Some((_, set)) => Self::lookup(&set, kid, alg).ok_or(TokenRejected::UnknownKey),
             None => Err(TokenRejected::KeysUnavailable),
         };
         if last.is_some_and(|t| t.elapsed() < self.min_refetch) {
@@ -193,32 +215,81 @@ impl JwksCache {
         }
     }
 
-    async fn fresh(&self, kid: Option<&str>) -> Option<Jwk> {
+    async fn fresh(&self, kid: Option<&str>, alg: Algorithm) -> Option<Jwk> {
         let guard = self.keys.read().await;
         let (at, set) = guard.as_ref()?;
         if at.elapsed() >= self.ttl {
             return None;
         }
-        Self::lookup(set, kid)
+        Self::lookup(set, kid, alg)
     }
 }
 
-/// The algorithms a public key may verify: those of its own family only, so a token
-/// cannot make the portal use an RSA public key as an HMAC secret.
-fn algorithms_for(jwk: &Jwk) -> &'static [Algorithm] {
-    match &jwk.algorithm {
-        AlgorithmParameters::RSA(_) => &[
-            Algorithm::RS256,
-            Algorithm::RS384,
-            Algorithm::RS512,
-            Algorithm::PS256,
-            Algorithm::PS384,
-            Algorithm::PS512,
-        ],
-        AlgorithmParameters::EllipticCurve(_) => &[Algorithm::ES256, Algorithm::ES384],
-        AlgorithmParameters::OctetKeyPair(_) => &[Algorithm::EdDSA],
-        // Symmetric keys published in a JWKS would be public: never accepted.
-        AlgorithmParameters::OctetKey(_) => &[],
+/// One cache per key set URL, for the whole process: single sign-on and the token
+/// exchange share the cache when they trust the same provider.
+pub struct KeySets {
+    http: reqwest::Client,
+    ttl: Duration,
+    min_refetch: Duration,
+    sets: std::sync::Mutex<HashMap<String, Arc<JwksCache>>>,
+}
+
+impl KeySets {
+    /// Caches made here keep keys for `ttl` and refetch at most every `min_refetch`.
+    pub fn new(http: reqwest::Client, ttl: Duration, min_refetch: Duration) -> Self {
+        Self {
+            http,
+            ttl,
+            min_refetch,
+            sets: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The cache of the key set at `url`.
+    pub fn for_url(&self, url: &str) -> Arc<JwksCache> {
+        let mut sets = self.sets.lock().unwrap_or_else(|e| e.into_inner());
+        sets.entry(url.to_string())
+            .or_insert_with(|| {
+                Arc::new(JwksCache::new(
+                    url.to_string(),
+                    self.http.clone(),
+                    self.ttl,
+                    self.min_refetch,
+                ))
+            })
+            .clone()
+    }
+}
+
+/// Whether a key may verify a signature of this algorithm: its own family (and curve)
+/// only, so a token cannot make the portal use an RSA public key as an HMAC secret;
+/// never an encryption key, nor a key published for another algorithm.
+fn fits(jwk: &Jwk, alg: Algorithm) -> bool {
+    if matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption)) {
+        return false;
+    }
+    if let Some(key_alg) = jwk.common.key_algorithm
+        && key_alg.to_string() != format!("{alg:?}")
+    {
+        return false;
+    }
+    match (&jwk.algorithm, alg) {
+        (
+            AlgorithmParameters::RSA(_),
+            Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::PS256
+            | Algorithm::PS384
+            | Algorithm::PS512,
+        ) => true,
+        (AlgorithmParameters::EllipticCurve(p), Algorithm::ES256) => p.curve == EllipticCurve::P256,
+        (AlgorithmParameters::EllipticCurve(p), Algorithm::ES384) => p.curve == EllipticCurve::P384,
+        (AlgorithmParameters::OctetKeyPair(p), Algorithm::EdDSA) => {
+            p.curve == EllipticCurve::Ed25519
+        }
+        // A symmetric key in a public key set would be public: never trusted.
+        _ => false,
     }
 }
 
@@ -240,10 +311,7 @@ pub async fn validate(
         },
         Algorithm::HS384 | Algorithm::HS512 => return Err(TokenRejected::Malformed),
         alg => {
-            let jwk = cache.key(header.kid.as_deref()).await?;
-            if !algorithms_for(&jwk).contains(&alg) {
-                return Err(TokenRejected::Malformed);
-            }
+            let jwk = cache.key(header.kid.as_deref(), alg).await?;
             DecodingKey::from_jwk(&jwk).map_err(|_| TokenRejected::UnknownKey)?
         }
     };

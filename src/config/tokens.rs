@@ -52,7 +52,8 @@ pub struct ExchangeSettings {
     pub hs256_secret: Option<SecretString>,
     /// `JWT_JWKS_CACHE_SECONDS` (3600): how long fetched keys are trusted.
     pub jwks_ttl: Duration,
-    /// `JWT_JWKS_MIN_REFRESH_SECONDS` (60): at most one refetch per interval.
+    /// `JWT_JWKS_MIN_REFRESH_SECONDS` (`OIDC_JWKS_MIN_REFRESH_SECONDS`, else 60): at
+    /// most one refetch per interval.
     pub jwks_min_refresh: Duration,
     /// `JWT_LEEWAY_SECONDS` (30): clock skew tolerated on `exp`, `nbf`, `iat`.
     pub leeway: u64,
@@ -143,9 +144,11 @@ fn exchange(r: &mut Reader<'_>, oidc: Option<&OidcSettings>) -> Option<ExchangeS
     let jwks_ttl = r
         .number("JWT_JWKS_CACHE_SECONDS", 1, 86_400)
         .unwrap_or(3600);
+    // One cache serves single sign-on and the exchange: by default, one interval.
     let min_refresh = r
         .number("JWT_JWKS_MIN_REFRESH_SECONDS", 1, 86_400)
-        .unwrap_or(60);
+        .map(u64::from)
+        .unwrap_or_else(|| oidc.map_or(60, |o| o.jwks_min_refresh.as_secs()));
     let leeway = r.number("JWT_LEEWAY_SECONDS", 0, 300).unwrap_or(30);
     let issuer = issuer?;
     if audience.is_empty() {
@@ -184,7 +187,7 @@ fn exchange(r: &mut Reader<'_>, oidc: Option<&OidcSettings>) -> Option<ExchangeS
         algorithms,
         hs256_secret,
         jwks_ttl: Duration::from_secs(u64::from(jwks_ttl)),
-        jwks_min_refresh: Duration::from_secs(u64::from(min_refresh)),
+        jwks_min_refresh: Duration::from_secs(min_refresh),
         leeway: u64::from(leeway),
     })
 }

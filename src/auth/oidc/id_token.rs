@@ -13,7 +13,7 @@ use serde_json::Value;
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
-use crate::auth::oidc::keys::JwksCache;
+use crate::auth::jwks::{JwksCache, TokenRejected};
 
 use super::discovery::ProviderInfo;
 
@@ -107,7 +107,6 @@ pub async fn validate(
     raw: &str,
     expected: &Expected<'_>,
     jwks: &JwksCache,
-    http: &reqwest::Client,
 ) -> Result<IdClaims, Rejected> {
     let header = decode_header(raw).map_err(|_| Rejected::Malformed)?;
     let alg = header.alg;
@@ -117,15 +116,14 @@ pub async fn validate(
     let key = if matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
         DecodingKey::from_secret(expected.client_secret.expose_secret().as_bytes())
     } else {
-        jwks.key(
-            http,
-            &expected.provider.jwks_uri,
-            header.kid.as_deref(),
-            alg,
-        )
-        .await
-        .map_err(|_| Rejected::KeysUnavailable)?
-        .ok_or(Rejected::UnknownKey)?
+        let jwk = jwks
+            .key(header.kid.as_deref(), alg)
+            .await
+            .map_err(|e| match e {
+                TokenRejected::KeysUnavailable => Rejected::KeysUnavailable,
+                _ => Rejected::UnknownKey,
+            })?;
+        DecodingKey::from_jwk(&jwk).map_err(|_| Rejected::UnknownKey)?
     };
 
     let mut validation = Validation::new(alg);

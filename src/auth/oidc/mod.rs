@@ -9,7 +9,6 @@
 pub mod admission;
 pub mod discovery;
 pub mod id_token;
-pub mod keys;
 
 use std::sync::Arc;
 
@@ -27,7 +26,7 @@ use time::OffsetDateTime;
 use url::Url;
 use uuid::Uuid;
 
-use crate::auth::oidc::keys::JwksCache;
+use crate::auth::jwks::KeySets;
 use crate::config::OidcSettings;
 use crate::tenancy::Tenant;
 
@@ -105,12 +104,17 @@ pub struct Oidc {
     redirect_uri: Url,
     http: reqwest::Client,
     discovery: Discovery,
-    jwks: JwksCache,
+    key_sets: Arc<KeySets>,
 }
 
 impl Oidc {
-    /// Prepares the client; nothing is fetched until first needed.
-    pub fn new(settings: OidcSettings, base_url: &Url) -> anyhow::Result<Self> {
+    /// Prepares the client; nothing is fetched until first needed. The provider's keys
+    /// are cached in `key_sets`.
+    pub fn new(
+        settings: OidcSettings,
+        base_url: &Url,
+        key_sets: Arc<KeySets>,
+    ) -> anyhow::Result<Self> {
         let redirect_uri = base_url.join("/auth/oidc/callback")?;
         // Never follow redirects: every address used comes from configuration or the
         // discovery document.
@@ -120,7 +124,7 @@ impl Oidc {
             .build()?;
         Ok(Self {
             discovery: Discovery::new(settings.issuer.clone()),
-            jwks: JwksCache::new(settings.jwks_min_refresh),
+            key_sets,
             settings,
             redirect_uri,
             http,
@@ -237,7 +241,8 @@ impl Oidc {
             nonce: &pending.nonce,
             algorithms: &self.settings.id_token_algorithms,
         };
-        let claims = id_token::validate(&raw, &expected, &self.jwks, &self.http).await?;
+        let jwks = self.key_sets.for_url(provider.jwks_uri.as_str());
+        let claims = id_token::validate(&raw, &expected, &jwks).await?;
         let userinfo = match &provider.userinfo_endpoint {
             Some(url) => Some(
                 self.userinfo(url, tokens.access_token().secret(), &claims.sub)
