@@ -9,9 +9,13 @@ use rand::{Rng, distributions::Alphanumeric};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
+mod authentik;
 mod oidc;
+mod reader;
 mod tokens;
+pub use authentik::AuthentikSettings;
 pub use oidc::{DEFAULT_ID_TOKEN_ALGORITHMS, OidcSettings};
+use reader::Reader;
 pub use tokens::{DEFAULT_EXCHANGE_ALGORITHMS, ExchangeSettings, TokenSettings};
 
 /// Where the portal runs; production turns on the strict checks.
@@ -91,42 +95,6 @@ pub struct Settings {
     pub authentik_group_prefix: String,
     /// Warnings worth showing at start-up that do not stop it.
     pub warnings: Vec<String>,
-}
-
-/// How the portal reaches Authentik's admin API and delivers its outbox.
-#[derive(Clone)]
-pub struct AuthentikSettings {
-    /// `AUTHENTIK_URL`: Authentik's base URL (the API is under `/api/v3/`).
-    pub url: Url,
-    /// `AUTHENTIK_TOKEN`: an API token of a service account.
-    pub token: SecretString,
-    /// `AUTHENTIK_TIMEOUT_MS`: the whole-request deadline (connecting gets at most 2 s).
-    pub timeout: Duration,
-    /// `AUTHENTIK_RETRIES`: extra tries of one request after a timeout, connection
-    /// error, 5xx or 429.
-    pub retries: u32,
-    /// `AUTHENTIK_CIRCUIT_THRESHOLD`: failed requests in a row that open the circuit.
-    pub circuit_threshold: u32,
-    /// `AUTHENTIK_CIRCUIT_OPEN_SECS`: how long an open circuit leaves Authentik alone.
-    pub circuit_pause: Duration,
-    /// `AUTHENTIK_OUTBOX_POLL_MS`: how often the worker looks for due outbox rows.
-    pub outbox_poll: Duration,
-    /// `AUTHENTIK_OUTBOX_BACKOFF_MS`: first retry delay of a refused outbox row,
-    /// doubled on each further attempt (up to an hour).
-    pub outbox_backoff: Duration,
-    /// `AUTHENTIK_OUTBOX_MAX_ATTEMPTS`: a row Authentik keeps refusing (401, 400, …)
-    /// is marked failed after this many attempts. Outages never fail a row.
-    pub outbox_max_attempts: u32,
-}
-
-impl fmt::Debug for AuthentikSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The token stays out of every log line.
-        f.debug_struct("AuthentikSettings")
-            .field("url", &self.url.as_str())
-            .field("timeout", &self.timeout)
-            .finish_non_exhaustive()
-    }
 }
 
 impl fmt::Debug for Settings {
@@ -343,7 +311,7 @@ impl Settings {
         let oidc = oidc::read(&mut r, prod);
         let tokens = tokens::read(&mut r, &base_url, oidc.as_ref());
 
-        let authentik = r.authentik(prod);
+        let authentik = authentik::read(&mut r, prod);
         let authentik_group_prefix = r
             .text("AUTHENTIK_GROUP_PREFIX")
             .unwrap_or_else(|| "tenant-".into());
@@ -416,265 +384,5 @@ fn random_secret() -> String {
         .collect()
 }
 
-struct Reader<'a> {
-    get: &'a dyn Fn(&str) -> Option<String>,
-    problems: Vec<ConfigProblem>,
-}
-
-impl Reader<'_> {
-    fn problem(&mut self, variable: &'static str, message: String) {
-        self.problems.push(ConfigProblem { variable, message });
-    }
-
-    fn text(&self, name: &str) -> Option<String> {
-        (self.get)(name)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-    }
-
-    fn parsed<T: std::str::FromStr>(&mut self, name: &'static str, expected: &str) -> Option<T> {
-        let raw = self.text(name)?;
-        match raw.parse() {
-            Ok(v) => Some(v),
-            Err(_) => {
-                self.problem(name, format!("`{raw}` is not valid: expected {expected}"));
-                None
-            }
-        }
-    }
-
-    fn number(&mut self, name: &'static str, min: u32, max: u32) -> Option<u32> {
-        let v: u32 = self.parsed(name, &format!("a whole number from {min} to {max}"))?;
-        if v < min || v > max {
-            self.problem(name, format!("{v} is out of range: use {min} to {max}"));
-            return None;
-        }
-        Some(v)
-    }
-
-    fn flag(&mut self, name: &'static str) -> Option<bool> {
-        let raw = self.text(name)?;
-        match raw.to_ascii_lowercase().as_str() {
-            "1" | "true" | "yes" | "on" => Some(true),
-            "0" | "false" | "no" | "off" => Some(false),
-            _ => {
-                self.problem(
-                    name,
-                    format!("`{raw}` is not a yes/no value: use true or false"),
-                );
-                None
-            }
-        }
-    }
-
-    fn ip_list(&mut self, name: &'static str) -> Vec<std::net::IpAddr> {
-        let Some(list) = self.text(name) else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            match item.parse() {
-                Ok(ip) => out.push(ip),
-                Err(_) => self.problem(
-                    name,
-                    format!("`{item}` is not an IP address; list addresses separated by commas"),
-                ),
-            }
-        }
-        out
-    }
-
-    fn authentik(&mut self, prod: bool) -> Option<AuthentikSettings> {
-        let url = self.text("AUTHENTIK_URL");
-        let token = self.text("AUTHENTIK_TOKEN");
-        let timeout_ms = self
-            .number("AUTHENTIK_TIMEOUT_MS", 50, 120_000)
-            .unwrap_or(5_000);
-        let retries = self.number("AUTHENTIK_RETRIES", 0, 10).unwrap_or(2);
-        let circuit_threshold = self
-            .number("AUTHENTIK_CIRCUIT_THRESHOLD", 1, 1000)
-            .unwrap_or(5);
-        let circuit_secs = self
-            .number("AUTHENTIK_CIRCUIT_OPEN_SECS", 1, 3600)
-            .unwrap_or(30);
-        let poll_ms = self
-            .number("AUTHENTIK_OUTBOX_POLL_MS", 10, 600_000)
-            .unwrap_or(1_000);
-        let backoff_ms = self
-            .number("AUTHENTIK_OUTBOX_BACKOFF_MS", 10, 3_600_000)
-            .unwrap_or(2_000);
-        let max_attempts = self
-            .number("AUTHENTIK_OUTBOX_MAX_ATTEMPTS", 1, 1000)
-            .unwrap_or(8);
-        let (url, token) = match (url, token) {
-            (None, None) => return None,
-            (Some(_), None) => {
-                self.problem("AUTHENTIK_TOKEN", "is required when AUTHENTIK_URL is set: create an API token for a service account in Authentik".into());
-                return None;
-            }
-            (None, Some(_)) => {
-                self.problem(
-                    "AUTHENTIK_URL",
-                    "is required when AUTHENTIK_TOKEN is set, e.g. https://auth.example.com".into(),
-                );
-                return None;
-            }
-            (Some(u), Some(t)) => (u, t),
-        };
-        let url = match Url::parse(&url) {
-            Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host_str().is_some() => u,
-            _ => {
-                self.problem(
-                    "AUTHENTIK_URL",
-                    "must be an http(s) URL such as https://auth.example.com".into(),
-                );
-                return None;
-            }
-        };
-        if url.host_str() == Some("localhost") {
-            self.problem("AUTHENTIK_URL", "uses `localhost`: write 127.0.0.1 instead, so the client does not try IPv6 first or a different resolver".into());
-        }
-        if prod && url.scheme() != "https" {
-            self.problem(
-                "AUTHENTIK_URL",
-                "must use https in production; the API token would travel in clear".into(),
-            );
-        }
-        Some(AuthentikSettings {
-            url,
-            token: SecretString::from(token),
-            timeout: Duration::from_millis(u64::from(timeout_ms)),
-            retries,
-            circuit_threshold,
-            circuit_pause: Duration::from_secs(u64::from(circuit_secs)),
-            outbox_poll: Duration::from_millis(u64::from(poll_ms)),
-            outbox_backoff: Duration::from_millis(u64::from(backoff_ms)),
-            outbox_max_attempts: max_attempts,
-        })
-    }
-
-    fn service_url(
-        &mut self,
-        name: &'static str,
-        schemes: &[&str],
-        dev_default: &str,
-        prod: bool,
-    ) -> String {
-        let Some(raw) = self.text(name) else {
-            if prod {
-                self.problem(
-                    name,
-                    format!("is required in production, e.g. {dev_default}"),
-                );
-            }
-            return dev_default.to_string();
-        };
-        match Url::parse(&raw) {
-            Ok(u) if schemes.contains(&u.scheme()) => {
-                if u.host_str() == Some("localhost") {
-                    self.problem(
-                        name,
-                        "uses `localhost`: write 127.0.0.1 instead, so the client does not try IPv6 first or a different resolver".into(),
-                    );
-                }
-            }
-            // The URL itself may hold a password: never echo it.
-            _ => self.problem(
-                name,
-                format!("is not a valid {} URL, e.g. {dev_default}", schemes[0]),
-            ),
-        }
-        raw
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let map = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Settings::from_map(&map)
-    }
-
-    #[test]
-    fn development_defaults_work_without_any_variable() {
-        let s = settings(&[]).expect("defaults are valid");
-        assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
-        assert_eq!(s.password_hash_rounds, 12);
-        assert!(!s.session_cookie_secure);
-        assert_eq!(s.secret_key.expose_secret().len(), MIN_SECRET_KEY_LEN);
-    }
-
-    #[test]
-    fn production_names_every_missing_variable() {
-        let err = settings(&[("PORTAL_ENV", "production")]).unwrap_err();
-        let vars: Vec<_> = err.0.iter().map(|p| p.variable).collect();
-        for v in ["PORTAL_BASE_URL", "DATABASE_URL", "REDIS_URL", "SECRET_KEY"] {
-            assert!(vars.contains(&v), "{v} missing from {vars:?}");
-        }
-    }
-
-    #[test]
-    fn short_or_placeholder_secret_is_refused() {
-        let err = settings(&[("SECRET_KEY", "short")]).unwrap_err();
-        assert_eq!(err.0[0].variable, "SECRET_KEY");
-        let err = settings(&[("SECRET_KEY", "changeme")]).unwrap_err();
-        assert!(err.0[0].message.contains("placeholder"));
-    }
-
-    #[test]
-    fn localhost_in_service_urls_is_refused_without_echoing_passwords() {
-        let err = settings(&[("DATABASE_URL", "postgres://u:hunter2@localhost/db")]).unwrap_err();
-        assert_eq!(err.0[0].variable, "DATABASE_URL");
-        assert!(err.0[0].message.contains("127.0.0.1"));
-        assert!(!err.to_string().contains("hunter2"));
-    }
-
-    #[test]
-    fn insecure_cookie_in_production_is_refused() {
-        let key = "k".repeat(64);
-        let err = settings(&[
-            ("PORTAL_ENV", "production"),
-            ("PORTAL_BASE_URL", "https://portal.example.com"),
-            ("DATABASE_URL", "postgres://p@127.0.0.1/x"),
-            ("REDIS_URL", "redis://127.0.0.1:6379"),
-            ("SECRET_KEY", &key),
-            ("AUTH_SESSION_COOKIE_SECURE", "false"),
-        ])
-        .unwrap_err();
-        assert_eq!(err.0.len(), 1);
-        assert_eq!(err.0[0].variable, "AUTH_SESSION_COOKIE_SECURE");
-    }
-
-    #[test]
-    fn authentik_needs_url_and_token_together_and_no_localhost() {
-        assert!(settings(&[]).expect("valid").authentik.is_none());
-        let err = settings(&[("AUTHENTIK_URL", "http://127.0.0.1:9000")]).unwrap_err();
-        assert_eq!(err.0[0].variable, "AUTHENTIK_TOKEN");
-        let err = settings(&[
-            ("AUTHENTIK_URL", "http://localhost:9000"),
-            ("AUTHENTIK_TOKEN", "tok-secret"),
-        ])
-        .unwrap_err();
-        assert_eq!(err.0[0].variable, "AUTHENTIK_URL");
-        assert!(!err.to_string().contains("tok-secret"));
-        let s = settings(&[
-            ("AUTHENTIK_URL", "http://127.0.0.1:9000"),
-            ("AUTHENTIK_TOKEN", "tok-secret"),
-        ])
-        .expect("valid");
-        let a = s.authentik.expect("configured");
-        assert!(!format!("{a:?}").contains("tok-secret"));
-        assert_eq!(s.authentik_group_prefix, "tenant-");
-    }
-
-    #[test]
-    fn bad_numbers_name_the_range() {
-        let err = settings(&[("AUTH_PASSWORD_HASH_ROUNDS", "40")]).unwrap_err();
-        assert!(err.0[0].message.contains("4 to 31"));
-    }
-}
+mod tests;

@@ -733,6 +733,7 @@ async fn the_openapi_document_describes_the_json_api() {
         .unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     for path in [
+        "/api/v1/users",
         "/api/v1/auth/token/exchange",
         "/api/v1/auth/token/refresh",
         "/api/v1/auth/token/revoke",

@@ -51,6 +51,7 @@ impl Modify for BearerAuth {
         version = "1"
     ),
     paths(
+        super::users::create,
         super::tokens::exchange,
         super::tokens::refresh,
         super::tokens::revoke,
@@ -63,6 +64,7 @@ impl Modify for BearerAuth {
     tags(
         (name = "tokens", description = "Token exchange, refresh and revocation"),
         (name = "people", description = "The caller and the organization's members"),
+        (name = "organizations", description = "Signing up an organization"),
     )
 )]
 pub struct ApiDoc;

@@ -12,6 +12,18 @@ use crate::tenancy::provision::{self, SignupInput};
 /// `POST /api/v1/users` with `{email, password, company_name, business_type, country}`
 /// and optionally `name` and `slug`: 201 with the user and the organization, 409 when
 /// the address is taken, 422 with field errors, 429 when rate-limited.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    tag = "organizations",
+    request_body = SignupInput,
+    responses(
+        (status = 201, description = "The organization and its admin (`user`, `organization`)"),
+        (status = 409, description = "Conflict: the address is taken", body = super::openapi::ErrorDoc),
+        (status = 422, description = "ValidationError, with `error.fields`", body = super::openapi::ErrorDoc),
+        (status = 429, description = "RateLimited", body = super::openapi::ErrorDoc),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     meta: RequestMeta,

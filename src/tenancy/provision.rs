@@ -19,7 +19,7 @@ use crate::error::{AppError, AppResult};
 use crate::members::{self, User};
 
 /// What a sign-up form or API call submits, as typed.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct SignupInput {
     /// Organization name.
     #[serde(default)]

@@ -1,0 +1,94 @@
+//! `portal check`: the configuration, and every component the portal needs.
+
+use diesel::prelude::*;
+use secrecy::ExposeSecret;
+
+use super::runtime;
+use crate::config::Settings;
+
+pub(super) fn check(settings: Settings) -> i32 {
+    println!(
+        "configuration: ok ({:?}, listening on {})",
+        settings.environment, settings.bind
+    );
+    for w in &settings.warnings {
+        println!("  warning: {w}");
+    }
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 1;
+        }
+    };
+    rt.block_on(async move {
+        let state = match crate::app::AppState::connect(settings).await {
+            Ok(s) => s,
+            Err(e) => {
+                println!("redis: FAILED ({e})");
+                return 1;
+            }
+        };
+        let mut code = 0;
+        // Authentik is reported but never fails the check: changes wait in the outbox.
+        if let Some(a) = crate::health::authentik(&state).await {
+            let status = a["status"].as_str().unwrap_or("unknown");
+            match a["error"].as_str() {
+                Some(e) => println!("authentik: {status} ({e})"),
+                None => println!("authentik: {status}"),
+            }
+        }
+        for (name, r) in crate::health::check(&state).await {
+            match r {
+                Ok(()) => println!("{name}: ok"),
+                Err(e) => {
+                    // The pool hides why; a direct connection says it (no password:
+                    // libpq's messages never include it).
+                    let detail = match name {
+                        "database" => {
+                            let url = state.settings.database_url.expose_secret().to_string();
+                            tokio::task::spawn_blocking(move || PgConnection::establish(&url).err())
+                                .await
+                                .ok()
+                                .flatten()
+                                .map(|c| c.to_string().trim().to_string())
+                        }
+                        _ => None,
+                    };
+                    println!("{name}: FAILED ({})", detail.unwrap_or(e));
+                    code = 1;
+                }
+            }
+        }
+        if !check_exchange_keys(&state).await {
+            code = 1;
+        }
+        code
+    })
+}
+
+/// Fetches the key set the token exchange checks Authentik tokens against and says how
+/// many keys it holds; false when it cannot be fetched.
+async fn check_exchange_keys(state: &crate::app::AppState) -> bool {
+    let Some(ex) = &state.exchange else {
+        println!("jwks: not configured (token exchange off: set JWT_ISSUER and JWT_AUDIENCE)");
+        return true;
+    };
+    let keys = match ex.keys().await {
+        Ok(k) => k,
+        Err(e) => {
+            println!("jwks: FAILED (discovery of {}: {e})", ex.settings().issuer);
+            return false;
+        }
+    };
+    match keys.refresh().await {
+        Ok(n) => {
+            println!("jwks: ok ({n} keys at {})", keys.url());
+            true
+        }
+        Err(e) => {
+            println!("jwks: FAILED ({}: {e})", keys.url());
+            false
+        }
+    }
+}

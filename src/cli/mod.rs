@@ -1,0 +1,273 @@
+//! The `portal` command: the verbs an operator uses.
+
+use clap::{Parser, Subcommand};
+use diesel::prelude::*;
+use indicatif::{ProgressBar, ProgressStyle};
+use secrecy::ExposeSecret;
+
+use crate::config::Settings;
+use crate::db::migrate;
+use crate::tenancy::{Tenant, registry::TenantRow};
+
+mod admins;
+mod check;
+mod tenants;
+
+use admins::{admin_create, admin_reset};
+use check::check;
+use tenants::{demo, tenant_create, tenant_list};
+
+/// tenant-portal: a multi-tenant organization portal.
+#[derive(Parser)]
+#[command(name = "portal", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the portal on PORTAL_BIND.
+    Serve,
+    /// Apply pending migrations to the registry and to every tenant schema.
+    Migrate,
+    /// Create (or refresh) the demo organization and print its sign-in.
+    Demo,
+    /// Manage organizations.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage platform super-admins.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Check the configuration and that PostgreSQL and Redis answer.
+    Check,
+    /// Keep Authentik in step with the portal.
+    #[command(subcommand)]
+    Authentik(AuthentikCommand),
+    /// The portal's token signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// List the published keys and which one signs.
+    List,
+    /// Make a new signing key: published now, signing after
+    /// JWT_SIGNING_KEY_PUBLISH_AHEAD_MINUTES (or at once with --now).
+    Rotate {
+        /// Sign with it at once (a suspected leak); verifiers learn it on their next
+        /// key set fetch.
+        #[arg(long)]
+        now: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuthentikCommand {
+    /// Reconcile Authentik with every organization: create missing groups and users,
+    /// fix group membership, and report what changed.
+    Sync {
+        /// Only this organization.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Only report what would change.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Show the outbox backlog and the changes Authentik refused.
+    Status {
+        /// Queue the failed changes again (after fixing their cause).
+        #[arg(long)]
+        retry_failed: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create an organization with its own schema.
+    Create {
+        /// Its address, /t/<slug>.
+        slug: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Business type key.
+        #[arg(long, default_value = "other")]
+        business_type: String,
+        /// ISO country code.
+        #[arg(long, default_value = "US")]
+        country: String,
+        /// Also create an admin with this email (password printed once).
+        #[arg(long)]
+        admin_email: Option<String>,
+        /// The admin's name.
+        #[arg(long, default_value = "Administrator")]
+        admin_name: String,
+    },
+    /// List organizations.
+    List,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a platform super-admin.
+    Create {
+        /// Email.
+        #[arg(long)]
+        email: String,
+        /// Name.
+        #[arg(long, default_value = "Platform admin")]
+        name: String,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a new password for a platform super-admin.
+    ResetPassword {
+        /// Email.
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn run() -> i32 {
+    let cli = Cli::parse();
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            eprintln!("Fix these in the environment or in .env (see .env.example).");
+            return 2;
+        }
+    };
+    crate::telemetry::init(settings.log_json);
+    let result = match cli.command {
+        Command::Serve => serve(settings),
+        Command::Migrate => migrate_all(&settings),
+        Command::Demo => demo(&settings),
+        Command::Tenant(TenantCommand::List) => tenant_list(&settings),
+        Command::Tenant(TenantCommand::Create {
+            slug,
+            name,
+            business_type,
+            country,
+            admin_email,
+            admin_name,
+        }) => tenant_create(
+            &settings,
+            &slug,
+            &name,
+            &business_type,
+            &country,
+            admin_email.as_deref(),
+            &admin_name,
+        ),
+        Command::Admin(AdminCommand::Create {
+            email,
+            name,
+            password_stdin,
+        }) => admin_create(&settings, &email, &name, password_stdin),
+        Command::Admin(AdminCommand::ResetPassword {
+            email,
+            password_stdin,
+        }) => admin_reset(&settings, &email, password_stdin),
+        Command::Check => return check(settings),
+        Command::Authentik(AuthentikCommand::Sync { tenant, dry_run }) => {
+            runtime().and_then(|rt| {
+                rt.block_on(crate::authentik::sync::cli_sync(
+                    &settings,
+                    tenant.as_deref(),
+                    dry_run,
+                ))
+            })
+        }
+        Command::Authentik(AuthentikCommand::Status { retry_failed }) => runtime().and_then(|rt| {
+            rt.block_on(crate::authentik::sync::cli_status(&settings, retry_failed))
+        }),
+        Command::Keys(cmd) => {
+            let rotate = match cmd {
+                KeysCommand::List => None,
+                KeysCommand::Rotate { now } => Some(now),
+            };
+            runtime().and_then(|rt| rt.block_on(crate::auth::signing_cli::run(&settings, rotate)))
+        }
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn serve(settings: Settings) -> anyhow::Result<()> {
+    for w in &settings.warnings {
+        tracing::warn!("{w}");
+    }
+    runtime()?.block_on(async move {
+        let bind = settings.bind;
+        let base = settings.base_url.clone();
+        let app = crate::app::Application::build(settings).await?;
+        tracing::info!(%bind, url = %base, "tenant-portal listening");
+        app.run_until_stopped().await?;
+        Ok(())
+    })
+}
+
+fn connect(settings: &Settings) -> anyhow::Result<PgConnection> {
+    PgConnection::establish(settings.database_url.expose_secret())
+        .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL (DATABASE_URL): {e}"))
+}
+
+fn all_tenants(conn: &mut PgConnection) -> anyhow::Result<Vec<Tenant>> {
+    use crate::db::schema::public::tenants;
+    let rows: Vec<TenantRow> = tenants::table
+        .order(tenants::slug.asc())
+        .select(TenantRow::as_select())
+        .load(conn)?;
+    rows.into_iter()
+        .map(|r| r.into_tenant().map_err(|e| anyhow::anyhow!("{e}")))
+        .collect()
+}
+
+/// Applies public migrations, then tenant migrations in every tenant schema.
+pub fn migrate_all(settings: &Settings) -> anyhow::Result<()> {
+    let mut conn = connect(settings)?;
+    let n = migrate::migrate_public(&mut conn)?;
+    println!("registry: {n} migration(s) applied");
+    let tenants = all_tenants(&mut conn)?;
+    let bar = ProgressBar::new(tenants.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("tenants {bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut applied = 0;
+    for t in &tenants {
+        bar.set_message(t.slug.to_string());
+        applied += migrate::migrate_tenant(&mut conn, &t.schema)?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    println!(
+        "tenants: {} schema(s) checked, {applied} migration(s) applied",
+        tenants.len()
+    );
+    Ok(())
+}
+
+/// A domain refusal, as the command's error.
+fn field<T>(r: Result<T, crate::domain::FieldError>) -> anyhow::Result<T> {
+    r.map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.message))
+}

@@ -1,0 +1,147 @@
+//! `portal tenant list|create` and `portal demo`.
+
+use diesel::prelude::*;
+
+use super::admins::generate_password;
+use super::{all_tenants, connect, field};
+use crate::audit::{self, AuditEvent, RequestMeta};
+use crate::auth::password::PasswordHasher;
+use crate::authentik::outbox;
+use crate::config::Settings;
+use crate::db::{migrate, schema::tenant::users};
+use crate::domain::{BusinessType, Country, Email, OrganizationName, PersonName, Role, TenantSlug};
+use crate::members;
+use crate::tenancy::{Tenant, provision};
+
+pub(super) fn tenant_list(settings: &Settings) -> anyhow::Result<()> {
+    let mut conn = connect(settings)?;
+    let tenants = all_tenants(&mut conn)?;
+    println!("{:<40} {:<10} {:<8} NAME", "SLUG", "STATUS", "COUNTRY");
+    for t in &tenants {
+        let status = match t.status {
+            crate::tenancy::TenantStatus::Active => "active",
+            crate::tenancy::TenantStatus::Suspended => "suspended",
+        };
+        println!("{:<40} {:<10} {:<8} {}", t.slug, status, t.country, t.name);
+    }
+    println!("{} organization(s)", tenants.len());
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn tenant_create(
+    settings: &Settings,
+    slug: &str,
+    name: &str,
+    business_type: &str,
+    country: &str,
+    admin_email: Option<&str>,
+    admin_name: &str,
+) -> anyhow::Result<()> {
+    let org = provision::NewOrganization {
+        name: field(OrganizationName::parse(name))?,
+        business_type: field(BusinessType::parse(business_type))?,
+        country: field(Country::parse(country))?,
+        slug: field(TenantSlug::parse(slug))?,
+    };
+    let admin = match admin_email {
+        Some(e) => Some((
+            field(Email::parse(e))?,
+            field(PersonName::parse(admin_name))?,
+        )),
+        None => None,
+    };
+    let hasher = PasswordHasher::new(settings.password_hash_rounds)?;
+    let password = generate_password();
+    let hash = hasher.hash_blocking(&password)?;
+    let mut conn = connect(settings)?;
+    migrate::migrate_public(&mut conn)?;
+    let tenant = conn
+        .transaction(|conn| -> Result<Tenant, crate::error::AppError> {
+            let tenant = provision::insert_tenant(conn, &org, "portal tenant create")?;
+            outbox::enqueue_tenant(conn, tenant.slug.as_str())?;
+            if let Some((email, name)) = &admin {
+                let user = members::insert(conn, email, name, Some(&hash), Role::Admin)?;
+                members::mark_verified(conn, user.id)?;
+                outbox::enqueue_person(conn, tenant.slug.as_str(), &user, "created")?;
+                let ev = AuditEvent::new("user.created")
+                    .actor(None, Some("portal tenant create"))
+                    .target(&user.email)
+                    .details(serde_json::json!({ "role": "admin" }));
+                audit::record(conn, tenant.slug.as_str(), &RequestMeta::default(), ev)?;
+            }
+            Ok(tenant)
+        })
+        .map_err(|e| anyhow::anyhow!("{}", e.explain().1))?;
+    println!("created organization {} ({})", tenant.slug, tenant.name);
+    println!("  schema:  {}", tenant.schema.as_str());
+    println!("  sign in: {}t/{}/login", settings.base_url, tenant.slug);
+    if let Some((email, _)) = admin {
+        println!("  admin:   {email}");
+        println!("  password: {}  (shown once)", password.expose());
+    }
+    Ok(())
+}
+
+pub(super) fn demo(settings: &Settings) -> anyhow::Result<()> {
+    let slug = field(TenantSlug::parse("demo"))?;
+    let email = field(Email::parse("admin@demo.example"))?;
+    let name = field(PersonName::parse("Demo Admin"))?;
+    let hasher = PasswordHasher::new(settings.password_hash_rounds)?;
+    let password = generate_password();
+    let hash = hasher.hash_blocking(&password)?;
+    let mut conn = connect(settings)?;
+    migrate::migrate_public(&mut conn)?;
+    let existing = all_tenants(&mut conn)?.into_iter().find(|t| t.slug == slug);
+    conn.transaction(|conn| -> Result<(), crate::error::AppError> {
+        let tenant = match existing {
+            Some(t) => {
+                migrate::migrate_tenant(conn, &t.schema)
+                    .map_err(crate::error::AppError::Internal)?;
+                t
+            }
+            None => {
+                let t = provision::insert_tenant(
+                    conn,
+                    &provision::NewOrganization {
+                        name: OrganizationName::parse("Demo Company")?,
+                        business_type: BusinessType::parse("software")?,
+                        country: Country::parse("US")?,
+                        slug: slug.clone(),
+                    },
+                    "portal demo",
+                )?;
+                outbox::enqueue_tenant(conn, t.slug.as_str())?;
+                t
+            }
+        };
+        let id = match members::find_by_email(conn, &email)? {
+            Some(u) => {
+                diesel::update(users::table.find(u.id))
+                    .set((users::password_hash.eq(&hash), users::status.eq("active")))
+                    .execute(conn)?;
+                u.id
+            }
+            None => {
+                let user = members::insert(conn, &email, &name, Some(&hash), Role::Admin)?;
+                outbox::enqueue_person(conn, tenant.slug.as_str(), &user, "created")?;
+                user.id
+            }
+        };
+        members::mark_verified(conn, id)?;
+        let ev = AuditEvent::new("user.password_set")
+            .actor(None, Some("portal demo"))
+            .target(email.as_str());
+        audit::record(conn, tenant.slug.as_str(), &RequestMeta::default(), ev)
+    })
+    .map_err(|e| anyhow::anyhow!("{}", e.explain().1))?;
+    println!();
+    println!(
+        "  Demo organization ready: {}t/{slug}/login",
+        settings.base_url
+    );
+    println!("  email:    {email}");
+    println!("  password: {}", password.expose());
+    println!();
+    Ok(())
+}
