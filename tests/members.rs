@@ -427,6 +427,7 @@ async fn every_admin_route_refuses_members_and_staff() {
         "/profile/password",
         "/profile/sessions/end-others",
         "/profile/sessions/{sid}/end",
+        "/profile/api-sessions/{id}/revoke",
         "/sso",
     ];
     let router = std::fs::read_to_string("src/web/mod.rs").expect("router source");

@@ -753,3 +753,65 @@ async fn the_openapi_document_describes_the_json_api() {
         "bearer"
     );
 }
+
+#[tokio::test]
+async fn a_person_sees_their_api_access_on_the_profile_and_revokes_it() {
+    let api = Api::start(&[]).await;
+    // Ada signed up with a password; the exchange links her Authentik identity.
+    let t = api.tokens_for("ada", &["tenant-acme-admin"], "acme").await;
+    let access = t["access_token"].as_str().unwrap();
+    let session = parts(access).1["session_id"].as_str().unwrap().to_string();
+    let sam = api.tokens_for("sam", &["tenant-acme-staff"], "acme").await;
+    let sams = parts(sam["access_token"].as_str().unwrap()).1["session_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let ada = api.app.visitor();
+    ada.login("acme", "ada@acme.test", PASSWORD).await;
+    let profile = ada.get("/t/acme/profile").await;
+    assert!(profile.body.contains("API access"), "{}", profile.body);
+    assert!(
+        profile
+            .body
+            .contains(&format!(r#"data-api-session="{session}""#))
+    );
+    assert!(!profile.body.contains(&sams), "only her own sessions");
+
+    // Someone else's session cannot be revoked from her profile.
+    let other = ada
+        .submit(
+            "/t/acme/profile",
+            &format!("/t/acme/profile/api-sessions/{sams}/revoke"),
+            &[],
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+    let sam_access = sam["access_token"].as_str().unwrap();
+    assert_eq!(
+        api.get("/api/v1/me", sam_access).await.status,
+        StatusCode::OK
+    );
+
+    let done = ada
+        .submit(
+            "/t/acme/profile",
+            &format!("/t/acme/profile/api-sessions/{session}/revoke"),
+            &[],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let after = ada.get(done.location.as_deref().unwrap()).await;
+    assert!(after.body.contains("That API access is revoked"));
+    assert!(!after.body.contains(&session));
+    assert_bearer_401(&api.get("/api/v1/me", access).await, "InvalidToken");
+    assert_bearer_401(
+        &api.refresh(t["refresh_token"].as_str().unwrap()).await,
+        "InvalidToken",
+    );
+    let audit = api.app.query_strings(
+        "SELECT concat_ws('|', action, actor_email, details->>'from') AS v \
+         FROM tenant_acme.audit_log WHERE action = 'token.revoked'",
+    );
+    assert_eq!(audit, vec!["token.revoked|ada@acme.test|profile"]);
+}

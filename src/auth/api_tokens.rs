@@ -357,3 +357,50 @@ pub fn caller(
         .first(conn)
         .optional()?)
 }
+
+/// An open API session, as its person sees it on their profile.
+#[derive(Debug, Clone, Queryable)]
+pub struct ApiSessionView {
+    /// Id (the `session_id` of its tokens).
+    pub id: Uuid,
+    /// When the exchange opened it.
+    pub created_at: OffsetDateTime,
+    /// When its refresh token was last used.
+    pub last_used_at: OffsetDateTime,
+    /// The client's user agent at the exchange.
+    pub user_agent: Option<String>,
+}
+
+/// The person's API sessions that still work, newest first.
+pub fn open_sessions_of(conn: &mut PgConnection, user: Uuid) -> AppResult<Vec<ApiSessionView>> {
+    Ok(api_sessions::table
+        .filter(api_sessions::user_id.eq(user))
+        .filter(api_sessions::revoked_at.is_null())
+        .filter(api_sessions::expires_at.gt(diesel::dsl::now))
+        .order(api_sessions::last_used_at.desc())
+        .select((
+            api_sessions::id,
+            api_sessions::created_at,
+            api_sessions::last_used_at,
+            api_sessions::user_agent,
+        ))
+        .limit(50)
+        .load(conn)?)
+}
+
+/// Revokes one of a person's API sessions (from their profile); false when they have
+/// no such open session.
+pub fn revoke_own(conn: &mut PgConnection, user: Uuid, session: Uuid) -> AppResult<bool> {
+    let n = diesel::update(
+        api_sessions::table
+            .find(session)
+            .filter(api_sessions::user_id.eq(user))
+            .filter(api_sessions::revoked_at.is_null()),
+    )
+    .set((
+        api_sessions::revoked_at.eq(Some(OffsetDateTime::now_utc())),
+        api_sessions::revoked_reason.eq(Some("revoked by its person")),
+    ))
+    .execute(conn)?;
+    Ok(n > 0)
+}

@@ -105,6 +105,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     web::post().to(profile::end_others),
                 )
                 .route(
+                    "/profile/api-sessions/{id}/revoke",
+                    web::post().to(profile::revoke_api),
+                )
+                .route(
                     "/profile/sessions/{sid}/end",
                     web::post().to(profile::end_one),
                 ),

@@ -6,6 +6,8 @@ use askama_web::WebTemplate;
 
 use crate::app::AppState;
 use crate::audit::RequestMeta;
+use crate::audit::{self, AuditEvent};
+use crate::auth::api_tokens;
 use crate::auth::session_store::{self, LiveSession};
 use crate::auth::{
     csrf::CsrfToken,
@@ -44,6 +46,25 @@ impl SessionView {
     }
 }
 
+/// An API session as the page shows it.
+pub struct ApiSessionRow {
+    id: String,
+    client: String,
+    created: String,
+    last_used: String,
+}
+
+impl From<api_tokens::ApiSessionView> for ApiSessionRow {
+    fn from(s: api_tokens::ApiSessionView) -> Self {
+        Self {
+            id: s.id.to_string(),
+            client: s.user_agent.unwrap_or_else(|| "An API client".into()),
+            created: when(s.created_at.unix_timestamp()),
+            last_used: when(s.last_used_at.unix_timestamp()),
+        }
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "profile.html")]
 pub struct ProfilePage {
@@ -55,6 +76,7 @@ pub struct ProfilePage {
     role_label: &'static str,
     has_password: bool,
     sessions: Vec<SessionView>,
+    api_sessions: Vec<ApiSessionRow>,
     notice: Option<&'static str>,
     errors: Vec<FieldError>,
 }
@@ -72,10 +94,14 @@ pub struct ProfileQuery {
 
 async fn build(state: &AppState, user: &TenantUser, csrf: CsrfToken) -> AppResult<ProfilePage> {
     let uid = user.identity.uid;
-    let me = state
+    let (me, api_sessions) = state
         .db
-        .tenant(&user.tenant.schema, move |conn| members::find(conn, uid))
-        .await?
+        .tenant(&user.tenant.schema, move |conn| {
+            let me = members::find(conn, uid)?;
+            Ok((me, api_tokens::open_sessions_of(conn, uid)?))
+        })
+        .await?;
+    let me = me
         .filter(|u| u.is_active())
         .ok_or(AppError::Forbidden("Your account is deactivated.".into()))?;
     let sessions = session_store::sessions_of(&state.redis, user.tenant.id, uid)
@@ -93,6 +119,7 @@ async fn build(state: &AppState, user: &TenantUser, csrf: CsrfToken) -> AppResul
             .into_iter()
             .map(|(_, s)| SessionView::new(s, &user.identity.sid))
             .collect(),
+        api_sessions: api_sessions.into_iter().map(ApiSessionRow::from).collect(),
         notice: None,
         errors: Vec::new(),
     })
@@ -111,6 +138,7 @@ pub async fn page(
         Some("password") => Some("Your password is changed; your other devices are signed out."),
         Some("session") => Some("That device is signed out."),
         Some("others") => Some("You are signed out everywhere else."),
+        Some("api") => Some("That API access is revoked: its tokens no longer work."),
         _ => None,
     };
     Ok(page)
@@ -238,4 +266,38 @@ pub async fn end_others(state: web::Data<AppState>, user: TenantUser) -> AppResu
     let mine = user.identity.sid.clone();
     end_where(&state, &user, move |s| s.sid != mine).await?;
     Ok(back(&user, "others"))
+}
+
+/// `POST /t/{slug}/profile/api-sessions/{id}/revoke`: the tokens of one API session
+/// stop working (refresh at once, access tokens at their next use).
+pub async fn revoke_api(
+    state: web::Data<AppState>,
+    user: TenantUser,
+    meta: RequestMeta,
+    path: web::Path<(String, uuid::Uuid)>,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner().1;
+    let (uid, email, slug) = (
+        user.identity.uid,
+        user.identity.email.clone(),
+        user.tenant.slug.to_string(),
+    );
+    let revoked = state
+        .db
+        .tenant(&user.tenant.schema, move |conn| {
+            let done = api_tokens::revoke_own(conn, uid, id)?;
+            if done {
+                let ev = AuditEvent::new("token.revoked")
+                    .actor(Some(uid), Some(&email))
+                    .target(&email)
+                    .details(serde_json::json!({ "session_id": id, "from": "profile" }));
+                audit::record(conn, &slug, &meta, ev)?;
+            }
+            Ok(done)
+        })
+        .await?;
+    if !revoked {
+        return Err(AppError::NotFound);
+    }
+    Ok(back(&user, "api"))
 }
