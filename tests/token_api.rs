@@ -13,6 +13,7 @@ use common::{PASSWORD, TestApp};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use tenant_portal::auth::signing::SigningKeys;
 
 const ISSUER: &str = "http://127.0.0.1:9/application/o/tenant-portal/";
 const CLIENT: &str = "tenant-portal-client";
@@ -109,6 +110,18 @@ impl Api {
             .await;
         assert_eq!(a.status, StatusCode::OK, "{}", a.body);
         a.body
+    }
+
+    /// The portal's signing keys, as an operator's tool sees them (the test knows
+    /// `SECRET_KEY` and the database).
+    fn signing_keys(&self) -> SigningKeys {
+        let settings = tenant_portal::config::Settings::from_map(&HashMap::from([
+            ("SECRET_KEY".to_string(), self.secret.clone()),
+            ("DATABASE_URL".to_string(), self.app.database_url.clone()),
+        ]))
+        .unwrap();
+        let db = tenant_portal::db::Db::new(&self.app.database_url, 1).unwrap();
+        SigningKeys::new(db, self.secret.as_bytes(), settings.tokens)
     }
 
     async fn refresh(&self, refresh_token: &str) -> Answer {
@@ -478,14 +491,7 @@ async fn me_refuses_expired_forged_and_missing_tokens_and_members_keeps_tenants_
     let sam_access = sam["access_token"].as_str().unwrap();
 
     // Expired: signed with the portal's real key (the test knows SECRET_KEY).
-    let settings = tenant_portal::config::Settings::from_map(&HashMap::from([
-        ("SECRET_KEY".to_string(), api.secret.clone()),
-        ("DATABASE_URL".to_string(), api.app.database_url.clone()),
-    ]))
-    .unwrap();
-    let db = tenant_portal::db::Db::new(&api.app.database_url, 1).unwrap();
-    let keys =
-        tenant_portal::auth::signing::SigningKeys::new(db, api.secret.as_bytes(), settings.tokens);
+    let keys = api.signing_keys();
     keys.maintain().await.unwrap();
     let (_, mut c) = parts(sam_access);
     c["iat"] = json!(now() - 3600);
@@ -648,14 +654,7 @@ async fn the_portals_tokens_verify_with_an_independent_library_across_a_key_rota
     assert!(verify_with_jose(&forged, &jwks_url, &issuer).is_err());
 
     // An operator rotates: the new key signs at once, the old one stays published.
-    let settings = tenant_portal::config::Settings::from_map(&HashMap::from([
-        ("SECRET_KEY".to_string(), api.secret.clone()),
-        ("DATABASE_URL".to_string(), api.app.database_url.clone()),
-    ]))
-    .unwrap();
-    let db = tenant_portal::db::Db::new(&api.app.database_url, 1).unwrap();
-    let keys =
-        tenant_portal::auth::signing::SigningKeys::new(db, api.secret.as_bytes(), settings.tokens);
+    let keys = api.signing_keys();
     let new_kid = keys.rotate_now().await.unwrap();
     // The portal picks the new key up within its reload interval.
     let mut latest = api.tokens_for("sam", &["tenant-acme-staff"], "acme").await;
@@ -814,4 +813,25 @@ async fn a_person_sees_their_api_access_on_the_profile_and_revokes_it() {
          FROM tenant_acme.audit_log WHERE action = 'token.revoked'",
     );
     assert_eq!(audit, vec!["token.revoked|ada@acme.test|profile"]);
+}
+
+#[tokio::test]
+async fn token_requests_over_the_limit_get_429_with_retry_after() {
+    let api = Api::start(&[("RATE_LIMIT_TOKEN_PER_MINUTE", "2")]).await;
+    let token = api.key.sign(&claims("sam", &["tenant-acme-staff"]));
+    for _ in 0..2 {
+        assert_eq!(api.exchange(&token, "acme").await.status, StatusCode::OK);
+    }
+    let limited = api.exchange(&token, "acme").await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(limited.error_type(), "RateLimited");
+    let wait: u64 = limited.headers[reqwest::header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    // Refreshes count against the same limit.
+    let r = api.refresh("acme.anything").await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
 }
