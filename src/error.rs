@@ -35,7 +35,10 @@ pub enum AppError {
         /// Where to sign in.
         login_url: String,
     },
-    /// The bearer token is missing, malformed, forged, revoked or not for this portal.
+    /// No bearer token was sent.
+    #[error("bearer token missing")]
+    BearerMissing,
+    /// The bearer token is malformed, forged, revoked or not for this portal.
     #[error("invalid token: {0}")]
     InvalidToken(String),
     /// The bearer token has expired.
@@ -87,7 +90,7 @@ impl AppError {
             AppError::Forbidden(_) => "InsufficientPermissions",
             AppError::Csrf => "CsrfTokenInvalid",
             AppError::SignInRequired { .. } => "InvalidToken",
-            AppError::InvalidToken(_) => "InvalidToken",
+            AppError::InvalidToken(_) | AppError::BearerMissing => "InvalidToken",
             AppError::TokenExpired => "TokenExpired",
             AppError::TenantAccessDenied(_) => "TenantAccessDenied",
             AppError::Validation(_) => "ValidationError",
@@ -110,6 +113,7 @@ impl AppError {
             AppError::Csrf => ("Form expired", "This form was sent without its security token, or from another site. Go back, reload the page and try again.".into()),
             AppError::SignInRequired { .. } => ("Sign-in required", "Please sign in to continue.".into()),
             AppError::InvalidToken(m) => ("Invalid token", m.clone()),
+            AppError::BearerMissing => ("Token required", "Send an access token in the Authorization header: `Bearer <token>`.".into()),
             AppError::TokenExpired => ("Token expired", "The access token has expired. Get a new one with your refresh token.".into()),
             AppError::TenantAccessDenied(m) => ("No access", m.clone()),
             AppError::Validation(errs) => ("Please check your input", errs.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" ")),
@@ -200,7 +204,9 @@ impl ResponseError for AppError {
             | AppError::Forbidden(_)
             | AppError::Csrf
             | AppError::TenantAccessDenied(_) => StatusCode::FORBIDDEN,
-            AppError::InvalidToken(_) | AppError::TokenExpired => StatusCode::UNAUTHORIZED,
+            AppError::InvalidToken(_) | AppError::TokenExpired | AppError::BearerMissing => {
+                StatusCode::UNAUTHORIZED
+            }
             AppError::SignInRequired { .. } => StatusCode::SEE_OTHER,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
@@ -275,7 +281,8 @@ impl ResponseError for ApiError {
             res.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
         match &self.0 {
-            AppError::SignInRequired { .. } => {
+            // RFC 6750: no error code when the request carried no credentials.
+            AppError::SignInRequired { .. } | AppError::BearerMissing => {
                 res.insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="tenant-portal""#));
             }
             AppError::InvalidToken(_) | AppError::TokenExpired => {

@@ -4,93 +4,9 @@
 
 mod common;
 
-use std::{
-    process::{Child, Command, Stdio},
-    time::Duration,
-};
-
-use common::{PASSWORD, TestApp, free_port};
-use fantoccini::{Client, ClientBuilder, Locator};
-
-struct Driver {
-    child: Child,
-    port: u16,
-    _profile: std::path::PathBuf,
-}
-
-impl Driver {
-    fn start() -> Driver {
-        let port = free_port();
-        let child =
-            Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
-                .arg(format!("--port={port}"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("chromedriver is installed (scripts/test installs chromium-driver)");
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let profile =
-            std::env::temp_dir().join(format!("portal-chrome-{}", uuid::Uuid::new_v4().simple()));
-        Driver {
-            child,
-            port,
-            _profile: profile,
-        }
-    }
-
-    async fn browser(&self) -> Client {
-        // Two TLS crypto providers are linked into this test binary; pick one.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let profile = self._profile.display().to_string();
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            serde_json::json!({
-                "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-quic", "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--window-size=1280,900",
-                    format!("--user-data-dir={profile}"),
-                ]
-            }),
-        );
-        ClientBuilder::rustls()
-            .expect("TLS roots")
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{}", self.port))
-            .await
-            .expect("chromedriver session")
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self._profile);
-    }
-}
-
-async fn fill(b: &Client, css: &str, value: &str) {
-    let el = b.find(Locator::Css(css)).await.expect(css);
-    el.clear().await.expect("clear");
-    el.send_keys(value).await.expect("type");
-}
-
-async fn text(b: &Client, css: &str) -> String {
-    b.find(Locator::Css(css))
-        .await
-        .expect(css)
-        .text()
-        .await
-        .expect("text")
-}
+use common::browser::{Driver, click, fill, submit, text, wait_for_path};
+use common::{PASSWORD, TestApp};
+use fantoccini::Locator;
 
 #[tokio::test]
 async fn a_person_signs_up_sees_the_dashboard_and_signs_out_in_a_browser() {
@@ -182,56 +98,6 @@ async fn a_person_signs_up_sees_the_dashboard_and_signs_out_in_a_browser() {
     );
 
     b.close().await.expect("close browser");
-}
-
-/// Waits until the browser shows this path (a click returns before navigation ends).
-async fn wait_for_path(b: &Client, path: &str) {
-    for _ in 0..100 {
-        let here = b
-            .current_url()
-            .await
-            .map(|u| u.path() == path)
-            .unwrap_or(false);
-        if here
-            && let Ok(state) = b.execute("return document.readyState", vec![]).await
-            && state == "complete"
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the browser never reached {path}");
-}
-
-async fn submit(b: &Client) {
-    click(b, Locator::Css("form.form button[type=submit]")).await;
-}
-
-/// Clicks something that loads a new page, and waits until the new page is there (a
-/// click returns before the navigation it starts has finished).
-async fn click(b: &Client, what: Locator<'_>) {
-    b.execute("window.__before_click = true", vec![])
-        .await
-        .expect("mark the page");
-    b.find(what)
-        .await
-        .expect("the element to click")
-        .click()
-        .await
-        .expect("click");
-    for _ in 0..200 {
-        let loaded = b
-            .execute(
-                "return window.__before_click === undefined && document.readyState === 'complete'",
-                vec![],
-            )
-            .await;
-        if matches!(loaded, Ok(serde_json::Value::Bool(true))) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the click did not load a new page");
 }
 
 #[tokio::test]

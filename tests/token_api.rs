@@ -519,6 +519,18 @@ async fn me_refuses_expired_forged_and_missing_tokens_and_members_keeps_tenants_
         .send(api.http.get(format!("{}/api/v1/me", api.app.address)))
         .await;
     assert_bearer_401(&none, "InvalidToken");
+    // RFC 6750: no error code when no credentials were sent; one when they were bad.
+    assert_eq!(
+        none.headers[reqwest::header::WWW_AUTHENTICATE],
+        r#"Bearer realm="tenant-portal""#
+    );
+    let bad = api.get("/api/v1/me", "not-a-token").await;
+    assert!(
+        bad.headers[reqwest::header::WWW_AUTHENTICATE]
+            .to_str()
+            .unwrap()
+            .contains(r#"error="invalid_token""#)
+    );
 
     // Members: admins of the token's own organization only.
     let members = "/api/v1/tenants/acme/members";
@@ -731,6 +743,7 @@ async fn the_openapi_document_describes_the_json_api() {
         .await
         .unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(doc["info"].get("license").is_none(), "no empty license");
     for path in [
         "/api/v1/users",
         "/api/v1/auth/token/exchange",

@@ -21,7 +21,6 @@ use crate::tenancy::{Tenant, TenantRegistry, TenantStatus};
 /// A verified access token.
 pub struct Bearer(pub AccessClaims);
 
-const MISSING: &str = "Send an access token in the Authorization header: `Bearer <token>`.";
 const INVALID: &str = "The access token is not valid.";
 const ENDED: &str = "The session of this access token has ended, or its person can no longer use this organization. Exchange an Authentik token again.";
 
@@ -45,7 +44,7 @@ impl FromRequest for Bearer {
                 state.ok_or_else(|| AppError::internal(anyhow::anyhow!("no application state")))?;
             let token = token
                 .filter(|t| !t.is_empty())
-                .ok_or_else(|| AppError::InvalidToken(MISSING.into()))?;
+                .ok_or(AppError::BearerMissing)?;
             let claims: AccessClaims = state.signing.verify(&token).await.map_err(|e| match e {
                 OwnTokenRejected::Expired => AppError::TokenExpired,
                 OwnTokenRejected::Invalid => AppError::InvalidToken(INVALID.into()),

@@ -2,6 +2,7 @@
 //! PostgreSQL (a fresh database of its own) and Redis.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod keys;
 pub mod smtp;
 
