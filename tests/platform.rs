@@ -44,10 +44,11 @@ async fn only_platform_admins_reach_the_platform_pages() {
         let page = v.get("/admin").await;
         assert_eq!(page.status, StatusCode::SEE_OTHER);
         assert_eq!(page.location.as_deref(), Some("/admin/login"));
-        let post = v
-            .submit("/admin/login", "/admin/tenants/acme/suspend", &[])
-            .await;
-        assert_eq!(post.status, StatusCode::SEE_OTHER);
+        for action in ["/admin/tenants/acme/suspend", "/admin/jwks/refresh"] {
+            let post = v.submit("/admin/login", action, &[]).await;
+            assert_eq!(post.status, StatusCode::SEE_OTHER);
+            assert_eq!(post.location.as_deref(), Some("/admin/login"));
+        }
     }
     assert_eq!(
         app.query_strings("SELECT status AS v FROM public.tenants"),
@@ -177,4 +178,47 @@ async fn a_suspended_organization_refuses_its_people_until_reactivated() {
             "tenant.reactivated acme"
         ]
     );
+}
+
+#[tokio::test]
+async fn a_platform_admin_sees_the_connections_and_fetches_the_providers_keys_now() {
+    let key = common::keys::TestKey::new("k1");
+    let keys = common::keys::KeyServer::start(&[&key]).await;
+    let app = TestApp::spawn_with(&[
+        ("JWT_ISSUER", "http://127.0.0.1:9/application/o/portal/"),
+        ("JWT_AUDIENCE", "portal"),
+        ("AUTHENTIK_PUBLIC_KEY_URL", keys.url.as_str()),
+    ])
+    .await;
+    app.signup("Acme", "acme", "ada@acme.test").await;
+    let root = super_admin(&app).await;
+    let page = root.get("/admin").await;
+    assert!(page.body.contains(r#"id="signing-keys""#), "{}", page.body);
+    assert!(page.body.contains("1 published at /.well-known/jwks.json"));
+    assert!(
+        page.body
+            .contains(&format!("{}: not fetched yet", keys.url)),
+        "{}",
+        page.body
+    );
+
+    let done = root.submit("/admin", "/admin/jwks/refresh", &[]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(keys.hits(), 1);
+    let page = root.get(done.location.as_deref().unwrap()).await;
+    assert!(
+        page.body
+            .contains(&format!("Fetched 1 key(s) from {}.", keys.url)),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(": 1 key(s), fetched"), "{}", page.body);
+    assert!(page.body.contains("platform.jwks_refreshed"));
+
+    // The provider down: the page says so, and the cached key stays.
+    keys.handle.stop(true).await;
+    let down = root.submit("/admin", "/admin/jwks/refresh", &[]).await;
+    let page = root.get(down.location.as_deref().unwrap()).await;
+    assert!(page.body.contains("could not be fetched"), "{}", page.body);
+    assert!(page.body.contains(": 1 key(s), fetched"), "{}", page.body);
 }

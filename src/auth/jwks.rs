@@ -130,6 +130,15 @@ impl JwksCache {
         &self.url
     }
 
+    /// How many keys are cached and how long ago they were fetched; none before the
+    /// first fetch.
+    pub async fn cached(&self) -> Option<(usize, Duration)> {
+        let guard = self.keys.read().await;
+        guard
+            .as_ref()
+            .map(|(at, set)| (set.keys.len(), at.elapsed()))
+    }
+
     /// How many times the key set was fetched (for health and tests).
     pub fn fetch_count(&self) -> u64 {
         self.fetches.load(Ordering::Relaxed)

@@ -89,6 +89,53 @@ pub struct AdminPage {
     errors: Vec<FieldError>,
     countries: &'static [(&'static str, &'static str)],
     business_types: &'static [(&'static str, &'static str)],
+    connections: Connections,
+}
+
+/// What the platform depends on, as the page shows it.
+#[derive(Default)]
+pub struct Connections {
+    /// The identity provider's key set for the token exchange: its URL (once known)
+    /// and what is cached.
+    exchange_keys: Option<(String, String)>,
+    /// The portal's published token signing keys.
+    signing_keys: usize,
+    /// Authentik outbox: pending and failed changes, when provisioning is on.
+    outbox: Option<(i64, i64)>,
+}
+
+async fn connections(state: &AppState) -> AppResult<Connections> {
+    let exchange_keys = match &state.exchange {
+        Some(ex) => Some(match ex.keys().await {
+            Ok(keys) => {
+                let cached = match keys.cached().await {
+                    Some((n, age)) => format!(
+                        "{n} key(s), fetched {} ago",
+                        crate::error::wait_words(age.as_secs())
+                    ),
+                    None => "not fetched yet".into(),
+                };
+                (keys.url().to_string(), cached)
+            }
+            Err(_) => (ex.settings().issuer.clone(), "discovery failed".into()),
+        }),
+        None => None,
+    };
+    let outbox = match &state.authentik {
+        Some(_) => {
+            let b = state
+                .db
+                .run(|conn| crate::authentik::outbox::backlog(conn, None))
+                .await?;
+            Some((b.pending, b.failed))
+        }
+        None => None,
+    };
+    Ok(Connections {
+        exchange_keys,
+        signing_keys: state.signing.published(),
+        outbox,
+    })
 }
 
 #[derive(serde::Deserialize)]
@@ -112,6 +159,7 @@ async fn build(
         errors: Vec::new(),
         countries: reference::COUNTRIES,
         business_types: reference::BUSINESS_TYPES,
+        connections: connections(state).await?,
     })
 }
 
@@ -199,4 +247,43 @@ pub async fn reactivate(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     set_status(&state, &registry, &user, &path, TenantStatus::Active).await
+}
+
+/// `POST /admin/jwks/refresh`: fetches the identity provider's keys now (after a key
+/// rotation in Authentik, say).
+pub async fn refresh_keys(
+    state: web::Data<AppState>,
+    user: PlatformUser,
+) -> AppResult<HttpResponse> {
+    let ex = state.exchange.as_ref().ok_or(AppError::NotFound)?;
+    let keys = ex.keys().await.map_err(|e| {
+        tracing::warn!(error = %e, "identity provider key set not found");
+        AppError::Unavailable("identity provider")
+    })?;
+    let notice = match keys.refresh().await {
+        Ok(n) => {
+            let (actor, url) = (user.0.email.clone(), keys.url().to_string());
+            state
+                .db
+                .run(move |conn| {
+                    platform::record(
+                        conn,
+                        &actor,
+                        "platform.jwks_refreshed",
+                        &url,
+                        serde_json::json!({ "keys": n }),
+                    )
+                })
+                .await?;
+            format!("Fetched {n} key(s) from {}.", keys.url())
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "identity provider keys not fetched");
+            format!(
+                "The identity provider's keys could not be fetched from {}; the cached keys stay in use.",
+                keys.url()
+            )
+        }
+    };
+    Ok(back(&notice))
 }

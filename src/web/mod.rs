@@ -34,6 +34,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/login", web::post().to(admin::login))
         .route("/admin/logout", web::post().to(admin::logout))
         .route("/admin/tenants", web::post().to(admin::create))
+        .route("/admin/jwks/refresh", web::post().to(admin::refresh_keys))
         .route(
             "/admin/tenants/{slug}/suspend",
             web::post().to(admin::suspend),
