@@ -848,3 +848,50 @@ async fn token_requests_over_the_limit_get_429_with_retry_after() {
     let r = api.refresh("acme.anything").await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test]
+async fn signing_keys_rotate_when_due_with_the_new_key_published_ahead_and_old_ones_forgotten() {
+    let api = Api::start(&[]).await;
+    let keys = api.signing_keys();
+    let kids = |app: &TestApp| {
+        app.query_strings(
+            "SELECT concat_ws('|', kid, (activates_at > now())::text) AS v \
+             FROM public.signing_keys ORDER BY activates_at",
+        )
+    };
+    let first = kids(&api.app);
+    assert_eq!(first.len(), 1);
+    assert!(first[0].ends_with("|false"));
+    // Nothing is due yet: maintenance changes nothing.
+    keys.maintain().await.unwrap();
+    assert_eq!(kids(&api.app), first);
+
+    // The key has signed for 40 days (rotation: 30): a successor is published now and
+    // signs after the publish-ahead delay; the old key still signs meanwhile.
+    api.app.query_strings(
+        "UPDATE public.signing_keys SET activates_at = now() - interval '40 days' RETURNING kid AS v",
+    );
+    keys.maintain().await.unwrap();
+    let two = kids(&api.app);
+    assert_eq!(two.len(), 2, "{two:?}");
+    assert!(two[1].ends_with("|true"), "the new key waits: {two:?}");
+    assert_eq!(keys.published(), 2);
+    let old_kid = first[0].split('|').next().unwrap();
+    let token = keys
+        .sign(&json!({ "iss": "x", "aud": "y", "sub": "z", "iat": now(), "exp": now() + 60 }))
+        .unwrap();
+    assert_eq!(parts(&token).0["kid"], old_kid);
+    // Running again does not pile up keys.
+    keys.maintain().await.unwrap();
+    assert_eq!(kids(&api.app).len(), 2);
+
+    // Once the successor has signed for longer than an access token lives, the old key
+    // can carry no valid token any more and is removed.
+    api.app.query_strings(
+        "UPDATE public.signing_keys SET activates_at = activates_at - interval '2 days' RETURNING kid AS v",
+    );
+    keys.maintain().await.unwrap();
+    let left = kids(&api.app);
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_ne!(left[0].split('|').next().unwrap(), old_kid);
+}
