@@ -59,6 +59,13 @@ async fn only_platform_admins_reach_the_platform_pages() {
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains(r#"data-slug="acme""#));
     assert!(
+        page.body.contains(
+            r#"<form method="post" action="/admin/tenants/acme/suspend" class="inline">"#
+        ),
+        "{}",
+        page.body
+    );
+    assert!(
         page.body.contains(r#"<td class="members">1</td>"#),
         "{}",
         page.body
