@@ -179,6 +179,18 @@ async fn a_valid_authentik_token_becomes_the_portals_tokens_and_opens_me() {
 
     let me = api.get("/api/v1/me", access).await;
     assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    let shouted = api
+        .send(
+            api.http
+                .get(format!("{}/api/v1/me", api.app.address))
+                .header("Authorization", format!("BEARER {access}")),
+        )
+        .await;
+    assert_eq!(
+        shouted.status,
+        StatusCode::OK,
+        "the scheme is case-insensitive"
+    );
     assert_eq!(me.body["email"], "sam@acme.test");
     assert_eq!(me.body["role"], "staff");
     assert_eq!(me.body["tenant"]["slug"], "acme");
