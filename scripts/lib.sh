@@ -464,7 +464,7 @@ bench_start_server() {
     # that matters (the portal never lets .env override a variable already set).
     local -a portal_env=(
         PORTAL_ENV=development
-        DATABASE_URL="postgres://postgres@127.0.0.1:${PG_PORT}/${BENCH_DB}"
+        DATABASE_URL="postgres://postgres@127.0.0.1:${PG_PORT}/${BENCH_DB}?sslmode=disable"
         REDIS_URL="redis://127.0.0.1:${REDIS_PORT}"
         SECRET_KEY="$secret"
         PORTAL_BIND="127.0.0.1:${port}"

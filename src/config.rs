@@ -139,7 +139,7 @@ impl std::error::Error for ConfigError {}
 pub const MIN_SECRET_KEY_LEN: usize = 64;
 const WEAK_SECRETS: &[&str] = &["changeme", "change-me", "secret", "development", "insecure"];
 
-const DEV_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/tenant_portal";
+const DEV_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/tenant_portal?sslmode=disable";
 const DEV_REDIS_URL: &str = "redis://127.0.0.1:6379";
 
 impl Settings {

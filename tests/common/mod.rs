@@ -14,8 +14,21 @@ use tenant_portal::{app::Application, config::Settings, db::migrate};
 
 /// The database server tests create their databases on.
 pub fn admin_database_url() -> String {
-    std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    without_tls(
+        std::env::var("TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
+    )
+}
+
+/// Tests talk to a local server: no TLS (`sslmode=disable`) unless the URL asks for it.
+/// libpq's OpenSSL state can be torn down at process exit while pooled connections
+/// are still closing on other threads, which aborts a test binary that passed.
+fn without_tls(url: String) -> String {
+    if url.contains("sslmode=") {
+        return url;
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}sslmode=disable")
 }
 
 /// The Redis tests use (sessions of different tests never collide: keys are random).
@@ -25,8 +38,9 @@ pub fn redis_url() -> String {
 
 fn database_url(name: &str) -> String {
     let admin = admin_database_url();
-    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-    format!("{base}/{name}")
+    let (path, query) = admin.split_once('?').unwrap_or((&admin, ""));
+    let base = path.rsplit_once('/').map(|(b, _)| b).unwrap_or(path);
+    format!("{base}/{name}?{query}")
 }
 
 /// A strong password accepted by the policy.
