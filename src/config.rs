@@ -199,11 +199,14 @@ impl Settings {
             }
             None => None,
         };
-        let base_url = base_url.unwrap_or_else(|| {
-            Url::parse(&format!("http://{bind}")).unwrap_or_else(|_| {
-                Url::parse("http://127.0.0.1:8080").expect("a literal URL parses")
-            })
-        });
+        // Without PORTAL_BASE_URL (development), the bind address serves as the base.
+        let Some(base_url) = base_url.or_else(|| Url::parse(&format!("http://{bind}")).ok()) else {
+            r.problem(
+                "PORTAL_BASE_URL",
+                "is required: set it to the URL people use to reach the portal".into(),
+            );
+            return Err(ConfigError(r.problems));
+        };
         if prod && base_url.scheme() != "https" {
             r.problem(
                 "PORTAL_BASE_URL",

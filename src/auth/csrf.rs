@@ -17,11 +17,10 @@ use actix_web::{
 };
 use base64::Engine;
 use futures_util::StreamExt;
-use hmac::{Hmac, KeyInit, Mac};
 use rand::RngCore;
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
+use crate::auth::tokens;
 use crate::error::AppError;
 
 /// The cookie holding the browser's CSRF seed.
@@ -41,20 +40,15 @@ pub struct CsrfConfig {
 impl CsrfConfig {
     /// Derives the CSRF key from the secret key, so it differs from other uses of it.
     pub fn new(secret: &[u8], secure: bool) -> Self {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret)
-            .expect("HMAC accepts keys of any length");
-        mac.update(b"tenant-portal csrf v1");
         Self {
-            key: mac.finalize().into_bytes().to_vec(),
+            key: tokens::hmac_sha256(secret, b"tenant-portal csrf v1").to_vec(),
             secure,
         }
     }
 
     fn token_for(&self, seed: &str) -> String {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key)
-            .expect("HMAC accepts keys of any length");
-        mac.update(seed.as_bytes());
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(tokens::hmac_sha256(&self.key, seed.as_bytes()))
     }
 }
 

@@ -13,13 +13,13 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use diesel::prelude::*;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
-use hmac::{KeyInit, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use ring::aead;
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Serialize, de::DeserializeOwned};
 use time::OffsetDateTime;
 
+use crate::auth::tokens;
 use crate::config::TokenSettings;
 use crate::db::Db;
 use crate::db::schema::public::signing_keys;
@@ -64,10 +64,7 @@ const LEEWAY_SECS: u64 = 30;
 impl SigningKeys {
     /// A key set over the database; nothing is read until [`SigningKeys::maintain`].
     pub fn new(db: Db, secret: &[u8], settings: TokenSettings) -> Self {
-        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret)
-            .expect("HMAC takes keys of any length");
-        mac.update(b"tenant-portal/signing-key-seal/v1");
-        let seal: [u8; 32] = mac.finalize().into_bytes().into();
+        let seal = tokens::hmac_sha256(secret, b"tenant-portal/signing-key-seal/v1");
         Self {
             db,
             seal,
