@@ -335,24 +335,10 @@ pub async fn jwks_refresh(
         .exchange
         .as_ref()
         .ok_or_else(|| AppError::BadRequest(NOT_CONFIGURED.into()))?;
-    let unavailable = |e: anyhow::Error| {
-        tracing::warn!(error = %e, "identity provider keys not fetched");
+    let (count, url) = ex.fetch_keys_now().await.map_err(|e| {
+        tracing::warn!(error = ?e, "identity provider keys not fetched");
         AppError::Unavailable("identity provider")
-    };
-    let keys = ex.keys().await.map_err(unavailable)?;
-    let count = keys.refresh().await.map_err(unavailable)?;
-    let (actor, url) = (caller.user.email.clone(), keys.url().to_string());
-    state
-        .db
-        .run(move |conn| {
-            crate::platform::record(
-                conn,
-                &actor,
-                "platform.jwks_refreshed",
-                &url,
-                serde_json::json!({ "keys": count }),
-            )
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "keys": count, "url": keys.url() })))
+    })?;
+    crate::platform::keys_refreshed(&state, &caller.user.email, count, &url).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "keys": count, "url": url })))
 }

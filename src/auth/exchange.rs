@@ -15,6 +15,20 @@ use crate::auth::jwks::{
 use crate::auth::oidc::discovery;
 use crate::config::ExchangeSettings;
 
+/// Why the key set could not be fetched on demand.
+#[derive(Debug)]
+pub enum KeysNotFetched {
+    /// The issuer's discovery document, which names the key set, is unavailable.
+    Discovery(anyhow::Error),
+    /// The key set at `url` did not come; the cached keys stay in use.
+    Fetch {
+        /// The key set's URL.
+        url: String,
+        /// Why.
+        error: anyhow::Error,
+    },
+}
+
 /// Validates Authentik tokens presented for exchange.
 pub struct Exchange {
     settings: ExchangeSettings,
@@ -56,6 +70,17 @@ impl Exchange {
             })
             .await?;
         Ok(self.key_sets.for_url(url))
+    }
+
+    /// Fetches the key set now, whatever the cache holds (an operator after a key
+    /// rotation in Authentik): how many keys it holds, and its URL.
+    pub async fn fetch_keys_now(&self) -> Result<(usize, String), KeysNotFetched> {
+        let keys = self.keys().await.map_err(KeysNotFetched::Discovery)?;
+        let url = keys.url().to_string();
+        match keys.refresh().await {
+            Ok(n) => Ok((n, url)),
+            Err(error) => Err(KeysNotFetched::Fetch { url, error }),
+        }
     }
 
     async fn discover_jwks_uri(&self) -> anyhow::Result<String> {

@@ -4,6 +4,7 @@ use diesel::prelude::*;
 use secrecy::ExposeSecret;
 
 use super::runtime;
+use crate::auth::exchange::KeysNotFetched;
 use crate::config::Settings;
 
 pub(super) fn check(settings: Settings) -> i32 {
@@ -74,20 +75,17 @@ async fn check_exchange_keys(state: &crate::app::AppState) -> bool {
         println!("jwks: not configured (token exchange off: set JWT_ISSUER and JWT_AUDIENCE)");
         return true;
     };
-    let keys = match ex.keys().await {
-        Ok(k) => k,
-        Err(e) => {
-            println!("jwks: FAILED (discovery of {}: {e})", ex.settings().issuer);
-            return false;
-        }
-    };
-    match keys.refresh().await {
-        Ok(n) => {
-            println!("jwks: ok ({n} keys at {})", keys.url());
+    match ex.fetch_keys_now().await {
+        Ok((n, url)) => {
+            println!("jwks: ok ({n} keys at {url})");
             true
         }
-        Err(e) => {
-            println!("jwks: FAILED ({}: {e})", keys.url());
+        Err(KeysNotFetched::Discovery(e)) => {
+            println!("jwks: FAILED (discovery of {}: {e})", ex.settings().issuer);
+            false
+        }
+        Err(KeysNotFetched::Fetch { url, error }) => {
+            println!("jwks: FAILED ({url}: {error})");
             false
         }
     }

@@ -125,6 +125,29 @@ pub async fn admit_from_sso(
         .await
 }
 
+/// Records in the platform audit log that an admin had the identity provider's keys
+/// fetched.
+pub async fn keys_refreshed(
+    state: &AppState,
+    actor: &str,
+    keys: usize,
+    url: &str,
+) -> AppResult<()> {
+    let (actor, url) = (actor.to_string(), url.to_string());
+    state
+        .db
+        .run(move |conn| {
+            record(
+                conn,
+                &actor,
+                "platform.jwks_refreshed",
+                &url,
+                serde_json::json!({ "keys": keys }),
+            )
+        })
+        .await
+}
+
 /// Adds platform rights to a session that was just started.
 pub fn add_to_session(session: &Session, who: PlatformIdentity) -> AppResult<()> {
     session.insert(PLATFORM, who).map_err(AppError::internal)

@@ -7,6 +7,7 @@ use askama_web::WebTemplate;
 
 use crate::app::AppState;
 use crate::audit::RequestMeta;
+use crate::auth::exchange::KeysNotFetched;
 use crate::auth::{csrf::CsrfToken, login::secret};
 use crate::domain::{FieldError, TenantSlug, reference};
 use crate::error::{AppError, AppResult};
@@ -256,33 +257,20 @@ pub async fn refresh_keys(
     user: PlatformUser,
 ) -> AppResult<HttpResponse> {
     let ex = state.exchange.as_ref().ok_or(AppError::NotFound)?;
-    let keys = ex.keys().await.map_err(|e| {
-        tracing::warn!(error = %e, "identity provider key set not found");
-        AppError::Unavailable("identity provider")
-    })?;
-    let notice = match keys.refresh().await {
-        Ok(n) => {
-            let (actor, url) = (user.0.email.clone(), keys.url().to_string());
-            state
-                .db
-                .run(move |conn| {
-                    platform::record(
-                        conn,
-                        &actor,
-                        "platform.jwks_refreshed",
-                        &url,
-                        serde_json::json!({ "keys": n }),
-                    )
-                })
-                .await?;
-            format!("Fetched {n} key(s) from {}.", keys.url())
+    let notice = match ex.fetch_keys_now().await {
+        Ok((n, url)) => {
+            platform::keys_refreshed(&state, &user.0.email, n, &url).await?;
+            format!("Fetched {n} key(s) from {url}.")
         }
-        Err(e) => {
-            tracing::warn!(error = %e, "identity provider keys not fetched");
+        Err(KeysNotFetched::Fetch { url, error }) => {
+            tracing::warn!(error = %error, "identity provider keys not fetched");
             format!(
-                "The identity provider's keys could not be fetched from {}; the cached keys stay in use.",
-                keys.url()
+                "The identity provider's keys could not be fetched from {url}; the cached keys stay in use."
             )
+        }
+        Err(KeysNotFetched::Discovery(error)) => {
+            tracing::warn!(error = %error, "identity provider key set not found");
+            return Err(AppError::Unavailable("identity provider"));
         }
     };
     Ok(back(&notice))
