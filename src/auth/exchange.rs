@@ -12,7 +12,7 @@ use tokio::sync::OnceCell;
 use crate::auth::jwks::{
     Expectations, JwksCache, KeySets, ProviderClaims, TokenRejected, validate,
 };
-use crate::auth::oidc::discovery;
+use crate::auth::oidc::discovery::Discovery;
 use crate::config::ExchangeSettings;
 
 /// Why the key set could not be fetched on demand.
@@ -33,6 +33,7 @@ pub enum KeysNotFetched {
 pub struct Exchange {
     settings: ExchangeSettings,
     http: reqwest::Client,
+    discovery: Discovery,
     key_sets: Arc<KeySets>,
     jwks_url: OnceCell<String>,
 }
@@ -46,6 +47,7 @@ impl Exchange {
             .timeout(Duration::from_secs(10))
             .build()?;
         Ok(Self {
+            discovery: Discovery::new(url::Url::parse(&settings.issuer)?),
             settings,
             http,
             key_sets,
@@ -65,7 +67,13 @@ impl Exchange {
             .get_or_try_init(|| async {
                 match &self.settings.jwks_url {
                     Some(u) => Ok::<_, anyhow::Error>(u.to_string()),
-                    None => self.discover_jwks_uri().await,
+                    None => Ok(self
+                        .discovery
+                        .get(&self.http)
+                        .await
+                        .map_err(anyhow::Error::msg)?
+                        .jwks_uri
+                        .to_string()),
                 }
             })
             .await?;
@@ -81,23 +89,6 @@ impl Exchange {
             Ok(n) => Ok((n, url)),
             Err(error) => Err(KeysNotFetched::Fetch { url, error }),
         }
-    }
-
-    async fn discover_jwks_uri(&self) -> anyhow::Result<String> {
-        #[derive(serde::Deserialize)]
-        struct Doc {
-            jwks_uri: url::Url,
-        }
-        let issuer = url::Url::parse(&self.settings.issuer)?;
-        let doc: Doc = self
-            .http
-            .get(discovery::discovery_url(&issuer)?)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        Ok(doc.jwks_uri.to_string())
     }
 
     /// Validates an Authentik token: signature (from the key set), issuer, audience,

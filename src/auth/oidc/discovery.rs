@@ -118,7 +118,7 @@ impl Discovery {
             .map_err(|e| format!("the discovery document is not understood: {e}"))?;
         if !same_issuer(self.issuer.as_str(), &info.issuer) {
             return Err(format!(
-                "the discovery document names issuer `{}`, not OIDC_ISSUER_URL `{}`",
+                "the discovery document names issuer `{}`, not the configured `{}`",
                 info.issuer, self.issuer
             ));
         }
