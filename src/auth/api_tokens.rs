@@ -227,9 +227,10 @@ pub fn rotate(
         bool,
         User,
     );
+    let hash = tokens::hash(raw);
     let found: Option<Row> = refresh_tokens::table
         .inner_join(api_sessions::table.inner_join(users::table))
-        .filter(refresh_tokens::token_hash.eq(tokens::hash(raw)))
+        .filter(refresh_tokens::token_hash.eq(&hash))
         .select((
             api_sessions::id,
             refresh_tokens::used_at,
@@ -269,7 +270,7 @@ pub fn rotate(
         revoke(conn, session, "person deactivated")?;
         return Ok(Refreshed::Refused(REVOKED));
     }
-    diesel::update(refresh_tokens::table.find(tokens::hash(raw)))
+    diesel::update(refresh_tokens::table.find(&hash))
         .set(refresh_tokens::used_at.eq(Some(now)))
         .execute(conn)?;
     let next = new_refresh(tenant);

@@ -94,19 +94,21 @@ impl SigningKeys {
                 let needs_now = current.is_none_or(|c| !usable(c));
                 let pending = newest.is_some_and(|n| n.activates_at > now);
                 let due = current.is_some_and(|c| c.activates_at + rotation - ahead <= now);
-                if needs_now {
+                let made = if needs_now {
                     if current.is_some() {
                         tracing::warn!(
                             "the current signing key cannot be unsealed with this SECRET_KEY; a new key signs from now"
                         );
                     }
-                    insert_key(conn, &seal, now)?;
+                    Some(insert_key(conn, &seal, now)?)
                 } else if due && !pending {
-                    insert_key(conn, &seal, now + ahead)?;
-                }
-                rows = load_rows(conn)?;
-                forget_expired(conn, &rows, &s, now)?;
-                load_rows(conn)
+                    Some(insert_key(conn, &seal, now + ahead)?)
+                } else {
+                    None
+                };
+                rows.extend(made);
+                rows.sort_by_key(|r| r.activates_at);
+                forget_expired(conn, rows, &s, now)
             })
             .await?;
         self.install(rows);
@@ -124,7 +126,7 @@ impl SigningKeys {
         let seal = self.seal;
         let kid = self
             .db
-            .public(move |conn| insert_key(conn, &seal, activates_at))
+            .public(move |conn| Ok(insert_key(conn, &seal, activates_at)?.kid))
             .await?;
         self.reload().await?;
         Ok(kid)
@@ -289,33 +291,34 @@ fn load_rows(conn: &mut PgConnection) -> AppResult<Vec<KeyRow>> {
 }
 
 /// Deletes the keys no unexpired token can carry: those replaced longer ago than an
-/// access token lives (plus a margin).
+/// access token lives (plus a margin). Returns the keys kept, in order.
 fn forget_expired(
     conn: &mut PgConnection,
-    rows: &[KeyRow],
+    mut rows: Vec<KeyRow>,
     s: &TokenSettings,
     now: OffsetDateTime,
-) -> AppResult<()> {
+) -> AppResult<Vec<KeyRow>> {
     let keep = time::Duration::try_from(s.access_ttl + OVERLAP_MARGIN).unwrap_or_default();
     // A key is replaced when the next one activates (if that is already the case).
-    let gone: Vec<&str> = rows
+    let gone: Vec<String> = rows
         .windows(2)
         .filter(|w| w[1].activates_at <= now && w[1].activates_at + keep < now)
-        .map(|w| w[0].kid.as_str())
+        .map(|w| w[0].kid.clone())
         .collect();
     if !gone.is_empty() {
         diesel::delete(signing_keys::table.filter(signing_keys::kid.eq_any(&gone)))
             .execute(conn)?;
         tracing::info!(keys = gone.len(), "retired token signing keys removed");
+        rows.retain(|r| !gone.contains(&r.kid));
     }
-    Ok(())
+    Ok(rows)
 }
 
 fn insert_key(
     conn: &mut PgConnection,
     seal: &[u8; 32],
     activates_at: OffsetDateTime,
-) -> AppResult<String> {
+) -> AppResult<KeyRow> {
     let rng = SystemRandom::new();
     let mut seed = [0u8; 32];
     rng.fill(&mut seed)
@@ -327,18 +330,23 @@ fn insert_key(
     let public = ed25519_dalek::SigningKey::from_bytes(&seed)
         .verifying_key()
         .to_bytes();
-    let sealed = seal_seed(seal, &kid, &seed)?;
+    let row = KeyRow {
+        sealed_private_key: seal_seed(seal, &kid, &seed)?,
+        public_key: public.to_vec(),
+        kid,
+        activates_at,
+    };
     diesel::insert_into(signing_keys::table)
         .values((
-            signing_keys::kid.eq(&kid),
+            signing_keys::kid.eq(&row.kid),
             signing_keys::algorithm.eq("EdDSA"),
-            signing_keys::public_key.eq(public.to_vec()),
-            signing_keys::sealed_private_key.eq(sealed),
-            signing_keys::activates_at.eq(activates_at),
+            signing_keys::public_key.eq(&row.public_key),
+            signing_keys::sealed_private_key.eq(&row.sealed_private_key),
+            signing_keys::activates_at.eq(row.activates_at),
         ))
         .execute(conn)?;
-    tracing::info!(kid = %kid, activates_at = %activates_at, "token signing key created");
-    Ok(kid)
+    tracing::info!(kid = %row.kid, activates_at = %activates_at, "token signing key created");
+    Ok(row)
 }
 
 fn seal_seed(seal: &[u8; 32], kid: &str, seed: &[u8; 32]) -> AppResult<Vec<u8>> {
