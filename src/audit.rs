@@ -217,8 +217,7 @@ impl AuditEntry {
 
     /// The time as shown on pages (UTC).
     pub fn when(&self) -> String {
-        let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-        self.occurred_at.format(&f).unwrap_or_default()
+        crate::display::minute(self.occurred_at)
     }
 }
 

@@ -12,6 +12,7 @@ pub mod authentik;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod display;
 pub mod domain;
 pub mod error;
 pub mod health;

@@ -103,9 +103,8 @@ impl MemberRow {
 
     /// Last sign-in, for the page.
     pub fn last_seen(&self) -> String {
-        let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
         self.last_login_at
-            .and_then(|t| t.format(&f).ok())
+            .map(crate::display::minute)
             .unwrap_or_else(|| "Never".into())
     }
 }

@@ -87,11 +87,10 @@ pub async fn recent_events(
                         platform_audit_log::target,
                     ))
                     .load(conn)?;
-            let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
             Ok(rows
                 .into_iter()
                 .map(|(at, actor, action, target)| {
-                    (at.format(&f).unwrap_or_default(), actor, action, target)
+                    (crate::display::minute(at), actor, action, target)
                 })
                 .collect())
         })

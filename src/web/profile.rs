@@ -26,11 +26,10 @@ pub struct SessionView {
     current: bool,
 }
 
+/// A session's Unix time, as the page shows it.
 fn when(unix: i64) -> String {
-    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
     time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| t.format(&f).ok())
+        .map(crate::display::minute)
         .unwrap_or_default()
 }
 
@@ -59,8 +58,8 @@ impl From<api_tokens::ApiSessionView> for ApiSessionRow {
         Self {
             id: s.id.to_string(),
             client: s.user_agent.unwrap_or_else(|| "An API client".into()),
-            created: when(s.created_at.unix_timestamp()),
-            last_used: when(s.last_used_at.unix_timestamp()),
+            created: crate::display::minute(s.created_at),
+            last_used: crate::display::minute(s.last_used_at),
         }
     }
 }

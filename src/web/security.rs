@@ -61,7 +61,6 @@ pub async fn page(
                 .load(conn)?)
         })
         .await?;
-    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
     Ok(SecurityPage {
         csrf: csrf.0,
         slug: user.tenant.slug.to_string(),
@@ -70,7 +69,7 @@ pub async fn page(
             .into_iter()
             .map(|(email, until, failures)| Lock {
                 email,
-                until: until.and_then(|u| u.format(&f).ok()).unwrap_or_default(),
+                until: until.map(crate::display::minute).unwrap_or_default(),
                 failures,
             })
             .collect(),
