@@ -317,7 +317,8 @@ impl Visitor {
         format!("{}{}", self.address, path)
     }
 
-    async fn page(res: reqwest::Response) -> Page {
+    /// A response as a [`Page`] (status, redirect target, headers, body).
+    pub async fn page(res: reqwest::Response) -> Page {
         let status = res.status();
         let headers = res.headers().clone();
         let location = headers

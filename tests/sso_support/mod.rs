@@ -150,28 +150,12 @@ pub async fn portal_with_provider(extra: &[(&str, &str)]) -> (TestApp, TestProvi
 
 /// GET of an absolute URL, no redirect followed.
 pub async fn get_abs(v: &Visitor, url: &str) -> Page {
-    to_page(v.http.get(url).send().await.expect("GET")).await
+    Visitor::page(v.http.get(url).send().await.expect("GET")).await
 }
 
 /// POST of a form to an absolute URL, no redirect followed.
 pub async fn post_abs(v: &Visitor, url: &str, form: &[(&str, &str)]) -> Page {
-    to_page(v.http.post(url).form(form).send().await.expect("POST")).await
-}
-
-async fn to_page(res: reqwest::Response) -> Page {
-    let status = res.status();
-    let headers = res.headers().clone();
-    let location = headers
-        .get(reqwest::header::LOCATION)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_string);
-    let body = res.text().await.unwrap_or_default();
-    Page {
-        status,
-        location,
-        headers,
-        body,
-    }
+    Visitor::page(v.http.post(url).form(form).send().await.expect("POST")).await
 }
 
 /// Resolves a `Location` against the URL that sent it.
