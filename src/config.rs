@@ -255,9 +255,7 @@ impl Settings {
             );
         }
         let max_failed_attempts = r.number("AUTH_MAX_FAILED_ATTEMPTS", 1, 1000).unwrap_or(5);
-        let lockout_minutes = r
-            .number("AUTH_LOCKOUT_DURATION_MINUTES", 1, 10_080)
-            .unwrap_or(15);
+        let lockout_duration = r.duration("AUTH_LOCKOUT_DURATION_MINUTES", 1, 10_080, 15);
         let session_cookie_secure = r.flag("AUTH_SESSION_COOKIE_SECURE").unwrap_or(prod);
         if prod && !session_cookie_secure {
             r.problem(
@@ -266,12 +264,8 @@ impl Settings {
                     .into(),
             );
         }
-        let idle_minutes = r
-            .number("AUTH_SESSION_IDLE_MINUTES", 1, 43_200)
-            .unwrap_or(120);
-        let absolute_hours = r
-            .number("AUTH_SESSION_ABSOLUTE_HOURS", 1, 8_760)
-            .unwrap_or(12);
+        let session_idle = r.duration("AUTH_SESSION_IDLE_MINUTES", 1, 43_200, 120);
+        let session_absolute = r.duration("AUTH_SESSION_ABSOLUTE_HOURS", 1, 8_760, 12);
         let db_pool_size = r.number("PORTAL_DB_POOL_SIZE", 1, 1000).unwrap_or(16) as usize;
         let log_json = r
             .text("PORTAL_LOG_FORMAT")
@@ -291,13 +285,9 @@ impl Settings {
             .unwrap_or_else(|| "mail".into())
             .into();
         let trusted_proxies = r.ip_list("PORTAL_TRUSTED_PROXIES");
-        let reset_minutes = r
-            .number("AUTH_PASSWORD_RESET_MINUTES", 5, 1440)
-            .unwrap_or(30);
-        let verification_hours = r
-            .number("AUTH_EMAIL_VERIFICATION_HOURS", 1, 720)
-            .unwrap_or(48);
-        let invitation_days = r.number("AUTH_INVITATION_DAYS", 1, 90).unwrap_or(7);
+        let password_reset_ttl = r.duration("AUTH_PASSWORD_RESET_MINUTES", 5, 1440, 30);
+        let email_verification_ttl = r.duration("AUTH_EMAIL_VERIFICATION_HOURS", 1, 720, 48);
+        let invitation_ttl = r.duration("AUTH_INVITATION_DAYS", 1, 90, 7);
         let redis_key_prefix = r
             .text("REDIS_KEY_PREFIX")
             .unwrap_or_else(|| "portal".into());
@@ -342,19 +332,19 @@ impl Settings {
             password_auth_enabled,
             password_hash_rounds,
             max_failed_attempts,
-            lockout_duration: Duration::from_secs(u64::from(lockout_minutes) * 60),
+            lockout_duration,
             session_cookie_secure,
-            session_idle: Duration::from_secs(u64::from(idle_minutes) * 60),
-            session_absolute: Duration::from_secs(u64::from(absolute_hours) * 3600),
+            session_idle,
+            session_absolute,
             db_pool_size,
             log_json,
             smtp_url: smtp_url.map(SecretString::from),
             mail_from,
             mail_dir,
             trusted_proxies,
-            password_reset_ttl: Duration::from_secs(u64::from(reset_minutes) * 60),
-            email_verification_ttl: Duration::from_secs(u64::from(verification_hours) * 3600),
-            invitation_ttl: Duration::from_secs(u64::from(invitation_days) * 86400),
+            password_reset_ttl,
+            email_verification_ttl,
+            invitation_ttl,
             redis_key_prefix,
             rate_limit_enabled,
             rate_limit_login_per_minute,

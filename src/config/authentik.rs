@@ -48,22 +48,14 @@ impl fmt::Debug for AuthentikSettings {
 pub(super) fn read(r: &mut Reader<'_>, prod: bool) -> Option<AuthentikSettings> {
     let url = r.text("AUTHENTIK_URL");
     let token = r.text("AUTHENTIK_TOKEN");
-    let timeout_ms = r
-        .number("AUTHENTIK_TIMEOUT_MS", 50, 120_000)
-        .unwrap_or(5_000);
+    let timeout = r.duration("AUTHENTIK_TIMEOUT_MS", 50, 120_000, 5_000);
     let retries = r.number("AUTHENTIK_RETRIES", 0, 10).unwrap_or(2);
     let circuit_threshold = r
         .number("AUTHENTIK_CIRCUIT_THRESHOLD", 1, 1000)
         .unwrap_or(5);
-    let circuit_secs = r
-        .number("AUTHENTIK_CIRCUIT_OPEN_SECS", 1, 3600)
-        .unwrap_or(30);
-    let poll_ms = r
-        .number("AUTHENTIK_OUTBOX_POLL_MS", 10, 600_000)
-        .unwrap_or(1_000);
-    let backoff_ms = r
-        .number("AUTHENTIK_OUTBOX_BACKOFF_MS", 10, 3_600_000)
-        .unwrap_or(2_000);
+    let circuit_pause = r.duration("AUTHENTIK_CIRCUIT_OPEN_SECS", 1, 3600, 30);
+    let outbox_poll = r.duration("AUTHENTIK_OUTBOX_POLL_MS", 10, 600_000, 1_000);
+    let outbox_backoff = r.duration("AUTHENTIK_OUTBOX_BACKOFF_MS", 10, 3_600_000, 2_000);
     let max_attempts = r
         .number("AUTHENTIK_OUTBOX_MAX_ATTEMPTS", 1, 1000)
         .unwrap_or(8);
@@ -104,12 +96,12 @@ pub(super) fn read(r: &mut Reader<'_>, prod: bool) -> Option<AuthentikSettings> 
     Some(AuthentikSettings {
         url,
         token: SecretString::from(token),
-        timeout: Duration::from_millis(u64::from(timeout_ms)),
+        timeout,
         retries,
         circuit_threshold,
-        circuit_pause: Duration::from_secs(u64::from(circuit_secs)),
-        outbox_poll: Duration::from_millis(u64::from(poll_ms)),
-        outbox_backoff: Duration::from_millis(u64::from(backoff_ms)),
+        circuit_pause,
+        outbox_poll,
+        outbox_backoff,
         outbox_max_attempts: max_attempts,
     })
 }

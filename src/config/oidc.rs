@@ -121,10 +121,8 @@ pub(super) fn read(r: &mut Reader<'_>, prod: bool) -> Option<OidcSettings> {
     let super_admin_group = r
         .text("OIDC_SUPER_ADMIN_GROUP")
         .unwrap_or_else(|| "portal-super-admin".into());
-    let jwks_min_refresh = r
-        .number("OIDC_JWKS_MIN_REFRESH_SECONDS", 1, 86_400)
-        .unwrap_or(60);
-    let http_timeout = r.number("OIDC_HTTP_TIMEOUT_SECONDS", 1, 120).unwrap_or(10);
+    let jwks_min_refresh = r.duration("OIDC_JWKS_MIN_REFRESH_SECONDS", 1, 86_400, 60);
+    let http_timeout = r.duration("OIDC_HTTP_TIMEOUT_SECONDS", 1, 120, 10);
     Some(OidcSettings {
         issuer: issuer?,
         client_id: client_id?,
@@ -133,8 +131,8 @@ pub(super) fn read(r: &mut Reader<'_>, prod: bool) -> Option<OidcSettings> {
         id_token_algorithms,
         group_prefix,
         super_admin_group,
-        jwks_min_refresh: Duration::from_secs(u64::from(jwks_min_refresh)),
-        http_timeout: Duration::from_secs(u64::from(http_timeout)),
+        jwks_min_refresh,
+        http_timeout,
     })
 }
 

@@ -1,5 +1,7 @@
 //! The variable reader behind [`super::Settings`].
 
+use std::time::Duration;
+
 use url::Url;
 
 use super::ConfigProblem;
@@ -43,6 +45,19 @@ impl Reader<'_> {
             return None;
         }
         Some(v)
+    }
+
+    /// A duration in the unit its variable's name ends with (`_MS`, `_SECS`,
+    /// `_SECONDS`, `_MINUTES`, `_HOURS`, `_DAYS`), between `min` and `max` units (else a
+    /// problem naming the range); `default` units when unset.
+    pub(super) fn duration(
+        &mut self,
+        name: &'static str,
+        min: u32,
+        max: u32,
+        default: u32,
+    ) -> Duration {
+        unit_of(name) * self.number(name, min, max).unwrap_or(default)
     }
 
     pub(super) fn flag(&mut self, name: &'static str) -> Option<bool> {
@@ -109,5 +124,45 @@ impl Reader<'_> {
             ),
         }
         raw
+    }
+}
+
+/// The unit a duration variable's name promises.
+fn unit_of(name: &str) -> Duration {
+    let secs = |n| Duration::from_secs(n);
+    match name.rsplit('_').next() {
+        Some("MS") => Duration::from_millis(1),
+        Some("MINUTES") => secs(60),
+        Some("HOURS") => secs(3600),
+        Some("DAYS") => secs(86_400),
+        // `_SECS`, `_SECONDS`.
+        _ => secs(1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_unit_comes_from_the_name() {
+        assert_eq!(unit_of("AUTHENTIK_TIMEOUT_MS"), Duration::from_millis(1));
+        assert_eq!(
+            unit_of("AUTHENTIK_CIRCUIT_OPEN_SECS"),
+            Duration::from_secs(1)
+        );
+        assert_eq!(unit_of("JWT_JWKS_CACHE_SECONDS"), Duration::from_secs(1));
+        assert_eq!(
+            unit_of("JWT_ACCESS_TOKEN_EXPIRE_MINUTES"),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            unit_of("AUTH_SESSION_ABSOLUTE_HOURS"),
+            Duration::from_secs(3600)
+        );
+        assert_eq!(
+            unit_of("JWT_REFRESH_TOKEN_EXPIRE_DAYS"),
+            Duration::from_secs(86_400)
+        );
     }
 }

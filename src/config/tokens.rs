@@ -76,21 +76,11 @@ pub(super) fn read(
     base_url: &Url,
     oidc: Option<&OidcSettings>,
 ) -> TokenSettings {
-    let access = r
-        .number("JWT_ACCESS_TOKEN_EXPIRE_MINUTES", 1, 1440)
-        .unwrap_or(15);
-    let refresh = r
-        .number("JWT_REFRESH_TOKEN_EXPIRE_DAYS", 1, 365)
-        .unwrap_or(30);
-    let rotation = r
-        .number("JWT_SIGNING_KEY_ROTATION_DAYS", 1, 365)
-        .unwrap_or(30);
-    let ahead = r
-        .number("JWT_SIGNING_KEY_PUBLISH_AHEAD_MINUTES", 0, 10_080)
-        .unwrap_or(60);
-    let reload = r
-        .number("JWT_SIGNING_KEY_RELOAD_SECONDS", 1, 3600)
-        .unwrap_or(60);
+    let access_ttl = r.duration("JWT_ACCESS_TOKEN_EXPIRE_MINUTES", 1, 1440, 15);
+    let refresh_ttl = r.duration("JWT_REFRESH_TOKEN_EXPIRE_DAYS", 1, 365, 30);
+    let key_rotation = r.duration("JWT_SIGNING_KEY_ROTATION_DAYS", 1, 365, 30);
+    let key_publish_ahead = r.duration("JWT_SIGNING_KEY_PUBLISH_AHEAD_MINUTES", 0, 10_080, 60);
+    let key_reload = r.duration("JWT_SIGNING_KEY_RELOAD_SECONDS", 1, 3600, 60);
     let issuer = r
         .text("PORTAL_TOKEN_ISSUER")
         .unwrap_or_else(|| base_url.as_str().trim_end_matches('/').to_string());
@@ -99,13 +89,13 @@ pub(super) fn read(
         .unwrap_or_else(|| "tenant-portal".into());
     TokenSettings {
         exchange: exchange(r, oidc),
-        access_ttl: Duration::from_secs(u64::from(access) * 60),
-        refresh_ttl: Duration::from_secs(u64::from(refresh) * 86_400),
+        access_ttl,
+        refresh_ttl,
         issuer,
         audience,
-        key_rotation: Duration::from_secs(u64::from(rotation) * 86_400),
-        key_publish_ahead: Duration::from_secs(u64::from(ahead) * 60),
-        key_reload: Duration::from_secs(u64::from(reload)),
+        key_rotation,
+        key_publish_ahead,
+        key_reload,
         rate_per_minute: r
             .number("RATE_LIMIT_TOKEN_PER_MINUTE", 1, 1_000_000)
             .unwrap_or(60),
@@ -141,9 +131,7 @@ fn exchange(r: &mut Reader<'_>, oidc: Option<&OidcSettings>) -> Option<ExchangeS
         None => None,
     };
     let algorithms = super::oidc::algorithms(r, "JWT_ALGORITHMS", DEFAULT_EXCHANGE_ALGORITHMS);
-    let jwks_ttl = r
-        .number("JWT_JWKS_CACHE_SECONDS", 1, 86_400)
-        .unwrap_or(3600);
+    let jwks_ttl = r.duration("JWT_JWKS_CACHE_SECONDS", 1, 86_400, 3600);
     // One cache serves single sign-on and the exchange: by default, one interval.
     let min_refresh = r
         .number("JWT_JWKS_MIN_REFRESH_SECONDS", 1, 86_400)
@@ -186,7 +174,7 @@ fn exchange(r: &mut Reader<'_>, oidc: Option<&OidcSettings>) -> Option<ExchangeS
         jwks_url,
         algorithms,
         hs256_secret,
-        jwks_ttl: Duration::from_secs(u64::from(jwks_ttl)),
+        jwks_ttl,
         jwks_min_refresh: Duration::from_secs(min_refresh),
         leeway: u64::from(leeway),
     })
