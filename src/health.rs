@@ -99,7 +99,7 @@ pub async fn authentik(state: &AppState) -> Option<serde_json::Value> {
     let backlog = async {
         let q = state
             .db
-            .run(|conn| crate::authentik::outbox::backlog(conn, None));
+            .run(|conn| crate::models::authentik_outbox::backlog(conn, None));
         tokio::time::timeout(deadline, q).await.ok()?.ok()
     };
     let (probe, backlog) = tokio::join!(probe, backlog);

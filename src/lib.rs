@@ -3,10 +3,9 @@
 //! [`app::Application::build`] builds the whole portal from [`config::Settings`]; the
 //! command-line tool and every integration test go through it.
 
+pub mod access;
 pub mod api;
 pub mod app;
-pub mod audit;
-pub mod audit_log;
 pub mod auth;
 pub mod authentik;
 pub mod cli;
@@ -18,6 +17,7 @@ pub mod error;
 pub mod health;
 pub mod mail;
 pub mod members;
+pub mod models;
 pub mod platform;
 pub mod telemetry;
 pub mod tenancy;

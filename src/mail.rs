@@ -22,9 +22,17 @@ pub struct Mail {
     pub body: String,
 }
 
+/// Sends the portal's mail, and makes the absolute links that mail carries.
+#[derive(Clone)]
+pub struct Mailer {
+    transport: Transport,
+    /// The portal's public URL, without a trailing slash.
+    base_url: String,
+}
+
 /// Where mail goes.
 #[derive(Clone)]
-pub enum Mailer {
+enum Transport {
     /// A real SMTP server.
     Smtp {
         /// The transport (pooled connections).
@@ -39,18 +47,32 @@ pub enum Mailer {
 impl Mailer {
     /// Builds the mailer from `SMTP_URL` (e.g. `smtps://user:pass@smtp.example.com`) or
     /// the mail folder.
-    pub fn new(smtp_url: Option<&str>, from: &str, folder: PathBuf) -> anyhow::Result<Self> {
-        match smtp_url {
-            Some(url) => Ok(Mailer::Smtp {
+    pub fn new(
+        smtp_url: Option<&str>,
+        from: &str,
+        folder: PathBuf,
+        base_url: &url::Url,
+    ) -> anyhow::Result<Self> {
+        let transport = match smtp_url {
+            Some(url) => Transport::Smtp {
                 transport: AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                     .map_err(|e| anyhow::anyhow!("SMTP_URL is not usable: {e}"))?
                     .build(),
                 from: from
                     .parse()
                     .map_err(|e| anyhow::anyhow!("PORTAL_MAIL_FROM is not an address: {e}"))?,
-            }),
-            None => Ok(Mailer::Folder(folder)),
-        }
+            },
+            None => Transport::Folder(folder),
+        };
+        Ok(Self {
+            transport,
+            base_url: base_url.as_str().trim_end_matches('/').to_string(),
+        })
+    }
+
+    /// An absolute link into the portal, for a message.
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
     }
 
     /// Sends a message in the background: the request that caused it does not wait,
@@ -67,8 +89,8 @@ impl Mailer {
 
     /// Sends a message. Failure is reported, never panics.
     pub async fn send(&self, mail: Mail) -> AppResult<()> {
-        match self {
-            Mailer::Smtp { transport, from } => {
+        match &self.transport {
+            Transport::Smtp { transport, from } => {
                 let to: Mailbox = mail
                     .to
                     .parse()
@@ -86,7 +108,7 @@ impl Mailer {
                 })?;
                 Ok(())
             }
-            Mailer::Folder(dir) => {
+            Transport::Folder(dir) => {
                 let dir = dir.clone();
                 let name = format!(
                     "{}-{}.txt",

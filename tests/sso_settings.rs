@@ -5,7 +5,7 @@ mod common;
 
 use common::{PASSWORD, TestApp};
 use reqwest::StatusCode;
-use tenant_portal::{db::Db, domain::SchemaName, tenancy::settings};
+use tenant_portal::{db::Db, domain::SchemaName, models::tenant_settings as settings};
 
 async fn require_sso(app: &TestApp, on: bool) {
     let db = Db::new(&app.database_url, 1).expect("pool");

@@ -15,7 +15,7 @@ use crate::auth::api_tokens::{self, AccessClaims};
 use crate::auth::signing::OwnTokenRejected;
 use crate::domain::{Role, TenantSlug};
 use crate::error::{ApiError, AppError, AppResult};
-use crate::members::User;
+use crate::models::user::User;
 use crate::tenancy::{Tenant, TenantRegistry, TenantStatus};
 
 /// A verified access token.
@@ -98,7 +98,7 @@ impl Bearer {
             })
             .await?
             .ok_or_else(|| AppError::InvalidToken(ENDED.into()))?;
-        let role = user.role()?;
+        let role = user.role;
         Ok(ApiCaller {
             tenant,
             user,

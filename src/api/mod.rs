@@ -38,7 +38,7 @@ pub async fn jwks(state: web::Data<crate::app::AppState>) -> HttpResponse {
 /// JSON bodies: small, `application/json` only, and errors in the API's shape.
 fn json_config() -> web::JsonConfig {
     web::JsonConfig::default()
-        .limit(crate::auth::csrf::MAX_FORM_BYTES)
+        .limit(crate::web::csrf::MAX_FORM_BYTES)
         .content_type_required(true)
         .error_handler(|err, _| {
             let e = match err {

@@ -6,7 +6,6 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::audit::{self, AuditEvent, RequestMeta};
 use crate::auth::api_tokens::{self, AccessClaims, Refreshed, TokenPair};
 use crate::auth::jwks::TokenRejected;
 use crate::auth::oidc::{SsoPerson, admission};
@@ -15,6 +14,7 @@ use crate::auth::sso::{self, SsoOutcome};
 use crate::db::schema::public::platform_admins;
 use crate::domain::{FieldError, TenantSlug};
 use crate::error::{ApiError, AppError, AppResult};
+use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
 use crate::tenancy::{Tenant, TenantRegistry, TenantStatus};
 
 use super::bearer::Bearer;
@@ -50,6 +50,7 @@ const NOT_CONFIGURED: &str = "The token exchange is not configured on this porta
 async fn limit(state: &AppState, meta: &RequestMeta) -> AppResult<()> {
     let quota = Quota::per_minute(state.settings.tokens.rate_per_minute);
     state
+        .limits
         .limit(
             "token-ip",
             meta.ip.as_deref().unwrap_or_default(),
@@ -132,7 +133,14 @@ pub async fn exchange(
         groups: claims.groups,
         id_token: String::new(),
     };
-    let outcome = sso::sign_in(&state, &tenant, &person, meta.clone(), "token_exchange").await?;
+    let outcome = sso::sign_in(
+        &state.sso_admission(),
+        &tenant,
+        &person,
+        meta.clone(),
+        "token_exchange",
+    )
+    .await?;
     let (user, role, platform_admin) = match outcome {
         SsoOutcome::SignedIn {
             user,
@@ -140,7 +148,7 @@ pub async fn exchange(
             platform_admin,
         } => (user, role, platform_admin),
         SsoOutcome::NoAccess => {
-            let (prefix, _) = sso::admission_rules(&state);
+            let prefix = state.sso_admission().group_prefix;
             let groups = admission::groups_for(prefix, &tenant.slug).join(", ");
             return Err(AppError::TenantAccessDenied(format!(
                 "This account has no access to {}. An administrator of the identity provider can grant it with one of the groups {groups}.",
@@ -151,7 +159,7 @@ pub async fn exchange(
         SsoOutcome::Refused(reason) => return Err(AppError::TenantAccessDenied(reason).into()),
     };
     if platform_admin {
-        crate::platform::admit_from_sso(&state, &user.email, &user.name).await?;
+        crate::platform::admit_from_sso(&state.platform(), &user.email, &user.name).await?;
     }
     let (t, settings, u) = (tenant.clone(), state.settings.tokens.clone(), user.clone());
     let (session, refresh) = state
@@ -218,7 +226,7 @@ pub async fn refresh(
             platform_admin,
             refresh_token,
         } => {
-            let role = user.role()?;
+            let role = user.role;
             let pair = api_tokens::pair(
                 &state.signing,
                 &state.settings.tokens,
@@ -339,6 +347,6 @@ pub async fn jwks_refresh(
         tracing::warn!(error = ?e, "identity provider keys not fetched");
         AppError::Unavailable("identity provider")
     })?;
-    crate::platform::keys_refreshed(&state, &caller.user.email, count, &url).await?;
+    crate::platform::keys_refreshed(&state.platform(), &caller.user.email, count, &url).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "keys": count, "url": url })))
 }

@@ -4,9 +4,9 @@ use actix_web::{HttpResponse, web};
 use serde_json::json;
 
 use crate::app::AppState;
-use crate::audit::RequestMeta;
 use crate::domain::PasswordPolicy;
 use crate::error::{ApiError, AppError};
+use crate::models::audit_log::RequestMeta;
 use crate::tenancy::provision::{self, SignupInput};
 
 /// `POST /api/v1/users` with `{email, password, company_name, business_type, country}`
@@ -30,6 +30,7 @@ pub async fn create(
     body: web::Json<SignupInput>,
 ) -> Result<HttpResponse, ApiError> {
     state
+        .limits
         .limit_signup(meta.ip.as_deref().unwrap_or_default())
         .await?;
     let mut input = body.into_inner();
@@ -59,7 +60,7 @@ pub async fn create(
             other => other,
         })?;
     crate::auth::verification::send_link(
-        &state,
+        &state.verification(),
         &tenant,
         crate::auth::verification::Recipient::from(&user),
     )

@@ -11,15 +11,15 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::audit::{self, AuditEvent, RequestMeta};
 use crate::auth::signing::SigningKeys;
 use crate::auth::tokens;
 use crate::config::TokenSettings;
 use crate::db::schema::tenant::{api_sessions, refresh_tokens, users};
 use crate::domain::Role;
 use crate::error::{AppError, AppResult};
-use crate::members::User;
-use crate::tenancy::Tenant;
+use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
+use crate::models::tenant::Tenant;
+use crate::models::user::User;
 
 /// The claims of an access token.
 #[derive(Debug, Clone, Serialize, Deserialize)]

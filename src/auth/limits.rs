@@ -2,15 +2,70 @@
 
 use uuid::Uuid;
 
-use crate::app::AppState;
-use crate::auth::rate_limit::Quota;
-use crate::error::AppResult;
+use crate::auth::rate_limit::{Decision, Quota, RateLimiter};
+use crate::error::{AppError, AppResult};
 
-impl AppState {
+/// The portal's limits: the shared limiter and the configured rates.
+pub struct Limits {
+    limiter: RateLimiter,
+    login_per_minute: u32,
+    signup_per_hour: u32,
+    general_per_minute: u32,
+}
+
+impl Limits {
+    /// The limits over a limiter, with `RATE_LIMIT_LOGIN_PER_MINUTE`,
+    /// `RATE_LIMIT_SIGNUP_PER_HOUR` and `RATE_LIMIT_GENERAL_PER_MINUTE`.
+    pub fn new(
+        limiter: RateLimiter,
+        login_per_minute: u32,
+        signup_per_hour: u32,
+        general_per_minute: u32,
+    ) -> Self {
+        Self {
+            limiter,
+            login_per_minute,
+            signup_per_hour,
+            general_per_minute,
+        }
+    }
+
+    /// Counts a request against a limit; over it, the error to answer with.
+    pub async fn limit(
+        &self,
+        bucket: &str,
+        subject: &str,
+        quota: Quota,
+        message: &'static str,
+    ) -> AppResult<()> {
+        match self.limiter.check(bucket, subject, quota).await {
+            Decision::Allowed => Ok(()),
+            Decision::Limited(wait) => {
+                tracing::info!(bucket, "rate limited");
+                Err(AppError::RateLimited {
+                    retry_after: wait.as_secs().max(1),
+                    message,
+                })
+            }
+        }
+    }
+
+    /// Page requests of any kind per client address.
+    pub async fn limit_general(&self, ip: &str) -> AppResult<()> {
+        let quota = Quota::per_minute(self.general_per_minute);
+        self.limit(
+            "ip",
+            ip,
+            quota,
+            "This address is sending too many requests.",
+        )
+        .await
+    }
+
     /// Sign-in attempts: per client address and per account (tenant + email), so
     /// neither one address nor a botnet on one account gets far.
     pub async fn limit_login(&self, ip: &str, tenant: Uuid, email: &str) -> AppResult<()> {
-        let quota = Quota::per_minute(self.settings.rate_limit_login_per_minute);
+        let quota = Quota::per_minute(self.login_per_minute);
         let msg = "Too many sign-in attempts.";
         self.limit("login-ip", ip, quota, msg).await?;
         self.limit("login-account", &format!("{tenant}:{email}"), quota, msg)
@@ -19,7 +74,7 @@ impl AppState {
 
     /// New organizations and self-registrations per client address.
     pub async fn limit_signup(&self, ip: &str) -> AppResult<()> {
-        let n = self.settings.rate_limit_signup_per_hour;
+        let n = self.signup_per_hour;
         let quota = Quota::per_hour(n, n.min(10));
         self.limit(
             "signup-ip",
@@ -47,7 +102,7 @@ impl AppState {
     /// nobody's mailbox can be flooded.
     pub async fn limit_password_reset(&self, ip: &str, tenant: Uuid, email: &str) -> AppResult<()> {
         let msg = "Too many password reset requests.";
-        let per_ip = Quota::per_minute(self.settings.rate_limit_login_per_minute);
+        let per_ip = Quota::per_minute(self.login_per_minute);
         self.limit("reset-ip", ip, per_ip, msg).await?;
         self.limit(
             "reset-account",
@@ -60,7 +115,7 @@ impl AppState {
 
     /// Starts of single sign-on per client address.
     pub async fn limit_sso(&self, ip: &str) -> AppResult<()> {
-        let quota = Quota::per_minute(self.settings.rate_limit_login_per_minute);
+        let quota = Quota::per_minute(self.login_per_minute);
         self.limit("sso-ip", ip, quota, "Too many sign-in attempts.")
             .await
     }

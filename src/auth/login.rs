@@ -4,13 +4,30 @@ use diesel::prelude::*;
 use secrecy::SecretString;
 use time::OffsetDateTime;
 
-use crate::app::AppState;
-use crate::audit::{self, AuditEvent, RequestMeta};
+use crate::access::AdminRequest;
+use crate::auth::password::PasswordHasher;
+use crate::db::Db;
 use crate::db::schema::tenant::login_throttle;
 use crate::domain::{Email, Role};
 use crate::error::AppResult;
-use crate::members::{self, User};
-use crate::tenancy::{Tenant, settings};
+use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
+use crate::models::login_throttle as throttle_rows;
+use crate::models::tenant::Tenant;
+use crate::models::tenant_settings as settings;
+use crate::models::user::{self, User};
+
+/// What password sign-in needs.
+#[derive(Clone, Copy)]
+pub struct SignIn<'a> {
+    /// The database.
+    pub db: &'a Db,
+    /// bcrypt on the blocking pool.
+    pub hasher: &'a PasswordHasher,
+    /// Wrong passwords in a row before sign-in for that email pauses.
+    pub max_failed_attempts: u32,
+    /// How long the pause lasts.
+    pub lockout_duration: std::time::Duration,
+}
 
 /// How a sign-in attempt ended.
 #[derive(Debug)]
@@ -40,7 +57,7 @@ type Throttle = Option<(i32, Option<OffsetDateTime>)>;
 /// bcrypt verification, whether or not the email exists or is locked, and is audited.
 /// Locks count per email address, known or not, so a lock reveals nothing.
 pub async fn password_login(
-    state: &AppState,
+    deps: &SignIn<'_>,
     tenant: &Tenant,
     email: &str,
     password: SecretString,
@@ -48,12 +65,12 @@ pub async fn password_login(
 ) -> AppResult<LoginOutcome> {
     let email = Email::parse(email).ok();
     let lookup = email.clone();
-    let (tenant_settings, user, throttle) = state
+    let (tenant_settings, user, throttle) = deps
         .db
         .tenant(&tenant.schema, move |conn| {
             let s = settings::load(conn)?;
             let (user, throttle) = match &lookup {
-                Some(e) => (members::find_by_email(conn, e)?, throttle_of(conn, e)?),
+                Some(e) => (user::find_by_email(conn, e)?, throttle_of(conn, e)?),
                 None => (None, None),
             };
             Ok((s, user, throttle))
@@ -69,11 +86,11 @@ pub async fn password_login(
         Some(_) => None,
         None => user.as_ref().and_then(|u| u.password_hash.clone()),
     };
-    let password_ok = state.hasher.verify(password, hash).await?;
+    let password_ok = deps.hasher.verify(password, hash).await?;
 
     let Some(email) = email else {
         record(
-            state,
+            deps,
             tenant,
             meta,
             AuditEvent::new("login.failed").target("(invalid email)"),
@@ -83,36 +100,35 @@ pub async fn password_login(
     };
     if let Some(until) = locked_until {
         let ev = AuditEvent::new("login.refused_locked").target(email.as_str());
-        record(state, tenant, meta, ev).await?;
+        record(deps, tenant, meta, ev).await?;
         let secs = (until - now).whole_seconds().max(1) as u64;
         return Ok(LoginOutcome::Locked { retry_after: secs });
     }
     let admitted = user.filter(|u| password_ok && u.is_active());
     match admitted {
         // Checked only after the password, so the refusal tells nobody else a role.
-        Some(u) if tenant_settings.require_sso_for_staff && u.role()? != Role::Member => {
+        Some(u) if tenant_settings.require_sso_for_staff && u.role != Role::Member => {
             let ev = AuditEvent::new("login.refused_sso_required")
                 .actor(Some(u.id), Some(&u.email))
                 .target(&u.email);
-            record(state, tenant, meta, ev).await?;
+            record(deps, tenant, meta, ev).await?;
             Ok(LoginOutcome::SsoRequired(u))
         }
         Some(u) if tenant_settings.require_email_verification && u.email_verified_at.is_none() => {
             let ev = AuditEvent::new("login.refused_unverified")
                 .actor(Some(u.id), Some(&u.email))
                 .target(&u.email);
-            record(state, tenant, meta, ev).await?;
+            record(deps, tenant, meta, ev).await?;
             Ok(LoginOutcome::Unverified(u))
         }
         Some(u) => {
             let slug = tenant.slug.to_string();
             let user = u.clone();
-            state
-                .db
+            deps.db
                 .tenant(&tenant.schema, move |conn| {
                     diesel::delete(login_throttle::table.find(user.email.as_str()))
                         .execute(conn)?;
-                    members::touch_login(conn, user.id)?;
+                    user::touch_login(conn, user.id)?;
                     let ev = AuditEvent::new("login.succeeded")
                         .actor(Some(user.id), Some(&user.email))
                         .target(&user.email)
@@ -123,11 +139,11 @@ pub async fn password_login(
             Ok(LoginOutcome::SignedIn(u))
         }
         None => {
-            let max = state.settings.max_failed_attempts as i32;
-            let lockout = time::Duration::try_from(state.settings.lockout_duration)
+            let max = deps.max_failed_attempts as i32;
+            let lockout = time::Duration::try_from(deps.lockout_duration)
                 .unwrap_or(time::Duration::minutes(15));
             let slug = tenant.slug.to_string();
-            let locked = state
+            let locked = deps
                 .db
                 .tenant(&tenant.schema, move |conn| {
                     register_failure(conn, &slug, &meta, &email, max, lockout)
@@ -210,7 +226,7 @@ fn register_failure(
 }
 
 async fn record(
-    state: &AppState,
+    deps: &SignIn<'_>,
     tenant: &Tenant,
     meta: RequestMeta,
     ev: AuditEvent<'_>,
@@ -221,8 +237,7 @@ async fn record(
     let actor_id = ev.actor_id;
     let actor_email = ev.actor_email.map(str::to_string);
     let details = ev.details.clone();
-    state
-        .db
+    deps.db
         .tenant(&tenant.schema, move |conn| {
             let ev = AuditEvent {
                 action: &action,
@@ -239,4 +254,25 @@ async fn record(
 /// A submitted password, kept out of logs.
 pub fn secret(raw: String) -> SecretString {
     SecretString::from(raw)
+}
+
+/// The sign-ins paused now, for the organization's admins.
+pub async fn current_locks(db: &Db, req: &AdminRequest) -> AppResult<Vec<throttle_rows::Lock>> {
+    req.read(db, throttle_rows::current_locks).await
+}
+
+/// Lifts the lock of an address early, through the admin door; whether there was one.
+pub async fn lift_lock(db: &Db, req: &AdminRequest, email: Email) -> AppResult<bool> {
+    req.change(db, move |tx| {
+        let lifted = throttle_rows::clear(tx.conn, email.as_str())?;
+        if lifted {
+            tx.record(
+                AuditEvent::new("account.unlocked")
+                    .target(email.as_str())
+                    .details(serde_json::json!({ "reason": "unlocked by an admin" })),
+            )?;
+        }
+        Ok(lifted)
+    })
+    .await
 }

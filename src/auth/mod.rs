@@ -1,7 +1,6 @@
 //! Authentication: passwords, sessions, CSRF, single sign-on.
 
 pub mod api_tokens;
-pub mod csrf;
 pub mod exchange;
 pub mod jwks;
 pub mod limits;
@@ -10,11 +9,9 @@ pub mod oidc;
 pub mod password;
 pub mod rate_limit;
 pub mod recovery;
-pub mod session;
 pub mod session_store;
 pub mod signing;
 pub mod signing_cli;
 pub mod sso;
-pub mod sso_invitation;
 pub mod tokens;
 pub mod verification;

@@ -6,32 +6,53 @@
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::app::AppState;
-use crate::audit::{self, AuditEvent, RequestMeta};
+use crate::auth::password::PasswordHasher;
+use crate::auth::session_store::SessionIndex;
 use crate::auth::tokens::{self, Purpose, TokenProblem};
+use crate::db::Db;
 use crate::db::schema::tenant::{login_throttle, users};
 use crate::domain::{Email, FieldError, NewPassword, PasswordPolicy};
 use crate::error::{AppError, AppResult};
 use crate::mail::Mail;
-use crate::members::{self, User};
-use crate::tenancy::{Tenant, settings};
+use crate::mail::Mailer;
+use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
+use crate::models::tenant::Tenant;
+use crate::models::tenant_settings as settings;
+use crate::models::user::{self, User};
+
+/// What password reset needs.
+#[derive(Clone, Copy)]
+pub struct Recovery<'a> {
+    /// The database.
+    pub db: &'a Db,
+    /// bcrypt on the blocking pool.
+    pub hasher: &'a PasswordHasher,
+    /// Outgoing mail.
+    pub mailer: &'a Mailer,
+    /// Every session of a person, to end them.
+    pub sessions: &'a SessionIndex,
+    /// Whether the portal allows password sign-in at all.
+    pub password_auth_enabled: bool,
+    /// How long a reset link works.
+    pub password_reset_ttl: std::time::Duration,
+}
 
 /// Mails a reset link to the person with this email, if there is one who may sign in
 /// with a password. Says nothing about whether there was.
 pub async fn request_reset(
-    state: &AppState,
+    deps: &Recovery<'_>,
     tenant: &Tenant,
     email: Email,
     meta: RequestMeta,
 ) -> AppResult<()> {
-    let ttl = state.settings.password_reset_ttl;
+    let ttl = deps.password_reset_ttl;
     let slug = tenant.slug.to_string();
-    let platform_allows = state.settings.password_auth_enabled;
-    let issued = state
+    let platform_allows = deps.password_auth_enabled;
+    let issued = deps
         .db
         .tenant(&tenant.schema, move |conn| {
             let allowed = platform_allows && settings::load(conn)?.password_login;
-            let user = members::find_by_email(conn, &email)?.filter(|u| u.is_active());
+            let user = user::find_by_email(conn, &email)?.filter(|u| u.is_active());
             let (issued, known) = match user {
                 Some(u) if allowed => {
                     let token = tokens::issue(conn, u.id, Purpose::PasswordReset, ttl)?;
@@ -49,7 +70,9 @@ pub async fn request_reset(
         .await?;
     if let Some((user, token)) = issued {
         let minutes = ttl.as_secs() / 60;
-        let link = state.link(&format!("/t/{}/password/reset/{token}", tenant.slug));
+        let link = deps
+            .mailer
+            .link(&format!("/t/{}/password/reset/{token}", tenant.slug));
         let body = format!(
             "Hello {name},\n\n\
              Someone asked to reset the password of your {org} account ({email}).\n\
@@ -61,7 +84,7 @@ pub async fn request_reset(
             org = tenant.name,
             email = user.email,
         );
-        state.mailer.send_later(Mail {
+        deps.mailer.send_later(Mail {
             to: user.email,
             subject: format!("Reset your {} password", tenant.name),
             body,
@@ -72,15 +95,14 @@ pub async fn request_reset(
 
 /// The person a reset link belongs to, without using the link.
 pub async fn holder(
-    state: &AppState,
+    deps: &Recovery<'_>,
     tenant: &Tenant,
     token: String,
 ) -> AppResult<Result<User, TokenProblem>> {
-    state
-        .db
+    deps.db
         .tenant(&tenant.schema, move |conn| {
             Ok(match tokens::peek(conn, &token, Purpose::PasswordReset)? {
-                Ok(id) => members::find(conn, id)?
+                Ok(id) => user::find(conn, id)?
                     .filter(|u| u.is_active())
                     .ok_or(TokenProblem::Unknown),
                 Err(p) => Err(p),
@@ -102,13 +124,13 @@ pub enum ResetRefused {
 /// are forgiven, and every session of the person ends (before and after the change,
 /// so neither an old session nor one started meanwhile with the old password lives).
 pub async fn reset(
-    state: &AppState,
+    deps: &Recovery<'_>,
     tenant: &Tenant,
     token: String,
     password: &str,
     meta: RequestMeta,
 ) -> AppResult<Result<User, ResetRefused>> {
-    let user = match holder(state, tenant, token.clone()).await? {
+    let user = match holder(deps, tenant, token.clone()).await? {
         Ok(u) => u,
         Err(p) => return Ok(Err(ResetRefused::Link(p))),
     };
@@ -121,10 +143,10 @@ pub async fn reset(
         Ok(p) => p,
         Err(e) => return Ok(Err(ResetRefused::Password(e))),
     };
-    let hash = state.hasher.hash(&password).await?;
-    end_sessions(state, tenant.id, user.id).await?;
+    let hash = deps.hasher.hash(&password).await?;
+    end_sessions(deps, tenant.id, user.id).await?;
     let slug = tenant.slug.to_string();
-    let changed = state
+    let changed = deps
         .db
         .tenant(&tenant.schema, move |conn| {
             let id = match tokens::consume(conn, &token, Purpose::PasswordReset)? {
@@ -156,17 +178,15 @@ pub async fn reset(
         Ok(u) => u,
         Err(p) => return Ok(Err(ResetRefused::Link(p))),
     };
-    if let Err(e) = end_sessions(state, tenant.id, user.id).await {
+    if let Err(e) = end_sessions(deps, tenant.id, user.id).await {
         tracing::warn!(error = %e, "sessions started during a password reset were not ended");
     }
     Ok(Ok(user))
 }
 
-async fn end_sessions(state: &AppState, tenant: Uuid, user: Uuid) -> AppResult<usize> {
-    crate::auth::session_store::end_sessions_of(&state.redis, tenant, user)
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "could not end sessions");
-            AppError::Unavailable("session store")
-        })
+async fn end_sessions(deps: &Recovery<'_>, tenant: Uuid, user: Uuid) -> AppResult<usize> {
+    deps.sessions.end_all(tenant, user).await.map_err(|e| {
+        tracing::warn!(error = %e, "could not end sessions");
+        AppError::Unavailable("session store")
+    })
 }

@@ -54,67 +54,16 @@ fn user_index_key(tenant: uuid::Uuid, user: uuid::Uuid) -> String {
     format!("portal:user-sessions:{tenant}:{user}")
 }
 
+/// The session key under which the signed-in person is kept (`web::session::Identity`:
+/// it carries `tid`, `uid`, `role`, `sid`, `device`, `iat` and `seen`, which the index
+/// reads).
+pub const IDENTITY_KEY: &str = "identity";
+
 fn owner(state: &HashMap<String, String>) -> Option<(uuid::Uuid, uuid::Uuid)> {
-    let identity: serde_json::Value = serde_json::from_str(state.get("identity")?).ok()?;
+    let identity: serde_json::Value = serde_json::from_str(state.get(IDENTITY_KEY)?).ok()?;
     let tid = identity.get("tid")?.as_str()?.parse().ok()?;
     let uid = identity.get("uid")?.as_str()?.parse().ok()?;
     Some((tid, uid))
-}
-
-/// Ends every session of one person of one tenant; returns how many were live.
-pub async fn end_sessions_of(
-    conn: &ConnectionManager,
-    tenant: uuid::Uuid,
-    user: uuid::Uuid,
-) -> anyhow::Result<usize> {
-    let mut conn = conn.clone();
-    let index = user_index_key(tenant, user);
-    let keys: Vec<String> = with_deadline(conn.smembers(&index)).await?;
-    let mut pipe = redis::pipe();
-    for k in &keys {
-        pipe.del(k);
-    }
-    pipe.del(&index);
-    let deleted: Vec<usize> = with_deadline(pipe.query_async(&mut conn)).await?;
-    Ok(deleted.iter().take(keys.len()).sum())
-}
-
-/// Sets a new role in every live session of one person, keeping each session's
-/// lifetime, so a role change shows on their next request without a database read on
-/// every page. Returns how many sessions were updated.
-pub async fn set_role_of(
-    conn: &ConnectionManager,
-    tenant: uuid::Uuid,
-    user: uuid::Uuid,
-    role: &str,
-) -> anyhow::Result<usize> {
-    let mut conn = conn.clone();
-    let keys: Vec<String> = with_deadline(conn.smembers(user_index_key(tenant, user))).await?;
-    let mut updated = 0;
-    for key in keys {
-        let raw: Option<String> = with_deadline(conn.get(&key)).await?;
-        let Some(raw) = raw else { continue };
-        let mut state: HashMap<String, String> = serde_json::from_str(&raw)?;
-        let Some(identity) = state.get("identity") else {
-            continue;
-        };
-        let mut identity: serde_json::Value = serde_json::from_str(identity)?;
-        identity["role"] = serde_json::Value::String(role.to_string());
-        state.insert("identity".into(), identity.to_string());
-        let body = serde_json::to_string(&state)?;
-        // XX: only if the session still exists; KEEPTTL: its deadline stays.
-        let set: Option<String> = with_deadline(
-            redis::cmd("SET")
-                .arg(&key)
-                .arg(body)
-                .arg("XX")
-                .arg("KEEPTTL")
-                .query_async(&mut conn),
-        )
-        .await?;
-        updated += usize::from(set.is_some());
-    }
-    Ok(updated)
 }
 
 /// One live session of a person, as their profile lists it.
@@ -132,60 +81,130 @@ pub struct LiveSession {
     pub seen: i64,
 }
 
-/// The live sessions of one person, newest use first, with their Redis keys. Index
-/// entries of sessions that have expired are dropped on the way.
-pub async fn sessions_of(
-    conn: &ConnectionManager,
-    tenant: uuid::Uuid,
-    user: uuid::Uuid,
-) -> anyhow::Result<Vec<(String, LiveSession)>> {
-    let mut conn = conn.clone();
-    let index = user_index_key(tenant, user);
-    let keys: Vec<String> = with_deadline(conn.smembers(&index)).await?;
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    let values: Vec<Option<String>> = with_deadline(conn.mget(&keys)).await?;
-    let mut live = Vec::new();
-    let mut dead = Vec::new();
-    for (key, value) in keys.into_iter().zip(values) {
-        let parsed = value
-            .and_then(|raw| serde_json::from_str::<HashMap<String, String>>(&raw).ok())
-            .and_then(|state| serde_json::from_str::<LiveSession>(state.get("identity")?).ok());
-        match parsed {
-            Some(s) => live.push((key, s)),
-            None => dead.push(key),
-        }
-    }
-    if !dead.is_empty() {
-        with_deadline(conn.srem::<_, _, ()>(&index, dead)).await?;
-    }
-    live.sort_by_key(|(_, s)| std::cmp::Reverse(s.seen));
-    Ok(live)
+/// The sessions of each person, for what is done to all of a person's sessions at
+/// once: end them (password reset, deactivation), give them a new role, list them.
+/// The only code besides the store itself that touches stored sessions.
+#[derive(Clone)]
+pub struct SessionIndex {
+    conn: ConnectionManager,
 }
 
-/// Ends the sessions of one person that `end` picks; returns how many ended.
-pub async fn end_sessions_where(
-    conn: &ConnectionManager,
-    tenant: uuid::Uuid,
-    user: uuid::Uuid,
-    end: impl Fn(&LiveSession) -> bool,
-) -> anyhow::Result<usize> {
-    let doomed: Vec<String> = sessions_of(conn, tenant, user)
-        .await?
-        .into_iter()
-        .filter(|(_, s)| end(s))
-        .map(|(k, _)| k)
-        .collect();
-    if doomed.is_empty() {
-        return Ok(0);
+impl SessionIndex {
+    /// An index over the session store's Redis.
+    pub fn new(conn: ConnectionManager) -> Self {
+        Self { conn }
     }
-    let mut conn = conn.clone();
-    let mut pipe = redis::pipe();
-    pipe.del(&doomed)
-        .srem(user_index_key(tenant, user), &doomed);
-    let (deleted, _): (usize, usize) = with_deadline(pipe.query_async(&mut conn)).await?;
-    Ok(deleted)
+
+    /// Ends every session of one person of one tenant; returns how many were live.
+    pub async fn end_all(&self, tenant: uuid::Uuid, user: uuid::Uuid) -> anyhow::Result<usize> {
+        let mut conn = self.conn.clone();
+        let index = user_index_key(tenant, user);
+        let keys: Vec<String> = with_deadline(conn.smembers(&index)).await?;
+        let mut pipe = redis::pipe();
+        for k in &keys {
+            pipe.del(k);
+        }
+        pipe.del(&index);
+        let deleted: Vec<usize> = with_deadline(pipe.query_async(&mut conn)).await?;
+        Ok(deleted.iter().take(keys.len()).sum())
+    }
+
+    /// Sets a new role in every live session of one person, keeping each session's
+    /// lifetime, so a role change shows on their next request without a database read on
+    /// every page. Returns how many sessions were updated.
+    pub async fn set_role(
+        &self,
+        tenant: uuid::Uuid,
+        user: uuid::Uuid,
+        role: &str,
+    ) -> anyhow::Result<usize> {
+        let mut conn = self.conn.clone();
+        let keys: Vec<String> = with_deadline(conn.smembers(user_index_key(tenant, user))).await?;
+        let mut updated = 0;
+        for key in keys {
+            let raw: Option<String> = with_deadline(conn.get(&key)).await?;
+            let Some(raw) = raw else { continue };
+            let mut state: HashMap<String, String> = serde_json::from_str(&raw)?;
+            let Some(identity) = state.get(IDENTITY_KEY) else {
+                continue;
+            };
+            let mut identity: serde_json::Value = serde_json::from_str(identity)?;
+            identity["role"] = serde_json::Value::String(role.to_string());
+            state.insert(IDENTITY_KEY.into(), identity.to_string());
+            let body = serde_json::to_string(&state)?;
+            // XX: only if the session still exists; KEEPTTL: its deadline stays.
+            let set: Option<String> = with_deadline(
+                redis::cmd("SET")
+                    .arg(&key)
+                    .arg(body)
+                    .arg("XX")
+                    .arg("KEEPTTL")
+                    .query_async(&mut conn),
+            )
+            .await?;
+            updated += usize::from(set.is_some());
+        }
+        Ok(updated)
+    }
+
+    /// The live sessions of one person, newest use first, with their Redis keys. Index
+    /// entries of sessions that have expired are dropped on the way.
+    pub async fn list(
+        &self,
+        tenant: uuid::Uuid,
+        user: uuid::Uuid,
+    ) -> anyhow::Result<Vec<(String, LiveSession)>> {
+        let mut conn = self.conn.clone();
+        let index = user_index_key(tenant, user);
+        let keys: Vec<String> = with_deadline(conn.smembers(&index)).await?;
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let values: Vec<Option<String>> = with_deadline(conn.mget(&keys)).await?;
+        let mut live = Vec::new();
+        let mut dead = Vec::new();
+        for (key, value) in keys.into_iter().zip(values) {
+            let parsed = value
+                .and_then(|raw| serde_json::from_str::<HashMap<String, String>>(&raw).ok())
+                .and_then(|state| {
+                    serde_json::from_str::<LiveSession>(state.get(IDENTITY_KEY)?).ok()
+                });
+            match parsed {
+                Some(s) => live.push((key, s)),
+                None => dead.push(key),
+            }
+        }
+        if !dead.is_empty() {
+            with_deadline(conn.srem::<_, _, ()>(&index, dead)).await?;
+        }
+        live.sort_by_key(|(_, s)| std::cmp::Reverse(s.seen));
+        Ok(live)
+    }
+
+    /// Ends the sessions of one person that `end` picks; returns how many ended.
+    pub async fn end_where(
+        &self,
+        tenant: uuid::Uuid,
+        user: uuid::Uuid,
+        end: impl Fn(&LiveSession) -> bool,
+    ) -> anyhow::Result<usize> {
+        let doomed: Vec<String> = self
+            .list(tenant, user)
+            .await?
+            .into_iter()
+            .filter(|(_, s)| end(s))
+            .map(|(k, _)| k)
+            .collect();
+        if doomed.is_empty() {
+            return Ok(0);
+        }
+        let mut conn = self.conn.clone();
+        let mut pipe = redis::pipe();
+        pipe.del(&doomed)
+            .srem(user_index_key(tenant, user), &doomed);
+        let (deleted, _): (usize, usize) = with_deadline(pipe.query_async(&mut conn)).await?;
+        Ok(deleted)
+    }
 }
 
 /// The session store.

@@ -6,14 +6,25 @@ use diesel::prelude::*;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::app::AppState;
-use crate::audit::{self, AuditEvent, RequestMeta};
 use crate::auth::oidc::{SsoPerson, admission};
+use crate::db::Db;
 use crate::db::schema::tenant::users;
 use crate::domain::{Email, PersonName, Role};
 use crate::error::AppResult;
-use crate::members::{self, User};
-use crate::tenancy::Tenant;
+use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
+use crate::models::tenant::Tenant;
+use crate::models::user::{self, User};
+
+/// What admitting people from the provider's groups needs.
+#[derive(Clone, Copy)]
+pub struct SsoAdmission<'a> {
+    /// The database.
+    pub db: &'a Db,
+    /// Groups are `<prefix><slug>-<role>`.
+    pub group_prefix: &'a str,
+    /// The group of platform admins.
+    pub super_admin_group: &'a str,
+}
 
 /// How a single sign-on ended.
 #[derive(Debug)]
@@ -42,14 +53,18 @@ const OTHER_LINK: &str = "An account with this email address already exists here
 /// Admits (or not) a person the provider vouched for, creating or updating their
 /// account. Every outcome is audited.
 pub async fn sign_in(
-    state: &AppState,
+    rules: &SsoAdmission<'_>,
     tenant: &Tenant,
     person: &SsoPerson,
     meta: RequestMeta,
     method: &'static str,
 ) -> AppResult<SsoOutcome> {
-    let (prefix, super_admin_group) = admission_rules(state);
-    let admission = admission::admit(&person.groups, prefix, &tenant.slug, super_admin_group);
+    let admission = admission::admit(
+        &person.groups,
+        rules.group_prefix,
+        &tenant.slug,
+        rules.super_admin_group,
+    );
     let email = person.email.as_deref().and_then(|e| Email::parse(e).ok());
     let shown = email
         .as_ref()
@@ -57,7 +72,7 @@ pub async fn sign_in(
         .unwrap_or_else(|| format!("sub:{}", person.sub));
     let slug = tenant.slug.to_string();
     let person = person.clone();
-    state
+    rules
         .db
         .tenant(&tenant.schema, move |conn| {
             let ctx = Ctx {
@@ -133,18 +148,6 @@ fn decide(
     }
 }
 
-/// The group prefix and the platform's super-admin group, from the SSO settings when
-/// single sign-on is on, else from the defaults every reader of groups shares.
-pub fn admission_rules(state: &AppState) -> (&str, &str) {
-    match state.oidc.as_ref() {
-        Some(oidc) => {
-            let s = oidc.settings();
-            (&s.group_prefix, &s.super_admin_group)
-        }
-        None => (&state.settings.authentik_group_prefix, "portal-super-admin"),
-    }
-}
-
 /// The name to show: the provider's name, else the username, else the email's local part.
 pub(crate) fn display_name(person: &SsoPerson, email: &Email) -> Option<PersonName> {
     let local = email.as_str().split('@').next();
@@ -213,7 +216,7 @@ fn provision(
             id
         }
         (None, None) => {
-            let user = members::insert(conn, email, name, None, role)?;
+            let user = user::insert(conn, email, name, None, role)?;
             diesel::update(users::table.find(user.id))
                 .set(users::external_id.eq(&person.sub))
                 .execute(conn)?;
@@ -243,5 +246,5 @@ fn provision(
         .set(users::email_verified_at.eq(OffsetDateTime::now_utc()))
         .execute(conn)?;
     }
-    Ok(members::find(conn, id)?.ok_or(other))
+    Ok(user::find(conn, id)?.ok_or(other))
 }

@@ -3,15 +3,30 @@
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::app::AppState;
-use crate::audit::{self, AuditEvent, RequestMeta};
+use crate::auth::limits::Limits;
 use crate::auth::rate_limit::Quota;
 use crate::auth::tokens::{self, Purpose, TokenProblem};
+use crate::db::Db;
 use crate::db::schema::tenant::users;
 use crate::error::AppResult;
 use crate::mail::Mail;
-use crate::members::User;
-use crate::tenancy::Tenant;
+use crate::mail::Mailer;
+use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
+use crate::models::tenant::Tenant;
+use crate::models::user::User;
+
+/// What email verification needs.
+#[derive(Clone, Copy)]
+pub struct Verification<'a> {
+    /// The database.
+    pub db: &'a Db,
+    /// Outgoing mail.
+    pub mailer: &'a Mailer,
+    /// Rate limits (a few verification mails an hour).
+    pub limits: &'a Limits,
+    /// How long a verification link works.
+    pub email_verification_ttl: std::time::Duration,
+}
 
 /// Who a verification mail goes to.
 #[derive(Debug, Clone)]
@@ -35,17 +50,19 @@ impl From<&User> for Recipient {
 }
 
 /// Issues a new verification link (older ones stop working) and mails it.
-pub async fn send_link(state: &AppState, tenant: &Tenant, to: Recipient) -> AppResult<()> {
-    let ttl = state.settings.email_verification_ttl;
+pub async fn send_link(deps: &Verification<'_>, tenant: &Tenant, to: Recipient) -> AppResult<()> {
+    let ttl = deps.email_verification_ttl;
     let id = to.id;
-    let token = state
+    let token = deps
         .db
         .tenant(&tenant.schema, move |conn| {
             tokens::issue(conn, id, Purpose::EmailVerification, ttl)
         })
         .await?;
     let hours = ttl.as_secs() / 3600;
-    let link = state.link(&format!("/t/{}/verify-email/{token}", tenant.slug));
+    let link = deps
+        .mailer
+        .link(&format!("/t/{}/verify-email/{token}", tenant.slug));
     let body = format!(
         "Hello {name},\n\n\
          Please confirm that {email} is your address for {org} by opening this link \
@@ -56,7 +73,7 @@ pub async fn send_link(state: &AppState, tenant: &Tenant, to: Recipient) -> AppR
         email = to.email,
         org = tenant.name,
     );
-    state.mailer.send_later(Mail {
+    deps.mailer.send_later(Mail {
         to: to.email,
         subject: format!("Confirm your email address for {}", tenant.name),
         body,
@@ -66,9 +83,14 @@ pub async fn send_link(state: &AppState, tenant: &Tenant, to: Recipient) -> AppR
 
 /// Mails a new link unless this person already got several in the last hour; a
 /// refusal is not an error, the person can still use an earlier mail.
-pub async fn resend_link(state: &AppState, tenant: &Tenant, to: Recipient) -> AppResult<bool> {
+pub async fn resend_link(
+    deps: &Verification<'_>,
+    tenant: &Tenant,
+    to: Recipient,
+) -> AppResult<bool> {
     let subject = format!("{}:{}", tenant.id, to.id);
-    let limited = state
+    let limited = deps
+        .limits
         .limit(
             "verify-mail",
             &subject,
@@ -79,20 +101,19 @@ pub async fn resend_link(state: &AppState, tenant: &Tenant, to: Recipient) -> Ap
     if limited.is_err() {
         return Ok(false);
     }
-    send_link(state, tenant, to).await?;
+    send_link(deps, tenant, to).await?;
     Ok(true)
 }
 
 /// Uses a verification link: marks the address verified and records it.
 pub async fn verify(
-    state: &AppState,
+    deps: &Verification<'_>,
     tenant: &Tenant,
     token: String,
     meta: RequestMeta,
 ) -> AppResult<Result<User, TokenProblem>> {
     let slug = tenant.slug.to_string();
-    state
-        .db
+    deps.db
         .tenant(&tenant.schema, move |conn| {
             let id = match tokens::consume(conn, &token, Purpose::EmailVerification)? {
                 Ok(id) => id,

@@ -9,12 +9,13 @@ use uuid::Uuid;
 
 use super::client::AuthentikClient;
 use super::reconcile::{self, Changes, Person};
-use super::{outbox, worker};
+use super::worker;
 use crate::config::Settings;
 use crate::db::{Db, schema::tenant::users};
 use crate::domain::Role;
 use crate::error::AppResult;
-use crate::tenancy::Tenant;
+use crate::models::authentik_outbox as outbox;
+use crate::models::tenant::Tenant;
 
 /// What a sync did to one tenant.
 #[derive(Debug, Clone)]

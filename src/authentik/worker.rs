@@ -8,12 +8,12 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::client::{AuthentikClient, AuthentikError, backoff};
-use super::outbox::{self, OutboxRow};
 use super::reconcile::{self, Person};
 use crate::config::AuthentikSettings;
 use crate::db::{Db, schema::tenant::users};
 use crate::domain::{Role, TenantSlug};
 use crate::error::{AppError, AppResult};
+use crate::models::authentik_outbox::{self as outbox, OutboxRow};
 
 /// Rows claimed at once.
 const BATCH: i64 = 16;
@@ -46,10 +46,11 @@ impl Worker {
         }
     }
 
-    /// Delivers forever; meant for `tokio::spawn`.
-    pub async fn run(self) {
+    /// Delivers until `stop` turns true; a round under way is finished first, so no
+    /// row is left half delivered.
+    pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
         tracing::info!("Authentik outbox worker started");
-        loop {
+        while !*stop.borrow() {
             let delivered = match self.round().await {
                 Ok(n) => n,
                 Err(e) => {
@@ -59,9 +60,13 @@ impl Worker {
             };
             // A full batch suggests more are due: go on at once.
             if delivered < BATCH as usize {
-                tokio::time::sleep(self.settings.outbox_poll).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(self.settings.outbox_poll) => {}
+                    _ = stop.changed() => {}
+                }
             }
         }
+        tracing::info!("Authentik outbox worker stopped");
     }
 
     /// Claims and delivers one batch; returns how many rows it handled.

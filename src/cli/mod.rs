@@ -7,7 +7,7 @@ use secrecy::ExposeSecret;
 
 use crate::config::Settings;
 use crate::db::migrate;
-use crate::tenancy::{Tenant, registry::TenantRow};
+use crate::models::tenant::{Tenant, TenantRow};
 
 mod admins;
 mod check;
@@ -221,7 +221,7 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         let base = settings.base_url.clone();
         let app = crate::app::Application::build(settings).await?;
         tracing::info!(%bind, url = %base, "tenant-portal listening");
-        app.run_until_stopped().await?;
+        app.serve().await?;
         Ok(())
     })
 }

@@ -4,13 +4,13 @@ use diesel::prelude::*;
 
 use super::admins::generate_password;
 use super::{all_tenants, connect, field};
-use crate::audit::{self, AuditEvent, RequestMeta};
 use crate::auth::password::PasswordHasher;
-use crate::authentik::outbox;
 use crate::config::Settings;
 use crate::db::{migrate, schema::tenant::users};
 use crate::domain::{BusinessType, Country, Email, OrganizationName, PersonName, Role, TenantSlug};
-use crate::members;
+use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
+use crate::models::authentik_outbox as outbox;
+use crate::models::user;
 use crate::tenancy::{Tenant, provision};
 
 pub(super) fn tenant_list(settings: &Settings) -> anyhow::Result<()> {
@@ -61,8 +61,8 @@ pub(super) fn tenant_create(
             let tenant = provision::insert_tenant(conn, &org, "portal tenant create")?;
             outbox::enqueue_tenant(conn, tenant.slug.as_str())?;
             if let Some((email, name)) = &admin {
-                let user = members::insert(conn, email, name, Some(&hash), Role::Admin)?;
-                members::mark_verified(conn, user.id)?;
+                let user = user::insert(conn, email, name, Some(&hash), Role::Admin)?;
+                user::mark_verified(conn, user.id)?;
                 outbox::enqueue_person(conn, tenant.slug.as_str(), &user, "created")?;
                 let ev = AuditEvent::new("user.created")
                     .actor(None, Some("portal tenant create"))
@@ -115,7 +115,7 @@ pub(super) fn demo(settings: &Settings) -> anyhow::Result<()> {
                 t
             }
         };
-        let id = match members::find_by_email(conn, &email)? {
+        let id = match user::find_by_email(conn, &email)? {
             Some(u) => {
                 diesel::update(users::table.find(u.id))
                     .set((users::password_hash.eq(&hash), users::status.eq("active")))
@@ -123,12 +123,12 @@ pub(super) fn demo(settings: &Settings) -> anyhow::Result<()> {
                 u.id
             }
             None => {
-                let user = members::insert(conn, &email, &name, Some(&hash), Role::Admin)?;
+                let user = user::insert(conn, &email, &name, Some(&hash), Role::Admin)?;
                 outbox::enqueue_person(conn, tenant.slug.as_str(), &user, "created")?;
                 user.id
             }
         };
-        members::mark_verified(conn, id)?;
+        user::mark_verified(conn, id)?;
         let ev = AuditEvent::new("user.password_set")
             .actor(None, Some("portal demo"))
             .target(email.as_str());

@@ -207,8 +207,20 @@ impl BusinessType {
     }
 }
 
-/// A person's role inside one tenant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+/// A person's role inside one tenant. Stored as its name (`models::sql_enum` maps it).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Runs the organization: members, settings, audit.
@@ -252,6 +264,47 @@ impl Role {
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Whether a person of a tenant may use the portal. Stored as its name.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberStatus {
+    /// Signs in and uses the portal.
+    Active,
+    /// Stopped by an admin: no sign-in, no session.
+    Deactivated,
+}
+
+impl MemberStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberStatus::Active => "active",
+            MemberStatus::Deactivated => "deactivated",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "active" => Some(MemberStatus::Active),
+            "deactivated" => Some(MemberStatus::Deactivated),
+            _ => None,
+        }
     }
 }
 

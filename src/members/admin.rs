@@ -2,18 +2,25 @@
 //! active admin is never demoted or deactivated, and admins confirm changes to
 //! themselves.
 
-use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::{User, require_active_admin};
-use crate::app::AppState;
-use crate::audit::{self, AuditEvent, RequestMeta};
-use crate::auth::session::Identity;
-use crate::auth::session_store;
-use crate::db::schema::tenant::users;
-use crate::domain::Role;
+use crate::access::AdminRequest;
+use crate::auth::session_store::SessionIndex;
+use crate::db::Db;
+use crate::domain::{MemberStatus, Role};
 use crate::error::{AppError, AppResult};
-use crate::tenancy::Tenant;
+use crate::models::audit_log::AuditEvent;
+use crate::models::tenant::Tenant;
+use crate::models::user::{self, User};
+
+/// What admins' changes to members need.
+#[derive(Clone, Copy)]
+pub struct MemberAdmin<'a> {
+    /// The database.
+    pub db: &'a Db,
+    /// Every session of a person: ended or given the new role.
+    pub sessions: &'a SessionIndex,
+}
 
 /// A change to one member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,8 +36,7 @@ pub enum Change {
 impl Change {
     /// Whether the change takes admin rights away from an active admin.
     fn removes_admin(self, target: &User) -> bool {
-        let is_admin = target.is_active() && target.role == Role::Admin.as_str();
-        is_admin
+        target.is_active_admin()
             && (matches!(self, Change::Role(r) if r != Role::Admin) || self == Change::Deactivate)
     }
 
@@ -51,6 +57,34 @@ impl Change {
             Change::Reactivate => "reactivate your own account".into(),
         }
     }
+
+    /// The member after the change, the audit action and its details; `None` when the
+    /// member already is as asked.
+    fn apply_to(self, m: &User) -> Option<(Role, MemberStatus, &'static str, serde_json::Value)> {
+        match self {
+            Change::Role(r) if r == m.role => None,
+            Change::Role(r) => Some((
+                r,
+                m.status,
+                "member.role_changed",
+                serde_json::json!({ "from": m.role, "to": r }),
+            )),
+            Change::Deactivate if !m.is_active() => None,
+            Change::Deactivate => Some((
+                m.role,
+                MemberStatus::Deactivated,
+                "member.deactivated",
+                serde_json::json!({ "role": m.role }),
+            )),
+            Change::Reactivate if m.is_active() => None,
+            Change::Reactivate => Some((
+                m.role,
+                MemberStatus::Active,
+                "member.reactivated",
+                serde_json::json!({ "role": m.role }),
+            )),
+        }
+    }
 }
 
 /// How a change request ended.
@@ -64,109 +98,63 @@ pub enum Outcome {
     ConfirmSelf,
 }
 
-/// Applies a change to a member of the tenant, as `actor`.
+/// Applies a change to a member of the tenant, through the admin door.
 pub async fn change(
-    state: &AppState,
-    tenant: &Tenant,
-    actor: &Identity,
+    deps: &MemberAdmin<'_>,
+    req: &AdminRequest,
     target: Uuid,
     change: Change,
     confirmed: bool,
-    meta: RequestMeta,
 ) -> AppResult<Outcome> {
-    let slug = tenant.slug.to_string();
-    let admin = actor.clone();
-    let outcome = state
-        .db
-        .tenant(&tenant.schema, move |conn| {
-            require_active_admin(conn, admin.uid)?;
-            let member = users::table
-                .find(target)
-                .select(User::as_select())
-                .for_update()
-                .first(conn)
-                .optional()?
-                .ok_or(AppError::NotFound)?;
-            let touches_self = member.id == admin.uid;
-            if touches_self && change != Change::Reactivate && !confirmed {
+    let slug = req.tenant.slug.to_string();
+    let outcome = req
+        .change(deps.db, move |tx| {
+            let member = user::find_for_update(tx.conn, target)?.ok_or(AppError::NotFound)?;
+            if member.id == tx.admin().id && change != Change::Reactivate && !confirmed {
                 return Ok(Outcome::ConfirmSelf);
             }
-            if change.removes_admin(&member) && active_admins(conn)? <= 1 {
+            if change.removes_admin(&member) && user::count_active_admins_locked(tx.conn)? <= 1 {
                 return Err(AppError::Conflict(format!(
                     "{} is the only active admin. Make someone else an admin first, so the organization is never without one.",
                     member.email
                 )));
             }
-            let (action, details, update) = match change {
-                Change::Role(r) if r.as_str() == member.role => return Ok(Outcome::Unchanged(member)),
-                Change::Role(r) => (
-                    "member.role_changed",
-                    serde_json::json!({ "from": member.role, "to": r.as_str() }),
-                    (users::role.eq(r.as_str().to_string()), users::status.eq(member.status.clone())),
-                ),
-                Change::Deactivate if !member.is_active() => return Ok(Outcome::Unchanged(member)),
-                Change::Deactivate => (
-                    "member.deactivated",
-                    serde_json::json!({ "role": member.role }),
-                    (users::role.eq(member.role.clone()), users::status.eq("deactivated".to_string())),
-                ),
-                Change::Reactivate if member.is_active() => return Ok(Outcome::Unchanged(member)),
-                Change::Reactivate => (
-                    "member.reactivated",
-                    serde_json::json!({ "role": member.role }),
-                    (users::role.eq(member.role.clone()), users::status.eq("active".to_string())),
-                ),
+            let Some((role, status, action, details)) = change.apply_to(&member) else {
+                return Ok(Outcome::Unchanged(member));
             };
-            let updated: User = diesel::update(users::table.find(member.id))
-                .set((update.0, update.1, users::updated_at.eq(diesel::dsl::now)))
-                .returning(User::as_returning())
-                .get_result(conn)?;
+            let updated = user::set_role_and_status(tx.conn, member.id, role, status)?;
             if change == Change::Deactivate {
                 // Their API refresh tokens stop at once; access tokens are re-checked.
-                crate::auth::api_tokens::revoke_sessions_of(conn, member.id, "deactivated")?;
+                crate::auth::api_tokens::revoke_sessions_of(tx.conn, member.id, "deactivated")?;
             }
             // Authentik follows the change (groups, active flag) through the outbox.
             let reason = action.trim_start_matches("member.");
-            crate::authentik::outbox::enqueue_person(conn, &slug, &updated, reason)?;
-            let ev = AuditEvent::new(action)
-                .actor(Some(admin.uid), Some(&admin.email))
-                .target(&updated.email)
-                .details(details);
-            audit::record(conn, &slug, &meta, ev)?;
+            crate::models::authentik_outbox::enqueue_person(tx.conn, &slug, &updated, reason)?;
+            tx.record(AuditEvent::new(action).target(&updated.email).details(details))?;
             Ok(Outcome::Done(updated))
         })
         .await?;
     if let Outcome::Done(member) = &outcome {
-        apply_to_sessions(state, tenant, member, change).await;
+        apply_to_sessions(deps, &req.tenant, member, change).await;
     }
     Ok(outcome)
-}
-
-/// Active admins, counted with their rows locked so two admins demoting each other
-/// at the same moment cannot both succeed.
-fn active_admins(conn: &mut PgConnection) -> AppResult<usize> {
-    let ids: Vec<Uuid> = users::table
-        .filter(users::role.eq(Role::Admin.as_str()))
-        .filter(users::status.eq("active"))
-        .select(users::id)
-        .for_update()
-        .load(conn)?;
-    Ok(ids.len())
 }
 
 /// A deactivated person's sessions end at once; a new role shows on their next
 /// request. The database change stands either way; a Redis failure is logged (the
 /// sessions are unusable while Redis is down, and pages re-check the database).
-async fn apply_to_sessions(state: &AppState, tenant: &Tenant, member: &User, change: Change) {
+async fn apply_to_sessions(deps: &MemberAdmin<'_>, tenant: &Tenant, member: &User, change: Change) {
     let result = match change {
-        Change::Deactivate => session_store::end_sessions_of(&state.redis, tenant.id, member.id)
+        Change::Deactivate => deps
+            .sessions
+            .end_all(tenant.id, member.id)
             .await
             .map(|_| ()),
-        Change::Role(role) => {
-            session_store::set_role_of(&state.redis, tenant.id, member.id, role.as_str())
-                .await
-                .map(|_| ())
-        }
+        Change::Role(role) => deps
+            .sessions
+            .set_role(tenant.id, member.id, role.as_str())
+            .await
+            .map(|_| ()),
         Change::Reactivate => Ok(()),
     };
     if let Err(e) = result {

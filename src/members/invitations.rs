@@ -5,16 +5,31 @@ use diesel::prelude::*;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{User, require_active_admin};
-use crate::app::AppState;
-use crate::audit::{self, AuditEvent, RequestMeta};
-use crate::auth::session::Identity;
+use crate::access::AdminRequest;
+use crate::auth::password::PasswordHasher;
 use crate::auth::tokens::{self, TokenProblem};
+use crate::db::Db;
 use crate::db::schema::tenant::{invitations, users};
 use crate::domain::{Email, NewPassword, PasswordPolicy, PersonName, Role};
 use crate::error::{AppError, AppResult};
 use crate::mail::Mail;
-use crate::tenancy::Tenant;
+use crate::mail::Mailer;
+use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
+use crate::models::tenant::Tenant;
+use crate::models::user::{self, User};
+
+/// What invitations need.
+#[derive(Clone, Copy)]
+pub struct Invitations<'a> {
+    /// The database.
+    pub db: &'a Db,
+    /// bcrypt on the blocking pool.
+    pub hasher: &'a PasswordHasher,
+    /// Outgoing mail.
+    pub mailer: &'a Mailer,
+    /// How long an invitation link works.
+    pub invitation_ttl: std::time::Duration,
+}
 
 /// An open invitation, as admins see it.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -25,7 +40,7 @@ pub struct Invitation {
     /// Invited address.
     pub email: String,
     /// Role the person gets.
-    pub role: String,
+    pub role: Role,
     /// Until when the newest link works.
     pub expires_at: OffsetDateTime,
     /// How many times the link was mailed.
@@ -53,32 +68,28 @@ pub fn open(conn: &mut PgConnection) -> AppResult<Vec<Invitation>> {
 }
 
 /// When an invitation sent now stops working.
-pub fn expiry(state: &AppState) -> AppResult<OffsetDateTime> {
-    let ttl =
-        time::Duration::try_from(state.settings.invitation_ttl).map_err(AppError::internal)?;
-    Ok(OffsetDateTime::now_utc() + ttl)
+impl Invitations<'_> {
+    /// When an invitation sent now stops working.
+    pub fn expiry(&self) -> AppResult<OffsetDateTime> {
+        let ttl = time::Duration::try_from(self.invitation_ttl).map_err(AppError::internal)?;
+        Ok(OffsetDateTime::now_utc() + ttl)
+    }
 }
 
 /// Invites an address with a role and mails the link. Inviting an address that
 /// already has an open invitation renews it (new link, new role).
 pub async fn invite(
-    state: &AppState,
-    tenant: &Tenant,
-    actor: &Identity,
+    deps: &Invitations<'_>,
+    req: &AdminRequest,
     email: Email,
     role: Role,
-    meta: RequestMeta,
 ) -> AppResult<()> {
     let (raw, stored) = tokens::generate();
-    let expires = expiry(state)?;
-    let slug = tenant.slug.to_string();
-    let admin = actor.clone();
+    let expires = deps.expiry()?;
     let to = email.clone();
-    state
-        .db
-        .tenant(&tenant.schema, move |conn| {
-            require_active_admin(conn, admin.uid)?;
-            if let Some(u) = super::find_by_email(conn, &email)? {
+    let inviter = req
+        .change(deps.db, move |tx| {
+            if let Some(u) = user::find_by_email(tx.conn, &email)? {
                 return Err(AppError::Conflict(if u.is_active() {
                     format!("{} is already a member of this organization.", u.email)
                 } else {
@@ -88,15 +99,17 @@ pub async fn invite(
                     )
                 }));
             }
-            let renewed = open_invitation(conn, &email, role, Some(admin.uid), &stored, expires)?;
-            let ev = AuditEvent::new("invitation.sent")
-                .actor(Some(admin.uid), Some(&admin.email))
-                .target(email.as_str())
-                .details(serde_json::json!({ "role": role.as_str(), "renewed": renewed }));
-            audit::record(conn, &slug, &meta, ev)
+            let by = Some(tx.admin().id);
+            let renewed = open_invitation(tx.conn, &email, role, by, &stored, expires)?;
+            tx.record(
+                AuditEvent::new("invitation.sent")
+                    .target(email.as_str())
+                    .details(serde_json::json!({ "role": role.as_str(), "renewed": renewed })),
+            )?;
+            Ok(tx.admin().name.clone())
         })
         .await?;
-    mail_invitation(state, tenant, &actor.name, to.as_str(), role, &raw);
+    mail_invitation(deps, &req.tenant, &inviter, to.as_str(), role, &raw);
     Ok(())
 }
 
@@ -140,22 +153,12 @@ pub fn open_invitation(
 }
 
 /// Mails a new link for an open invitation; the older link stops working.
-pub async fn resend(
-    state: &AppState,
-    tenant: &Tenant,
-    actor: &Identity,
-    id: Uuid,
-    meta: RequestMeta,
-) -> AppResult<String> {
+pub async fn resend(deps: &Invitations<'_>, req: &AdminRequest, id: Uuid) -> AppResult<String> {
     let (raw, stored) = tokens::generate();
-    let expires = expiry(state)?;
-    let slug = tenant.slug.to_string();
-    let admin = actor.clone();
-    let (email, role) = state
-        .db
-        .tenant(&tenant.schema, move |conn| {
-            require_active_admin(conn, admin.uid)?;
-            let (email, role): (String, String) = diesel::update(
+    let expires = deps.expiry()?;
+    let (email, role, inviter) = req
+        .change(deps.db, move |tx| {
+            let (email, role): (String, Role) = diesel::update(
                 invitations::table
                     .find(id)
                     .filter(invitations::accepted_at.is_null())
@@ -168,69 +171,53 @@ pub async fn resend(
                 invitations::updated_at.eq(diesel::dsl::now),
             ))
             .returning((invitations::email, invitations::role))
-            .get_result(conn)
+            .get_result(tx.conn)
             .optional()?
             .ok_or(AppError::NotFound)?;
-            let ev = AuditEvent::new("invitation.resent")
-                .actor(Some(admin.uid), Some(&admin.email))
-                .target(&email);
-            audit::record(conn, &slug, &meta, ev)?;
-            Ok((email, role))
+            tx.record(AuditEvent::new("invitation.resent").target(&email))?;
+            Ok((email, role, tx.admin().name.clone()))
         })
         .await?;
-    let role = Role::parse(&role).map_err(|_| AppError::internal(anyhow::anyhow!("bad role")))?;
-    mail_invitation(state, tenant, &actor.name, &email, role, &raw);
+    mail_invitation(deps, &req.tenant, &inviter, &email, role, &raw);
     Ok(email)
 }
 
 /// Withdraws an open invitation: its link stops working.
-pub async fn revoke(
-    state: &AppState,
-    tenant: &Tenant,
-    actor: &Identity,
-    id: Uuid,
-    meta: RequestMeta,
-) -> AppResult<String> {
-    let slug = tenant.slug.to_string();
-    let admin = actor.clone();
-    state
-        .db
-        .tenant(&tenant.schema, move |conn| {
-            require_active_admin(conn, admin.uid)?;
-            let email: String = diesel::update(
-                invitations::table
-                    .find(id)
-                    .filter(invitations::accepted_at.is_null())
-                    .filter(invitations::revoked_at.is_null()),
-            )
-            .set((
-                invitations::revoked_at.eq(Some(OffsetDateTime::now_utc())),
-                invitations::updated_at.eq(diesel::dsl::now),
-            ))
-            .returning(invitations::email)
-            .get_result(conn)
-            .optional()?
-            .ok_or(AppError::NotFound)?;
-            let ev = AuditEvent::new("invitation.revoked")
-                .actor(Some(admin.uid), Some(&admin.email))
-                .target(&email);
-            audit::record(conn, &slug, &meta, ev)?;
-            Ok(email)
-        })
-        .await
+pub async fn revoke(deps: &Invitations<'_>, req: &AdminRequest, id: Uuid) -> AppResult<String> {
+    req.change(deps.db, move |tx| {
+        let email: String = diesel::update(
+            invitations::table
+                .find(id)
+                .filter(invitations::accepted_at.is_null())
+                .filter(invitations::revoked_at.is_null()),
+        )
+        .set((
+            invitations::revoked_at.eq(Some(OffsetDateTime::now_utc())),
+            invitations::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(invitations::email)
+        .get_result(tx.conn)
+        .optional()?
+        .ok_or(AppError::NotFound)?;
+        tx.record(AuditEvent::new("invitation.revoked").target(&email))?;
+        Ok(email)
+    })
+    .await
 }
 
 /// Mails an invitation link.
 pub fn mail_invitation(
-    state: &AppState,
+    deps: &Invitations<'_>,
     tenant: &Tenant,
     inviter: &str,
     to: &str,
     role: Role,
     raw: &str,
 ) {
-    let link = state.link(&format!("/t/{}/invitations/{raw}", tenant.slug));
-    let days = state.settings.invitation_ttl.as_secs() / 86400;
+    let link = deps
+        .mailer
+        .link(&format!("/t/{}/invitations/{raw}", tenant.slug));
+    let days = deps.invitation_ttl.as_secs() / 86400;
     let body = format!(
         "Hello,\n\n\
          {inviter} invited you to join {org} as {role}.\n\
@@ -241,7 +228,7 @@ pub fn mail_invitation(
         org = tenant.name,
         role = role.label().to_lowercase(),
     );
-    state.mailer.send_later(Mail {
+    deps.mailer.send_later(Mail {
         to: to.to_string(),
         subject: format!("You are invited to join {}", tenant.name),
         body,
@@ -307,12 +294,11 @@ pub fn find_by_hash(
 
 /// What an invitation link offers, without using it.
 pub async fn peek(
-    state: &AppState,
+    deps: &Invitations<'_>,
     tenant: &Tenant,
     raw: String,
 ) -> AppResult<Result<(String, Role), TokenProblem>> {
-    state
-        .db
+    deps.db
         .tenant(&tenant.schema, move |conn| {
             Ok(find(conn, &raw, false)?.map(|(_, email, role)| (email, role)))
         })
@@ -331,14 +317,14 @@ pub enum AcceptRefused {
 /// Accepts an invitation: creates the person with the invited role and a confirmed
 /// email (the link reached their mailbox).
 pub async fn accept(
-    state: &AppState,
+    deps: &Invitations<'_>,
     tenant: &Tenant,
     raw: String,
     name: &str,
     password: &str,
     meta: RequestMeta,
 ) -> AppResult<Result<User, AcceptRefused>> {
-    let (email, _) = match peek(state, tenant, raw.clone()).await? {
+    let (email, _) = match peek(deps, tenant, raw.clone()).await? {
         Ok(found) => found,
         Err(p) => return Ok(Err(AcceptRefused::Link(p))),
     };
@@ -351,17 +337,16 @@ pub async fn accept(
     let (Some(name), Some(password)) = (name, password) else {
         return Ok(Err(AcceptRefused::Input(errors)));
     };
-    let hash = state.hasher.hash(&password).await?;
+    let hash = deps.hasher.hash(&password).await?;
     let slug = tenant.slug.to_string();
-    state
-        .db
+    deps.db
         .tenant(&tenant.schema, move |conn| {
             let (id, email, role) = match find(conn, &raw, true)? {
                 Ok(found) => found,
                 Err(p) => return Ok(Err(AcceptRefused::Link(p))),
             };
             let email = Email::parse(&email)?;
-            let user = super::insert(conn, &email, &name, Some(&hash), role)?;
+            let user = user::insert(conn, &email, &name, Some(&hash), role)?;
             let user: User = diesel::update(users::table.find(user.id))
                 .set(users::email_verified_at.eq(Some(OffsetDateTime::now_utc())))
                 .returning(User::as_returning())
@@ -389,7 +374,7 @@ pub fn mark_accepted(
             invitations::updated_at.eq(diesel::dsl::now),
         ))
         .execute(conn)?;
-    crate::authentik::outbox::enqueue_person(conn, slug, user, "created")?;
+    crate::models::authentik_outbox::enqueue_person(conn, slug, user, "created")?;
     let ev = AuditEvent::new("invitation.accepted")
         .actor(Some(user.id), Some(&user.email))
         .target(&user.email)

@@ -2,31 +2,39 @@
 
 use diesel::prelude::*;
 
-use super::User;
-use crate::app::AppState;
-use crate::audit::{self, AuditEvent, RequestMeta};
 use crate::auth::login::secret;
-use crate::auth::session::Identity;
+use crate::auth::password::PasswordHasher;
+use crate::db::Db;
 use crate::db::schema::tenant::users;
 use crate::domain::{FieldError, NewPassword, PasswordPolicy, PersonName};
 use crate::error::{AppError, AppResult};
-use crate::tenancy::Tenant;
+use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
+use crate::models::tenant::Tenant;
+use crate::models::user::{self, Actor, User};
+
+/// What a person's own changes need.
+#[derive(Clone, Copy)]
+pub struct Profiles<'a> {
+    /// The database.
+    pub db: &'a Db,
+    /// bcrypt on the blocking pool.
+    pub hasher: &'a PasswordHasher,
+}
 
 /// Renames the signed-in person.
 pub async fn rename(
-    state: &AppState,
+    deps: &Profiles<'_>,
     tenant: &Tenant,
-    me: &Identity,
+    me: &Actor,
     name: &str,
     meta: RequestMeta,
 ) -> AppResult<User> {
     let name = PersonName::parse(name)?;
     let slug = tenant.slug.to_string();
     let me = me.clone();
-    state
-        .db
+    deps.db
         .tenant(&tenant.schema, move |conn| {
-            let user: User = diesel::update(users::table.find(me.uid))
+            let user: User = diesel::update(users::table.find(me.id))
                 .set((
                     users::name.eq(name.as_str()),
                     users::updated_at.eq(diesel::dsl::now),
@@ -36,7 +44,7 @@ pub async fn rename(
                 .optional()?
                 .ok_or(AppError::NotFound)?;
             let ev = AuditEvent::new("profile.updated")
-                .actor(Some(me.uid), Some(&me.email))
+                .actor(Some(me.id), Some(&me.email))
                 .target(&me.email)
                 .details(serde_json::json!({ "name": user.name }));
             audit::record(conn, &slug, &meta, ev)?;
@@ -48,20 +56,20 @@ pub async fn rename(
 /// Changes the signed-in person's password after checking the current one. Returns
 /// the field errors to show when refused.
 pub async fn change_password(
-    state: &AppState,
+    deps: &Profiles<'_>,
     tenant: &Tenant,
-    me: &Identity,
+    me: &Actor,
     current: String,
     new: &str,
     meta: RequestMeta,
 ) -> AppResult<Result<(), Vec<FieldError>>> {
-    let uid = me.uid;
-    let user = state
+    let uid = me.id;
+    let user = deps
         .db
-        .tenant(&tenant.schema, move |conn| super::find(conn, uid))
+        .tenant(&tenant.schema, move |conn| user::find(conn, uid))
         .await?
         .ok_or(AppError::NotFound)?;
-    let ok = state
+    let ok = deps
         .hasher
         .verify(secret(current), user.password_hash.clone())
         .await?;
@@ -83,20 +91,19 @@ pub async fn change_password(
             return Ok(Err(vec![e]));
         }
     };
-    let hash = state.hasher.hash(&password).await?;
+    let hash = deps.hasher.hash(&password).await?;
     let slug = tenant.slug.to_string();
     let me = me.clone();
-    state
-        .db
+    deps.db
         .tenant(&tenant.schema, move |conn| {
-            diesel::update(users::table.find(me.uid))
+            diesel::update(users::table.find(me.id))
                 .set((
                     users::password_hash.eq(&hash),
                     users::updated_at.eq(diesel::dsl::now),
                 ))
                 .execute(conn)?;
             let ev = AuditEvent::new("password.changed")
-                .actor(Some(me.uid), Some(&me.email))
+                .actor(Some(me.id), Some(&me.email))
                 .target(&me.email);
             audit::record(conn, &slug, &meta, ev)
         })

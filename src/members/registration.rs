@@ -1,14 +1,26 @@
 //! End users joining an organization on their own at `/t/{slug}/register`, as far
 //! as the organization's settings allow.
 
-use crate::app::AppState;
-use crate::audit::{self, AuditEvent, RequestMeta};
-use crate::authentik::outbox;
+use crate::auth::password::PasswordHasher;
+use crate::db::Db;
 use crate::domain::{Email, FieldError, NewPassword, PasswordPolicy, PersonName, Role};
 use crate::error::{AppError, AppResult};
-use crate::members::{self, User};
-use crate::tenancy::Tenant;
-use crate::tenancy::settings::{self, Registration, TenantSettings};
+use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
+use crate::models::authentik_outbox as outbox;
+use crate::models::tenant::Tenant;
+use crate::models::tenant_settings::{Registration, TenantSettings};
+use crate::models::user::{self, User};
+
+/// What self-registration needs.
+#[derive(Clone, Copy)]
+pub struct Registrations<'a> {
+    /// The database.
+    pub db: &'a Db,
+    /// bcrypt on the blocking pool.
+    pub hasher: &'a PasswordHasher,
+    /// Whether the portal allows password sign-in at all.
+    pub password_auth_enabled: bool,
+}
 
 /// The registration form as typed.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -25,10 +37,10 @@ pub struct RegisterInput {
 }
 
 /// Why nobody may register here, or `None` when registration is possible.
-pub fn closed_reason(state: &AppState, s: &TenantSettings) -> Option<&'static str> {
+pub fn closed_reason(deps: &Registrations<'_>, s: &TenantSettings) -> Option<&'static str> {
     if s.registration == Registration::InviteOnly {
         Some("This organization admits people by invitation only. Ask an admin to invite you.")
-    } else if !state.settings.password_auth_enabled || !s.password_login {
+    } else if !deps.password_auth_enabled || !s.password_login {
         Some(
             "This organization signs in with single sign-on only, so accounts are not created here.",
         )
@@ -37,22 +49,17 @@ pub fn closed_reason(state: &AppState, s: &TenantSettings) -> Option<&'static st
     }
 }
 
-/// The organization's settings.
-pub async fn tenant_settings(state: &AppState, tenant: &Tenant) -> AppResult<TenantSettings> {
-    state.db.tenant(&tenant.schema, settings::load).await
-}
-
 /// Creates a `member` account. Refuses with `Forbidden` when the organization does
 /// not take registrations, `Validation` for bad input or an email outside the
 /// allowed domains, and `Conflict` when the email already has an account.
 pub async fn register(
-    state: &AppState,
+    deps: &Registrations<'_>,
     tenant: &Tenant,
     input: &RegisterInput,
     meta: RequestMeta,
 ) -> AppResult<(User, TenantSettings)> {
-    let s = tenant_settings(state, tenant).await?;
-    if let Some(reason) = closed_reason(state, &s) {
+    let s = crate::tenancy::settings_of(deps.db, tenant).await?;
+    if let Some(reason) = closed_reason(deps, &s) {
         return Err(AppError::Forbidden(reason.into()));
     }
     let (name, email, password) = parse(input, tenant)?;
@@ -66,14 +73,14 @@ pub async fn register(
             ),
         )]));
     }
-    let hash = state.hasher.hash(&password).await?;
+    let hash = deps.hasher.hash(&password).await?;
     let slug = tenant.slug.to_string();
-    let user = state
+    let user = deps
         .db
         .tenant(&tenant.schema, move |conn| {
             // Taken emails are refused by the unique index, so two racing
             // registrations cannot both succeed.
-            let user = members::insert(conn, &email, &name, Some(&hash), Role::Member)?;
+            let user = user::insert(conn, &email, &name, Some(&hash), Role::Member)?;
             outbox::enqueue_person(conn, &slug, &user, "created")?;
             let ev = AuditEvent::new("user.registered")
                 .actor(Some(user.id), Some(&user.email))

@@ -1,20 +1,19 @@
 //! The platform: super-admins who see every organization, create, suspend and
 //! reactivate them, and read the platform audit log.
 
-use actix_session::{Session, SessionExt};
-use actix_web::{FromRequest, HttpRequest, dev::Payload};
 use diesel::prelude::*;
-use futures_util::future::LocalBoxFuture;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::app::AppState;
-use crate::audit::RequestMeta;
+use crate::auth::password::PasswordHasher;
+use crate::db::Db;
 use crate::db::schema::public::{platform_admins, platform_audit_log};
 use crate::domain::Email;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
+use crate::members::invitations::Invitations;
+use crate::models::audit_log::RequestMeta;
 
 mod organizations;
 
@@ -22,7 +21,16 @@ pub use organizations::{
     NewTenantInput, TenantSummary, create_tenant, recent_events, set_status, tenants_overview,
 };
 
-const PLATFORM: &str = "platform";
+/// What the platform's operators' work needs.
+#[derive(Clone, Copy)]
+pub struct Platform<'a> {
+    /// The database.
+    pub db: &'a Db,
+    /// bcrypt on the blocking pool.
+    pub hasher: &'a PasswordHasher,
+    /// Invitations (a new organization's first admin is invited).
+    pub invitations: Invitations<'a>,
+}
 
 /// A signed-in platform super-admin, as the session remembers them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -33,35 +41,6 @@ pub struct PlatformIdentity {
     pub email: String,
     /// Name.
     pub name: String,
-}
-
-/// The signed-in super-admin of a request; others are sent to `/admin/login`.
-pub struct PlatformUser(pub PlatformIdentity);
-
-impl FromRequest for PlatformUser {
-    type Error = AppError;
-    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let session = req.get_session();
-        Box::pin(async move {
-            session
-                .get::<PlatformIdentity>(PLATFORM)
-                .ok()
-                .flatten()
-                .map(PlatformUser)
-                .ok_or(AppError::SignInRequired {
-                    login_url: "/admin/login".into(),
-                })
-        })
-    }
-}
-
-/// Starts a platform session (a new session id, nothing else in it).
-pub fn start(session: &Session, who: PlatformIdentity) -> AppResult<()> {
-    session.renew();
-    session.clear();
-    session.insert(PLATFORM, who).map_err(AppError::internal)
 }
 
 pub(crate) fn record(
@@ -86,13 +65,12 @@ pub(crate) fn record(
 /// group: their platform-admin row is created or renamed (it has no password, so only
 /// single sign-on opens it) and the sign-in is in the platform audit log.
 pub async fn admit_from_sso(
-    state: &AppState,
+    deps: &Platform<'_>,
     email: &str,
     name: &str,
 ) -> AppResult<PlatformIdentity> {
     let (email, name) = (email.to_string(), name.to_string());
-    state
-        .db
+    deps.db
         .run(move |conn| {
             let (id, email, name): (Uuid, String, String) =
                 diesel::insert_into(platform_admins::table)
@@ -128,14 +106,13 @@ pub async fn admit_from_sso(
 /// Records in the platform audit log that an admin had the identity provider's keys
 /// fetched.
 pub async fn keys_refreshed(
-    state: &AppState,
+    deps: &Platform<'_>,
     actor: &str,
     keys: usize,
     url: &str,
 ) -> AppResult<()> {
     let (actor, url) = (actor.to_string(), url.to_string());
-    state
-        .db
+    deps.db
         .run(move |conn| {
             record(
                 conn,
@@ -148,22 +125,17 @@ pub async fn keys_refreshed(
         .await
 }
 
-/// Adds platform rights to a session that was just started.
-pub fn add_to_session(session: &Session, who: PlatformIdentity) -> AppResult<()> {
-    session.insert(PLATFORM, who).map_err(AppError::internal)
-}
-
 /// Checks a super-admin's email and password; the same bcrypt cost whether or not the
 /// email exists. Every attempt is in the platform audit log.
 pub async fn login(
-    state: &AppState,
+    deps: &Platform<'_>,
     email: &str,
     password: SecretString,
     meta: &RequestMeta,
 ) -> AppResult<Option<PlatformIdentity>> {
     let email = Email::parse(email).ok();
     let lookup = email.clone();
-    let row: Option<(Uuid, String, String, Option<String>)> = state
+    let row: Option<(Uuid, String, String, Option<String>)> = deps
         .db
         .run(move |conn| {
             let Some(e) = lookup else { return Ok(None) };
@@ -180,7 +152,7 @@ pub async fn login(
         })
         .await?;
     let hash = row.as_ref().and_then(|r| r.3.clone());
-    let ok = state.hasher.verify(password, hash).await?;
+    let ok = deps.hasher.verify(password, hash).await?;
     let who = row
         .filter(|_| ok)
         .map(|(id, email, name, _)| PlatformIdentity { id, email, name });
@@ -192,8 +164,7 @@ pub async fn login(
     };
     let ip = meta.ip.clone();
     let signed_in = who.as_ref().map(|w| w.id);
-    state
-        .db
+    deps.db
         .run(move |conn| {
             if let Some(id) = signed_in {
                 diesel::update(platform_admins::table.find(id))

@@ -6,14 +6,13 @@ use diesel::sql_types::{BigInt, Text};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::{PlatformIdentity, record};
-use crate::app::AppState;
-use crate::audit::{self, AuditEvent, RequestMeta};
+use super::{Platform, PlatformIdentity, record};
 use crate::auth::tokens;
 use crate::db::schema::public::{platform_audit_log, tenants};
 use crate::domain::{BusinessType, Country, Email, FieldError, OrganizationName, Role, TenantSlug};
 use crate::error::{AppError, AppResult};
 use crate::members::invitations;
+use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
 use crate::tenancy::provision::{self, NewOrganization};
 use crate::tenancy::{Tenant, TenantRegistry, TenantStatus};
 
@@ -39,7 +38,7 @@ pub struct TenantSummary {
 
 /// Every organization with its active member count, in one statement.
 pub async fn tenants_overview(
-    state: &AppState,
+    deps: &Platform<'_>,
     registry: &TenantRegistry,
 ) -> AppResult<Vec<TenantSummary>> {
     let all = registry.list().await?;
@@ -62,19 +61,17 @@ pub async fn tenants_overview(
          FROM tenants t JOIN ({}) c ON c.id = t.id ORDER BY t.slug",
         counts.join(" UNION ALL ")
     );
-    state
-        .db
+    deps.db
         .run(move |conn| Ok(diesel::sql_query(sql).load(conn)?))
         .await
 }
 
 /// The platform's newest audit entries.
 pub async fn recent_events(
-    state: &AppState,
+    deps: &Platform<'_>,
     limit: i64,
 ) -> AppResult<Vec<(String, Option<String>, String, Option<String>)>> {
-    state
-        .db
+    deps.db
         .run(move |conn| {
             let rows: Vec<(OffsetDateTime, Option<String>, String, Option<String>)> =
                 platform_audit_log::table
@@ -162,17 +159,17 @@ fn parse(input: &NewTenantInput) -> Result<(NewOrganization, Option<Email>), Vec
 
 /// Creates an organization; its first admin, if named, gets an invitation.
 pub async fn create_tenant(
-    state: &AppState,
+    deps: &Platform<'_>,
     actor: &PlatformIdentity,
     input: &NewTenantInput,
     meta: RequestMeta,
 ) -> AppResult<Tenant> {
     let (org, admin) = parse(input).map_err(AppError::Validation)?;
     let (raw, stored) = tokens::generate();
-    let expires = invitations::expiry(state)?;
+    let expires = deps.invitations.expiry()?;
     let who = actor.email.clone();
     let invite_to = admin.clone();
-    let tenant = state
+    let tenant = deps
         .db
         .run(move |conn| {
             conn.transaction(|conn| {
@@ -191,7 +188,7 @@ pub async fn create_tenant(
         .await?;
     if let Some(email) = admin {
         invitations::mail_invitation(
-            state,
+            &deps.invitations,
             &tenant,
             &actor.name,
             email.as_str(),
@@ -205,7 +202,7 @@ pub async fn create_tenant(
 /// Suspends or reactivates an organization. A suspended organization's pages answer
 /// with a clear page and nobody signs in.
 pub async fn set_status(
-    state: &AppState,
+    deps: &Platform<'_>,
     registry: &TenantRegistry,
     actor: &PlatformIdentity,
     slug: &TenantSlug,
@@ -217,7 +214,7 @@ pub async fn set_status(
     };
     let key = slug.as_str().to_string();
     let who = actor.email.clone();
-    let changed = state
+    let changed = deps
         .db
         .run(move |conn| {
             conn.transaction(|conn| {

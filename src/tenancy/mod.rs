@@ -1,86 +1,42 @@
-//! Organizations: the registry, resolving `/t/{slug}` to a tenant, creating tenants.
+//! Organizations: the cached registry and creating tenants.
 
 pub mod provision;
 pub mod registry;
-pub mod settings;
 
-use std::sync::Arc;
-
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
-use futures_util::future::LocalBoxFuture;
-use time::OffsetDateTime;
-use uuid::Uuid;
-
-use crate::domain::{SchemaName, TenantSlug};
-use crate::error::AppError;
-
+pub use crate::models::tenant::{Tenant, TenantStatus};
 pub use registry::TenantRegistry;
 
-/// Whether an organization may use the portal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TenantStatus {
-    /// In use.
-    Active,
-    /// Stopped by a platform admin; nobody signs in.
-    Suspended,
+use crate::access::AdminRequest;
+use crate::db::Db;
+use crate::error::AppResult;
+use crate::models::audit_log::AuditEvent;
+use crate::models::tenant_settings::{self, TenantSettings};
+
+/// An organization's rules as they are now, for its admins.
+pub async fn settings_for_admin(db: &Db, req: &AdminRequest) -> AppResult<TenantSettings> {
+    req.read(db, tenant_settings::load).await
 }
 
-/// An organization of the registry.
-#[derive(Debug, Clone)]
-pub struct Tenant {
-    /// Registry id.
-    pub id: Uuid,
-    /// Its address.
-    pub slug: TenantSlug,
-    /// Its schema.
-    pub schema: SchemaName,
-    /// Display name.
-    pub name: String,
-    /// Business type key.
-    pub business_type: String,
-    /// Country code.
-    pub country: String,
-    /// Active or suspended.
-    pub status: TenantStatus,
-    /// When it signed up.
-    pub created_at: OffsetDateTime,
+/// Saves an organization's rules, through the admin door, with their before and after
+/// in the audit log.
+pub async fn change_settings(db: &Db, req: &AdminRequest, new: TenantSettings) -> AppResult<()> {
+    let slug = req.tenant.slug.to_string();
+    req.change(db, move |tx| {
+        let old = tenant_settings::load(tx.conn)?;
+        tenant_settings::save(tx.conn, &new)?;
+        tx.record(
+            AuditEvent::new("settings.updated")
+                .target(&slug)
+                .details(serde_json::json!({
+                    "before": old.describe(),
+                    "after": new.describe(),
+                })),
+        )
+    })
+    .await
 }
 
-/// The tenant named by the request path (`/t/{slug}/...`), active.
-#[derive(Debug, Clone)]
-pub struct CurrentTenant(pub Arc<Tenant>);
-
-impl std::ops::Deref for CurrentTenant {
-    type Target = Tenant;
-    fn deref(&self) -> &Tenant {
-        &self.0
-    }
-}
-
-impl FromRequest for CurrentTenant {
-    type Error = AppError;
-    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let raw = req.match_info().get("slug").map(str::to_string);
-        let registry = req.app_data::<web::Data<TenantRegistry>>().cloned();
-        Box::pin(async move {
-            let registry =
-                registry.ok_or_else(|| AppError::internal(anyhow::anyhow!("registry missing")))?;
-            // A slug outside the strict form cannot name a tenant: 404 before any SQL.
-            let slug = raw
-                .as_deref()
-                .and_then(|s| TenantSlug::parse(s).ok())
-                .filter(|s| Some(s.as_str()) == raw.as_deref())
-                .ok_or(AppError::TenantNotFound)?;
-            let tenant = registry
-                .find(&slug)
-                .await?
-                .ok_or(AppError::TenantNotFound)?;
-            if tenant.status == TenantStatus::Suspended {
-                return Err(AppError::TenantSuspended);
-            }
-            Ok(CurrentTenant(tenant))
-        })
-    }
+/// An organization's rules, for anyone's request (sign-in and registration pages).
+pub async fn settings_of(db: &Db, tenant: &Tenant) -> AppResult<TenantSettings> {
+    db.tenant(&tenant.schema, tenant_settings::load).await
 }

@@ -3,10 +3,7 @@
 
 use diesel::prelude::*;
 
-use super::{Tenant, registry::TenantRow};
-use crate::audit::{self, AuditEvent, RequestMeta};
 use crate::auth::password::PasswordHasher;
-use crate::authentik::outbox;
 use crate::db::{
     Db, migrate,
     schema::public::{platform_audit_log, tenants},
@@ -16,7 +13,10 @@ use crate::domain::{
     PersonName, Role, TenantSlug,
 };
 use crate::error::{AppError, AppResult};
-use crate::members::{self, User};
+use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
+use crate::models::authentik_outbox as outbox;
+use crate::models::tenant::{Tenant, TenantRow};
+use crate::models::user::{self, User};
 
 /// What a sign-up form or API call submits, as typed.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
@@ -154,8 +154,7 @@ pub async fn create_organization(
     db.run(move |conn| {
         conn.transaction(|conn| {
             let tenant = insert_tenant(conn, &signup.organization, signup.email.as_str())?;
-            let user =
-                members::insert(conn, &signup.email, &signup.name, Some(&hash), Role::Admin)?;
+            let user = user::insert(conn, &signup.email, &signup.name, Some(&hash), Role::Admin)?;
             // Authentik follows from the outbox, committed with the organization itself.
             outbox::enqueue_tenant(conn, tenant.slug.as_str())?;
             outbox::enqueue_person(conn, tenant.slug.as_str(), &user, "created")?;

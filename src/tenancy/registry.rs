@@ -7,14 +7,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use diesel::prelude::*;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Tenant, TenantStatus};
-use crate::db::{Db, schema::public::tenants};
-use crate::domain::{SchemaName, TenantSlug};
-use crate::error::{AppError, AppResult};
+use crate::db::Db;
+use crate::domain::TenantSlug;
+use crate::error::AppResult;
+use crate::models::tenant::{self, Tenant};
 
 const HIT_TTL: Duration = Duration::from_secs(30);
 const MISS_TTL: Duration = Duration::from_secs(5);
@@ -26,46 +24,6 @@ type Entry = (Instant, Option<Arc<Tenant>>);
 pub struct TenantRegistry {
     db: Db,
     cache: RwLock<HashMap<String, Entry>>,
-}
-
-/// A registry row as stored.
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = tenants)]
-pub struct TenantRow {
-    id: Uuid,
-    slug: String,
-    schema_name: String,
-    name: String,
-    business_type: String,
-    country: String,
-    status: String,
-    created_at: OffsetDateTime,
-}
-
-impl TenantRow {
-    /// Checks a stored row; a row that breaks the slug rules is refused, not trusted.
-    pub fn into_tenant(self) -> AppResult<Tenant> {
-        let bad = || AppError::internal(anyhow::anyhow!("registry row {} is malformed", self.id));
-        let slug = TenantSlug::parse(&self.slug).map_err(|_| bad())?;
-        let schema = SchemaName::from_registry(&self.schema_name).ok_or_else(bad)?;
-        if schema != slug.schema_name() {
-            return Err(bad());
-        }
-        Ok(Tenant {
-            id: self.id,
-            slug,
-            schema,
-            name: self.name.clone(),
-            business_type: self.business_type.clone(),
-            country: self.country.trim().to_string(),
-            status: if self.status == "suspended" {
-                TenantStatus::Suspended
-            } else {
-                TenantStatus::Active
-            },
-            created_at: self.created_at,
-        })
-    }
 }
 
 impl TenantRegistry {
@@ -90,20 +48,11 @@ impl TenantRegistry {
                 return Ok(hit);
             }
         }
-        let key = slug.as_str().to_string();
+        let key = slug.clone();
         let found = self
             .db
-            .run(move |conn| {
-                tenants::table
-                    .filter(tenants::slug.eq(&key))
-                    .select(TenantRow::as_select())
-                    .first(conn)
-                    .optional()
-                    .map_err(AppError::from)
-            })
+            .run(move |conn| tenant::find_by_slug(conn, &key))
             .await?
-            .map(TenantRow::into_tenant)
-            .transpose()?
             .map(Arc::new);
         if let Ok(mut cache) = self.cache.write() {
             if cache.len() >= MAX_ENTRIES {
@@ -116,17 +65,7 @@ impl TenantRegistry {
 
     /// The tenant with this id, if any (through the slug cache).
     pub async fn find_by_id(&self, id: Uuid) -> AppResult<Option<Arc<Tenant>>> {
-        let slug: Option<String> = self
-            .db
-            .run(move |conn| {
-                tenants::table
-                    .find(id)
-                    .select(tenants::slug)
-                    .first(conn)
-                    .optional()
-                    .map_err(AppError::from)
-            })
-            .await?;
+        let slug: Option<String> = self.db.run(move |conn| tenant::slug_of(conn, id)).await?;
         let Some(slug) = slug.and_then(|s| TenantSlug::parse(&s).ok()) else {
             return Ok(None);
         };
@@ -142,17 +81,6 @@ impl TenantRegistry {
 
     /// Every tenant, by slug.
     pub async fn list(&self) -> AppResult<Vec<Tenant>> {
-        self.db
-            .run(|conn| {
-                tenants::table
-                    .order(tenants::slug.asc())
-                    .select(TenantRow::as_select())
-                    .load(conn)
-                    .map_err(AppError::from)
-            })
-            .await?
-            .into_iter()
-            .map(TenantRow::into_tenant)
-            .collect()
+        self.db.run(tenant::all).await
     }
 }

@@ -1,18 +1,21 @@
 //! `/admin`: the platform super-admins' pages.
 
-use actix_session::Session;
-use actix_web::{HttpResponse, http::StatusCode, http::header, web};
+use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::app::AppState;
-use crate::audit::RequestMeta;
 use crate::auth::exchange::KeysNotFetched;
-use crate::auth::{csrf::CsrfToken, login::secret};
+use crate::auth::login::secret;
 use crate::domain::{FieldError, TenantSlug, reference};
 use crate::error::{AppError, AppResult};
-use crate::platform::{self, NewTenantInput, PlatformUser, TenantSummary};
+use crate::models::audit_log::RequestMeta;
+use crate::platform::{self, NewTenantInput, TenantSummary};
 use crate::tenancy::{TenantRegistry, TenantStatus};
+use crate::web::csrf::CsrfToken;
+use crate::web::notice::Notice;
+use crate::web::respond::{back_with, see_other};
+use crate::web::session::{PlatformUser, PortalSession};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "admin_login.html")]
@@ -43,21 +46,20 @@ pub struct AdminLoginForm {
 pub async fn login(
     state: web::Data<AppState>,
     csrf: CsrfToken,
-    session: Session,
+    session: PortalSession,
     meta: RequestMeta,
     form: web::Form<AdminLoginForm>,
 ) -> AppResult<HttpResponse> {
     let AdminLoginForm { email, password } = form.into_inner();
     let ip = meta.ip.clone().unwrap_or_default();
     state
+        .limits
         .limit_login(&ip, uuid::Uuid::nil(), &email.trim().to_lowercase())
         .await?;
-    match platform::login(&state, &email, secret(password), &meta).await? {
+    match platform::login(&state.platform(), &email, secret(password), &meta).await? {
         Some(who) => {
-            platform::start(&session, who)?;
-            Ok(HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, "/admin"))
-                .finish())
+            session.sign_in_platform(who)?;
+            Ok(see_other("/admin"))
         }
         None => super::render(
             StatusCode::UNAUTHORIZED,
@@ -71,11 +73,9 @@ pub async fn login(
 }
 
 /// `POST /admin/logout`.
-pub async fn logout(session: Session) -> HttpResponse {
-    session.purge();
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, "/admin/login"))
-        .finish()
+pub async fn logout(session: PortalSession) -> HttpResponse {
+    session.end();
+    see_other("/admin/login")
 }
 
 #[derive(Template, WebTemplate)]
@@ -85,7 +85,7 @@ pub struct AdminPage {
     admin_name: String,
     tenants: Vec<TenantSummary>,
     events: Vec<(String, Option<String>, String, Option<String>)>,
-    notice: Option<String>,
+    notice: Option<Notice>,
     input: NewTenantInput,
     errors: Vec<FieldError>,
     countries: &'static [(&'static str, &'static str)],
@@ -126,7 +126,7 @@ async fn connections(state: &AppState) -> AppResult<Connections> {
         Some(_) => {
             let b = state
                 .db
-                .run(|conn| crate::authentik::outbox::backlog(conn, None))
+                .run(|conn| crate::models::authentik_outbox::backlog(conn, None))
                 .await?;
             Some((b.pending, b.failed))
         }
@@ -139,11 +139,6 @@ async fn connections(state: &AppState) -> AppResult<Connections> {
     })
 }
 
-#[derive(serde::Deserialize)]
-pub struct AdminQuery {
-    done: Option<String>,
-}
-
 async fn build(
     state: &AppState,
     registry: &TenantRegistry,
@@ -153,8 +148,8 @@ async fn build(
     Ok(AdminPage {
         csrf: csrf.0,
         admin_name: user.0.name.clone(),
-        tenants: platform::tenants_overview(state, registry).await?,
-        events: platform::recent_events(state, 50).await?,
+        tenants: platform::tenants_overview(&state.platform(), registry).await?,
+        events: platform::recent_events(&state.platform(), 50).await?,
         notice: None,
         input: NewTenantInput::default(),
         errors: Vec::new(),
@@ -169,19 +164,17 @@ pub async fn page(
     state: web::Data<AppState>,
     registry: web::Data<TenantRegistry>,
     user: PlatformUser,
+    session: PortalSession,
     csrf: CsrfToken,
-    q: web::Query<AdminQuery>,
 ) -> AppResult<AdminPage> {
     let mut page = build(&state, &registry, &user, csrf).await?;
-    page.notice = q.done.as_ref().map(|d| d.chars().take(200).collect());
+    page.notice = session.take_notice();
     Ok(page)
 }
 
-fn back(done: &str) -> HttpResponse {
-    let done: String = url::form_urlencoded::byte_serialize(done.as_bytes()).collect();
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, format!("/admin?done={done}")))
-        .finish()
+/// Back to `/admin`, where `done` is shown once.
+fn back(session: &PortalSession, done: String) -> AppResult<HttpResponse> {
+    back_with(session, "/admin", Notice::done(done))
 }
 
 /// `POST /admin/tenants`.
@@ -189,26 +182,28 @@ pub async fn create(
     state: web::Data<AppState>,
     registry: web::Data<TenantRegistry>,
     user: PlatformUser,
+    session: PortalSession,
     csrf: CsrfToken,
     meta: RequestMeta,
     form: web::Form<NewTenantInput>,
 ) -> AppResult<HttpResponse> {
     let input = form.into_inner();
-    let (status, errors) = match platform::create_tenant(&state, &user.0, &input, meta).await {
-        Ok(t) => return Ok(back(&format!("Created {} at /t/{}.", t.name, t.slug))),
-        Err(AppError::Validation(errors)) => {
-            let taken = errors.iter().any(|e| e.message.contains("already taken"));
-            (
-                if taken {
-                    StatusCode::CONFLICT
-                } else {
-                    StatusCode::UNPROCESSABLE_ENTITY
-                },
-                errors,
-            )
-        }
-        Err(e) => return Err(e),
-    };
+    let (status, errors) =
+        match platform::create_tenant(&state.platform(), &user.0, &input, meta).await {
+            Ok(t) => return back(&session, format!("Created {} at /t/{}.", t.name, t.slug)),
+            Err(AppError::Validation(errors)) => {
+                let taken = errors.iter().any(|e| e.message.contains("already taken"));
+                (
+                    if taken {
+                        StatusCode::CONFLICT
+                    } else {
+                        StatusCode::UNPROCESSABLE_ENTITY
+                    },
+                    errors,
+                )
+            }
+            Err(e) => return Err(e),
+        };
     let mut page = build(&state, &registry, &user, csrf).await?;
     page.input = input;
     page.errors = errors;
@@ -219,15 +214,19 @@ async fn set_status(
     state: &AppState,
     registry: &TenantRegistry,
     user: &PlatformUser,
+    session: &PortalSession,
     slug: &str,
     status: TenantStatus,
 ) -> AppResult<HttpResponse> {
     let slug = TenantSlug::parse(slug).map_err(|_| AppError::NotFound)?;
-    platform::set_status(state, registry, &user.0, &slug, status).await?;
-    Ok(back(&match status {
-        TenantStatus::Suspended => format!("{slug} is suspended: its people cannot sign in."),
-        TenantStatus::Active => format!("{slug} is active again."),
-    }))
+    platform::set_status(&state.platform(), registry, &user.0, &slug, status).await?;
+    back(
+        session,
+        match status {
+            TenantStatus::Suspended => format!("{slug} is suspended: its people cannot sign in."),
+            TenantStatus::Active => format!("{slug} is active again."),
+        },
+    )
 }
 
 /// `POST /admin/tenants/{slug}/suspend`.
@@ -235,9 +234,18 @@ pub async fn suspend(
     state: web::Data<AppState>,
     registry: web::Data<TenantRegistry>,
     user: PlatformUser,
+    session: PortalSession,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    set_status(&state, &registry, &user, &path, TenantStatus::Suspended).await
+    set_status(
+        &state,
+        &registry,
+        &user,
+        &session,
+        &path,
+        TenantStatus::Suspended,
+    )
+    .await
 }
 
 /// `POST /admin/tenants/{slug}/reactivate`.
@@ -245,9 +253,18 @@ pub async fn reactivate(
     state: web::Data<AppState>,
     registry: web::Data<TenantRegistry>,
     user: PlatformUser,
+    session: PortalSession,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    set_status(&state, &registry, &user, &path, TenantStatus::Active).await
+    set_status(
+        &state,
+        &registry,
+        &user,
+        &session,
+        &path,
+        TenantStatus::Active,
+    )
+    .await
 }
 
 /// `POST /admin/jwks/refresh`: fetches the identity provider's keys now (after a key
@@ -255,11 +272,12 @@ pub async fn reactivate(
 pub async fn refresh_keys(
     state: web::Data<AppState>,
     user: PlatformUser,
+    session: PortalSession,
 ) -> AppResult<HttpResponse> {
     let ex = state.exchange.as_ref().ok_or(AppError::NotFound)?;
     let notice = match ex.fetch_keys_now().await {
         Ok((n, url)) => {
-            platform::keys_refreshed(&state, &user.0.email, n, &url).await?;
+            platform::keys_refreshed(&state.platform(), &user.0.email, n, &url).await?;
             format!("Fetched {n} key(s) from {url}.")
         }
         Err(KeysNotFetched::Fetch { url, error }) => {
@@ -273,5 +291,5 @@ pub async fn refresh_keys(
             return Err(AppError::Unavailable("identity provider"));
         }
     };
-    Ok(back(&notice))
+    back(&session, notice)
 }

@@ -6,12 +6,9 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::app::AppState;
-use crate::audit_log::{self, LogEntry, LogFilter, PER_PAGE, parse_day};
-use crate::auth::session::TenantUser;
 use crate::error::AppResult;
-use crate::members::require_active_admin;
-
-const ADMINS_ONLY: &str = "Only admins can read the audit log.";
+use crate::models::audit_log::{self, LogEntry, LogFilter, PER_PAGE, parse_day};
+use crate::web::session::TenantAdmin;
 
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct AuditQuery {
@@ -75,17 +72,14 @@ pub struct AuditPage {
 /// `GET /t/{slug}/audit`.
 pub async fn page(
     state: web::Data<AppState>,
-    user: TenantUser,
+    user: TenantAdmin,
     q: web::Query<AuditQuery>,
 ) -> AppResult<AuditPage> {
-    user.require_admin(ADMINS_ONLY)?;
     let filter = q.filter();
     let page = q.page();
-    let uid = user.identity.uid;
-    let ((rows, total), actions) = state
-        .db
-        .tenant(&user.tenant.schema, move |conn| {
-            require_active_admin(conn, uid)?;
+    let ((rows, total), actions) = user
+        .request
+        .read(&state.db, move |conn| {
             Ok((
                 audit_log::page(conn, &filter, page)?,
                 audit_log::actions(conn)?,
@@ -113,18 +107,13 @@ pub async fn page(
 /// `GET /t/{slug}/audit.csv`: every entry matching the filters.
 pub async fn csv(
     state: web::Data<AppState>,
-    user: TenantUser,
+    user: TenantAdmin,
     q: web::Query<AuditQuery>,
 ) -> AppResult<HttpResponse> {
-    user.require_admin(ADMINS_ONLY)?;
     let filter = q.filter();
-    let uid = user.identity.uid;
-    let rows = state
-        .db
-        .tenant(&user.tenant.schema, move |conn| {
-            require_active_admin(conn, uid)?;
-            audit_log::export(conn, &filter)
-        })
+    let rows = user
+        .request
+        .read(&state.db, move |conn| audit_log::export(conn, &filter))
         .await?;
     let body = web::block(move || audit_log::to_csv(&rows))
         .await

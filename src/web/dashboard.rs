@@ -5,15 +5,13 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::app::AppState;
-use crate::audit::AuditEntry;
-use crate::auth::{
-    csrf::CsrfToken,
-    session::{self, TenantUser},
-};
-use crate::authentik::outbox::{self, Backlog};
 use crate::domain::Role;
 use crate::error::{AppError, AppResult};
-use crate::members;
+use crate::models::audit_log::AuditEntry;
+use crate::models::authentik_outbox::{self as outbox, Backlog};
+use crate::models::user;
+use crate::web::csrf::CsrfToken;
+use crate::web::session::{self, TenantUser};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "dashboard.html")]
@@ -69,7 +67,7 @@ pub async fn dashboard(
     let (overview, sync) = state
         .db
         .tenant(&user.tenant.schema, move |conn| {
-            let overview = members::overview(conn, uid)?;
+            let overview = user::overview(conn, uid)?;
             let sync = match sync_slug {
                 Some(slug) => Some(outbox::backlog(conn, Some(&slug))?),
                 None => None,
@@ -79,12 +77,12 @@ pub async fn dashboard(
         .await?;
     // Removed or deactivated since signing in: the session is over.
     let Some(overview) = overview.filter(|o| o.is_active()) else {
-        session::end(&user.session);
+        user.session.end();
         return Err(AppError::SignInRequired {
             login_url: session::login_url(&user.tenant, None),
         });
     };
-    let role = overview.role()?;
+    let role = overview.role;
     let activity = overview.activity()?;
     Ok(DashboardPage {
         csrf: csrf.0,

@@ -1,19 +1,20 @@
 //! `GET|POST /t/{slug}/invitations/{token}`: an invited person creates their account.
 
-use actix_session::Session;
-use actix_web::{HttpResponse, http::StatusCode, http::header, web};
+use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::app::AppState;
-use crate::audit::RequestMeta;
-use crate::auth::csrf::CsrfToken;
-use crate::auth::session;
 use crate::auth::tokens::TokenProblem;
 use crate::domain::FieldError;
 use crate::error::AppResult;
 use crate::members::invitations::{self, AcceptRefused};
-use crate::tenancy::{CurrentTenant, Tenant};
+use crate::models::audit_log::RequestMeta;
+use crate::tenancy::Tenant;
+use crate::web::csrf::CsrfToken;
+use crate::web::respond::signed_in;
+use crate::web::session::PortalSession;
+use crate::web::tenant::CurrentTenant;
 
 use super::notice::{NoticePage, status_of};
 
@@ -66,7 +67,7 @@ async fn page(
     errors: Vec<FieldError>,
     status: StatusCode,
 ) -> AppResult<HttpResponse> {
-    match invitations::peek(state, tenant, token.clone()).await? {
+    match invitations::peek(&state.invitations(), tenant, token.clone()).await? {
         Ok((email, role)) => super::render(
             status,
             &InvitationPage {
@@ -118,7 +119,7 @@ pub async fn accept(
     state: web::Data<AppState>,
     tenant: CurrentTenant,
     csrf: CsrfToken,
-    session: Session,
+    session: PortalSession,
     meta: RequestMeta,
     path: web::Path<(String, String)>,
     form: web::Form<AcceptForm>,
@@ -126,7 +127,7 @@ pub async fn accept(
     let token = path.into_inner().1;
     state.redis_ping().await?;
     match invitations::accept(
-        &state,
+        &state.invitations(),
         &tenant,
         token.clone(),
         &form.name,
@@ -135,19 +136,7 @@ pub async fn accept(
     )
     .await?
     {
-        Ok(user) => {
-            session::start(
-                &session,
-                &tenant,
-                user.id,
-                user.role()?,
-                &user.email,
-                &user.name,
-            )?;
-            Ok(HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, format!("/t/{}/dashboard", tenant.slug)))
-                .finish())
-        }
+        Ok(user) => signed_in(&session, &tenant, &user, None),
         Err(AcceptRefused::Link(problem)) => refused(&tenant, problem),
         Err(AcceptRefused::Input(errors)) => {
             let name = form.name.chars().take(100).collect();
@@ -170,12 +159,12 @@ pub async fn accept(
 pub async fn with_sso(
     state: web::Data<AppState>,
     tenant: CurrentTenant,
-    session: Session,
+    session: PortalSession,
     meta: RequestMeta,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
     let token = path.into_inner().1;
-    if let Err(problem) = invitations::peek(&state, &tenant, token.clone()).await? {
+    if let Err(problem) = invitations::peek(&state.invitations(), &tenant, token.clone()).await? {
         return refused(&tenant, problem);
     }
     let invitation = Some(crate::auth::tokens::hash(&token));

@@ -1,21 +1,20 @@
 //! `GET|POST /t/{slug}/login` and `POST /t/{slug}/logout`.
 
-use actix_session::Session;
 use actix_web::{HttpResponse, http::StatusCode, http::header, web};
 use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::app::AppState;
-use crate::audit::{self, AuditEvent, RequestMeta};
-use crate::auth::{
-    csrf::CsrfToken,
-    login::{self, LoginOutcome},
-    session,
-    verification::{self, Recipient},
-};
+use crate::auth::login::{self, LoginOutcome};
+use crate::auth::verification::{self, Recipient};
 use crate::error::{AppError, AppResult, wait_words};
-use crate::tenancy::settings::{self, Registration, TenantSettings};
-use crate::tenancy::{CurrentTenant, Tenant};
+use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
+use crate::models::tenant_settings::{Registration, TenantSettings};
+use crate::tenancy::{self, Tenant};
+use crate::web::csrf::CsrfToken;
+use crate::web::respond::{see_other, signed_in};
+use crate::web::session::{PortalSession, safe_next};
+use crate::web::tenant::CurrentTenant;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "login.html")]
@@ -79,10 +78,6 @@ pub struct LoginForm {
 
 const WRONG: &str = "The email or password is incorrect.";
 
-async fn tenant_settings(state: &AppState, tenant: &Tenant) -> AppResult<TenantSettings> {
-    state.db.tenant(&tenant.schema, settings::load).await
-}
-
 /// `GET /t/{slug}/login`.
 pub async fn form(
     state: web::Data<AppState>,
@@ -90,13 +85,9 @@ pub async fn form(
     csrf: CsrfToken,
     q: web::Query<LoginQuery>,
 ) -> AppResult<LoginPage> {
-    let s = tenant_settings(&state, &tenant).await?;
+    let s = tenancy::settings_of(&state.db, &tenant).await?;
     let mut page = LoginPage::new(&state, &tenant, csrf, &s);
-    page.set_next(
-        q.next
-            .clone()
-            .map(|n| session::safe_next(&tenant, Some(&n))),
-    );
+    page.set_next(q.next.clone().map(|n| safe_next(&tenant, Some(&n))));
     page.notice = if q.reset.is_some() {
         Some("Your password has been changed. Sign in with your new password.")
     } else if q.signed_out.is_some() {
@@ -112,7 +103,7 @@ pub async fn submit(
     state: web::Data<AppState>,
     tenant: CurrentTenant,
     csrf: CsrfToken,
-    session: Session,
+    session: PortalSession,
     meta: RequestMeta,
     form: web::Form<LoginForm>,
 ) -> AppResult<HttpResponse> {
@@ -129,26 +120,20 @@ pub async fn submit(
     let shown_email: String = email.trim().chars().take(254).collect();
     let ip = meta.ip.clone().unwrap_or_default();
     state
+        .limits
         .limit_login(&ip, tenant.id, &shown_email.to_lowercase())
         .await?;
-    let outcome =
-        login::password_login(&state, &tenant, &email, login::secret(password), meta).await?;
+    let outcome = login::password_login(
+        &state.sign_in(),
+        &tenant,
+        &email,
+        login::secret(password),
+        meta,
+    )
+    .await?;
     let (status, error) = match outcome {
         LoginOutcome::SignedIn(user) => {
-            session::start(
-                &session,
-                &tenant,
-                user.id,
-                user.role()?,
-                &user.email,
-                &user.name,
-            )?;
-            return Ok(HttpResponse::SeeOther()
-                .insert_header((
-                    header::LOCATION,
-                    session::safe_next(&tenant, next.as_deref()),
-                ))
-                .finish());
+            return signed_in(&session, &tenant, &user, next.as_deref());
         }
         LoginOutcome::Refused => (StatusCode::UNAUTHORIZED, WRONG.to_string()),
         LoginOutcome::Locked { retry_after } => {
@@ -180,7 +165,7 @@ pub async fn submit(
                 .to_string(),
         ),
         LoginOutcome::Unverified(user) => {
-            let sent = verification::resend_link(&state, &tenant, Recipient::from(&user)).await?;
+            let sent = verification::resend_link(&state.verification(), &tenant, Recipient::from(&user)).await?;
             let msg = if sent {
                 format!(
                     "Please confirm your email address before signing in. We have sent a new link to {}.",
@@ -204,10 +189,10 @@ async fn render_refusal(
     error: String,
     status: StatusCode,
 ) -> AppResult<HttpResponse> {
-    let s = tenant_settings(state, tenant).await?;
+    let s = tenancy::settings_of(&state.db, tenant).await?;
     let mut page = LoginPage::new(state, tenant, csrf, &s);
     page.email = email;
-    page.set_next(next.map(|n| session::safe_next(tenant, Some(&n))));
+    page.set_next(next.map(|n| safe_next(tenant, Some(&n))));
     page.error = Some(error);
     super::render(status, &page)
 }
@@ -216,10 +201,10 @@ async fn render_refusal(
 pub async fn logout(
     state: web::Data<AppState>,
     tenant: CurrentTenant,
-    session: Session,
+    session: PortalSession,
     meta: RequestMeta,
 ) -> AppResult<HttpResponse> {
-    if let Some(id) = session::identity(&session).filter(|i| i.tid == tenant.id) {
+    if let Some(id) = session.identity().filter(|i| i.tid == tenant.id) {
         let slug = tenant.slug.to_string();
         state
             .db
@@ -231,10 +216,8 @@ pub async fn logout(
             })
             .await?;
     }
-    let id_token = session.get::<String>(super::sso::ID_TOKEN).ok().flatten();
-    session::end(&session);
+    let id_token = session.id_token();
+    session.end();
     let to = super::sso::after_logout(&state, &tenant, id_token).await;
-    Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, to))
-        .finish())
+    Ok(see_other(to))
 }

@@ -1,22 +1,21 @@
 //! `/t/{slug}/members`: admins see, search and change their organization's people,
 //! and manage invitations.
 
-use actix_web::{HttpResponse, http::StatusCode, http::header, web};
+use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::audit::RequestMeta;
-use crate::auth::{csrf::CsrfToken, session::TenantUser};
 use crate::domain::{Email, FieldError, Role};
 use crate::error::{AppError, AppResult};
 use crate::members::admin::{self, Change, Outcome};
 use crate::members::directory::{self, Filter, MemberRow, PER_PAGE, Status};
 use crate::members::invitations::{self, Invitation};
-use crate::members::require_active_admin;
-
-const ADMINS_ONLY: &str = "Only admins can manage the organization's members.";
+use crate::web::csrf::CsrfToken;
+use crate::web::notice::Notice;
+use crate::web::respond::back_with;
+use crate::web::session::TenantAdmin;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "members.html")]
@@ -33,7 +32,7 @@ pub struct MembersPage {
     role: String,
     status: String,
     invitations: Vec<Invitation>,
-    notice: Option<String>,
+    notice: Option<Notice>,
     invite_email: String,
     invite_role: String,
     invite_error: Option<String>,
@@ -70,16 +69,14 @@ pub struct ListQuery {
     #[serde(default)]
     status: String,
     page: Option<String>,
-    done: Option<String>,
 }
 
 async fn build(
     state: &AppState,
-    user: &TenantUser,
+    user: &TenantAdmin,
     csrf: CsrfToken,
     q: ListQuery,
 ) -> AppResult<MembersPage> {
-    user.require_admin(ADMINS_ONLY)?;
     let query: String = q.q.trim().chars().take(100).collect();
     let filter = Filter {
         query: Some(query.clone()),
@@ -94,10 +91,9 @@ async fn build(
     };
     let uid = user.identity.uid;
     let f = filter.clone();
-    let ((rows, total), open) = state
-        .db
-        .tenant(&user.tenant.schema, move |conn| {
-            require_active_admin(conn, uid)?;
+    let ((rows, total), open) = user
+        .request
+        .read(&state.db, move |conn| {
             Ok((directory::page(conn, &f)?, invitations::open(conn)?))
         })
         .await?;
@@ -120,7 +116,7 @@ async fn build(
             .map(|s| s.as_str().to_string())
             .unwrap_or_default(),
         invitations: open,
-        notice: q.done.map(|d| d.chars().take(200).collect()),
+        notice: user.session.take_notice(),
         invite_email: String::new(),
         invite_role: "member".into(),
         invite_error: None,
@@ -131,21 +127,20 @@ async fn build(
 /// `GET /t/{slug}/members`.
 pub async fn list(
     state: web::Data<AppState>,
-    user: TenantUser,
+    user: TenantAdmin,
     csrf: CsrfToken,
     q: web::Query<ListQuery>,
 ) -> AppResult<MembersPage> {
     build(&state, &user, csrf, q.into_inner()).await
 }
 
-fn back(user: &TenantUser, done: &str) -> HttpResponse {
-    let done: String = url::form_urlencoded::byte_serialize(done.as_bytes()).collect();
-    HttpResponse::SeeOther()
-        .insert_header((
-            header::LOCATION,
-            format!("/t/{}/members?done={done}", user.tenant.slug),
-        ))
-        .finish()
+/// Back to the member list, where `done` is shown once.
+fn back(user: &TenantAdmin, done: String) -> AppResult<HttpResponse> {
+    back_with(
+        &user.session,
+        format!("/t/{}/members", user.tenant.slug),
+        Notice::done(done),
+    )
 }
 
 #[derive(serde::Deserialize)]
@@ -159,28 +154,21 @@ pub struct InviteForm {
 /// `POST /t/{slug}/members/invite`.
 pub async fn invite(
     state: web::Data<AppState>,
-    user: TenantUser,
+    user: TenantAdmin,
     csrf: CsrfToken,
-    meta: RequestMeta,
     form: web::Form<InviteForm>,
 ) -> AppResult<HttpResponse> {
-    user.require_admin(ADMINS_ONLY)?;
     let parsed = Email::parse(&form.email).and_then(|e| Ok((e, Role::parse(&form.role)?)));
     let result = match parsed {
-        Ok((email, role)) => invitations::invite(
-            &state,
-            &user.tenant,
-            &user.identity,
-            email.clone(),
-            role,
-            meta,
-        )
-        .await
-        .map(|_| email),
+        Ok((email, role)) => {
+            invitations::invite(&state.invitations(), &user.request, email.clone(), role)
+                .await
+                .map(|_| email)
+        }
         Err(e) => Err(AppError::Validation(vec![e])),
     };
     let (status, message) = match result {
-        Ok(email) => return Ok(back(&user, &format!("Invitation sent to {email}."))),
+        Ok(email) => return back(&user, format!("Invitation sent to {email}.")),
         Err(AppError::Validation(errors)) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             errors
@@ -202,31 +190,21 @@ pub async fn invite(
 /// `POST /t/{slug}/members/invitations/{id}/resend`.
 pub async fn resend(
     state: web::Data<AppState>,
-    user: TenantUser,
-    meta: RequestMeta,
+    user: TenantAdmin,
     path: web::Path<(String, Uuid)>,
 ) -> AppResult<HttpResponse> {
-    user.require_admin(ADMINS_ONLY)?;
-    let email = invitations::resend(&state, &user.tenant, &user.identity, path.1, meta).await?;
-    Ok(back(
-        &user,
-        &format!("A new invitation link was sent to {email}."),
-    ))
+    let email = invitations::resend(&state.invitations(), &user.request, path.1).await?;
+    back(&user, format!("A new invitation link was sent to {email}."))
 }
 
 /// `POST /t/{slug}/members/invitations/{id}/revoke`.
 pub async fn revoke(
     state: web::Data<AppState>,
-    user: TenantUser,
-    meta: RequestMeta,
+    user: TenantAdmin,
     path: web::Path<(String, Uuid)>,
 ) -> AppResult<HttpResponse> {
-    user.require_admin(ADMINS_ONLY)?;
-    let email = invitations::revoke(&state, &user.tenant, &user.identity, path.1, meta).await?;
-    Ok(back(
-        &user,
-        &format!("The invitation for {email} was withdrawn."),
-    ))
+    let email = invitations::revoke(&state.invitations(), &user.request, path.1).await?;
+    back(&user, format!("The invitation for {email} was withdrawn."))
 }
 
 #[derive(serde::Deserialize)]
@@ -249,28 +227,16 @@ pub struct ConfirmPage {
 
 async fn apply(
     state: &AppState,
-    user: &TenantUser,
+    user: &TenantAdmin,
     csrf: CsrfToken,
-    meta: RequestMeta,
     id: Uuid,
     change: Change,
     form: &ChangeForm,
 ) -> AppResult<HttpResponse> {
-    user.require_admin(ADMINS_ONLY)?;
     let confirmed = form.confirm.as_deref() == Some("yes");
-    match admin::change(
-        state,
-        &user.tenant,
-        &user.identity,
-        id,
-        change,
-        confirmed,
-        meta,
-    )
-    .await?
-    {
-        Outcome::Done(m) => Ok(back(user, &done_message(&m.email, change))),
-        Outcome::Unchanged(m) => Ok(back(user, &format!("Nothing to change for {}.", m.email))),
+    match admin::change(&state.member_admin(), &user.request, id, change, confirmed).await? {
+        Outcome::Done(m) => back(user, done_message(&m.email, change)),
+        Outcome::Unchanged(m) => back(user, format!("Nothing to change for {}.", m.email)),
         Outcome::ConfirmSelf => super::render(
             StatusCode::OK,
             &ConfirmPage {
@@ -296,37 +262,33 @@ fn done_message(email: &str, change: Change) -> String {
 /// `POST /t/{slug}/members/{id}/role`.
 pub async fn role(
     state: web::Data<AppState>,
-    user: TenantUser,
+    user: TenantAdmin,
     csrf: CsrfToken,
-    meta: RequestMeta,
     path: web::Path<(String, Uuid)>,
     form: web::Form<ChangeForm>,
 ) -> AppResult<HttpResponse> {
-    user.require_admin(ADMINS_ONLY)?;
     let role = Role::parse(&form.role)?;
-    apply(&state, &user, csrf, meta, path.1, Change::Role(role), &form).await
+    apply(&state, &user, csrf, path.1, Change::Role(role), &form).await
 }
 
 /// `POST /t/{slug}/members/{id}/deactivate`.
 pub async fn deactivate(
     state: web::Data<AppState>,
-    user: TenantUser,
+    user: TenantAdmin,
     csrf: CsrfToken,
-    meta: RequestMeta,
     path: web::Path<(String, Uuid)>,
     form: web::Form<ChangeForm>,
 ) -> AppResult<HttpResponse> {
-    apply(&state, &user, csrf, meta, path.1, Change::Deactivate, &form).await
+    apply(&state, &user, csrf, path.1, Change::Deactivate, &form).await
 }
 
 /// `POST /t/{slug}/members/{id}/reactivate`.
 pub async fn reactivate(
     state: web::Data<AppState>,
-    user: TenantUser,
+    user: TenantAdmin,
     csrf: CsrfToken,
-    meta: RequestMeta,
     path: web::Path<(String, Uuid)>,
     form: web::Form<ChangeForm>,
 ) -> AppResult<HttpResponse> {
-    apply(&state, &user, csrf, meta, path.1, Change::Reactivate, &form).await
+    apply(&state, &user, csrf, path.1, Change::Reactivate, &form).await
 }

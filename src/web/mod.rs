@@ -3,21 +3,27 @@
 mod admin;
 mod assets;
 mod audit;
-mod invitations;
-mod members;
-pub use assets::stylesheet;
+pub mod csrf;
 mod dashboard;
+mod invitations;
 mod landing;
 mod login;
-mod notice;
+mod members;
+pub mod notice;
 mod password;
 mod profile;
 mod register;
+pub mod request;
+pub mod respond;
 mod security;
+pub mod session;
 mod settings;
 mod signup;
 mod sso;
+pub mod tenant;
 mod verify;
+
+pub use assets::stylesheet;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -141,7 +147,7 @@ pub fn render(
 /// Maps malformed form bodies to a clear 400 page rather than actix's plain text.
 pub fn form_config() -> web::FormConfig {
     web::FormConfig::default()
-        .limit(crate::auth::csrf::MAX_FORM_BYTES)
+        .limit(crate::web::csrf::MAX_FORM_BYTES)
         .error_handler(|err, _| {
             let e = match err {
                 actix_web::error::UrlencodedError::Overflow { .. } => AppError::PayloadTooLarge,

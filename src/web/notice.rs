@@ -28,3 +28,27 @@ pub fn status_of(problem: TokenProblem) -> StatusCode {
         TokenProblem::Used | TokenProblem::Expired | TokenProblem::Revoked => StatusCode::GONE,
     }
 }
+
+/// A one-time message for the next page after an action: written by the portal into
+/// the person's session and shown once. Never taken from the address bar, so nobody
+/// can make the portal say words of their choosing.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Notice(String);
+
+impl Notice {
+    /// A notice saying what was done.
+    pub fn done(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Notice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}

@@ -5,14 +5,14 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::app::AppState;
-use crate::audit::RequestMeta;
-use crate::auth::csrf::CsrfToken;
 use crate::auth::recovery::{self, ResetRefused};
 use crate::auth::tokens::TokenProblem;
 use crate::domain::Email;
 use crate::error::AppResult;
-use crate::members::registration::tenant_settings;
-use crate::tenancy::{CurrentTenant, Tenant};
+use crate::models::audit_log::RequestMeta;
+use crate::tenancy::Tenant;
+use crate::web::csrf::CsrfToken;
+use crate::web::tenant::CurrentTenant;
 
 use super::notice::NoticePage;
 
@@ -31,7 +31,7 @@ pub struct ForgotPage {
 
 impl ForgotPage {
     async fn new(state: &AppState, tenant: &Tenant, csrf: CsrfToken) -> AppResult<Self> {
-        let s = tenant_settings(state, tenant).await?;
+        let s = crate::tenancy::settings_of(&state.db, tenant).await?;
         Ok(Self {
             csrf: csrf.0,
             slug: tenant.slug.to_string(),
@@ -79,10 +79,11 @@ pub async fn forgot_submit(
     };
     let ip = meta.ip.clone().unwrap_or_default();
     state
+        .limits
         .limit_password_reset(&ip, tenant.id, email.as_str())
         .await?;
     if page.password_enabled {
-        recovery::request_reset(&state, &tenant, email.clone(), meta).await?;
+        recovery::request_reset(&state.recovery(), &tenant, email.clone(), meta).await?;
     }
     page.sent_to = Some(email.as_str().to_string());
     super::render(StatusCode::OK, &page)
@@ -107,7 +108,7 @@ pub async fn reset_form(
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
     let (_, token) = path.into_inner();
-    match recovery::holder(&state, &tenant, token.clone()).await? {
+    match recovery::holder(&state.recovery(), &tenant, token.clone()).await? {
         Ok(user) => super::render(
             StatusCode::OK,
             &ResetPage {
@@ -139,7 +140,15 @@ pub async fn reset_submit(
     form: web::Form<ResetForm>,
 ) -> AppResult<HttpResponse> {
     let (_, token) = path.into_inner();
-    match recovery::reset(&state, &tenant, token.clone(), &form.password, meta).await? {
+    match recovery::reset(
+        &state.recovery(),
+        &tenant,
+        token.clone(),
+        &form.password,
+        meta,
+    )
+    .await?
+    {
         Ok(_) => Ok(HttpResponse::SeeOther()
             .insert_header((
                 header::LOCATION,
@@ -148,7 +157,7 @@ pub async fn reset_submit(
             .finish()),
         Err(ResetRefused::Link(problem)) => link_refused(&tenant, problem),
         Err(ResetRefused::Password(e)) => {
-            let email = match recovery::holder(&state, &tenant, token.clone()).await? {
+            let email = match recovery::holder(&state.recovery(), &tenant, token.clone()).await? {
                 Ok(u) => u.email,
                 Err(problem) => return link_refused(&tenant, problem),
             };

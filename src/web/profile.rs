@@ -1,21 +1,22 @@
 //! `/t/{slug}/profile`: a person's name, password and signed-in devices.
 
-use actix_web::{HttpResponse, http::StatusCode, http::header, web};
+use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::app::AppState;
-use crate::audit::RequestMeta;
-use crate::audit::{self, AuditEvent};
 use crate::auth::api_tokens;
-use crate::auth::session_store::{self, LiveSession};
-use crate::auth::{
-    csrf::CsrfToken,
-    session::{self, TenantUser},
-};
+use crate::auth::session_store::LiveSession;
 use crate::domain::FieldError;
 use crate::error::{AppError, AppResult};
-use crate::members::{self, profile};
+use crate::members::profile;
+use crate::models::audit_log::RequestMeta;
+use crate::models::audit_log::{self as audit, AuditEvent};
+use crate::models::user;
+use crate::web::csrf::CsrfToken;
+use crate::web::notice::Notice;
+use crate::web::respond::back_with;
+use crate::web::session::TenantUser;
 
 /// A session as the page shows it.
 pub struct SessionView {
@@ -76,7 +77,7 @@ pub struct ProfilePage {
     has_password: bool,
     sessions: Vec<SessionView>,
     api_sessions: Vec<ApiSessionRow>,
-    notice: Option<&'static str>,
+    notice: Option<Notice>,
     errors: Vec<FieldError>,
 }
 
@@ -86,31 +87,28 @@ impl ProfilePage {
     }
 }
 
-#[derive(serde::Deserialize)]
-pub struct ProfileQuery {
-    done: Option<String>,
-}
-
 async fn build(state: &AppState, user: &TenantUser, csrf: CsrfToken) -> AppResult<ProfilePage> {
     let uid = user.identity.uid;
     let (me, api_sessions) = state
         .db
         .tenant(&user.tenant.schema, move |conn| {
-            let me = members::find(conn, uid)?;
+            let me = user::find(conn, uid)?;
             Ok((me, api_tokens::open_sessions_of(conn, uid)?))
         })
         .await?;
     let me = me
         .filter(|u| u.is_active())
         .ok_or(AppError::Forbidden("Your account is deactivated.".into()))?;
-    let sessions = session_store::sessions_of(&state.redis, user.tenant.id, uid)
+    let sessions = state
+        .sessions
+        .list(user.tenant.id, uid)
         .await
         .map_err(|_| AppError::Unavailable("session store"))?;
     Ok(ProfilePage {
         csrf: csrf.0,
         slug: user.tenant.slug.to_string(),
         tenant_name: user.tenant.name.clone(),
-        role_label: me.role()?.label(),
+        role_label: me.role.label(),
         has_password: me.password_hash.is_some(),
         name: me.name,
         email: me.email,
@@ -129,27 +127,16 @@ pub async fn page(
     state: web::Data<AppState>,
     user: TenantUser,
     csrf: CsrfToken,
-    q: web::Query<ProfileQuery>,
 ) -> AppResult<ProfilePage> {
     let mut page = build(&state, &user, csrf).await?;
-    page.notice = match q.done.as_deref() {
-        Some("name") => Some("Your name is saved."),
-        Some("password") => Some("Your password is changed; your other devices are signed out."),
-        Some("session") => Some("That device is signed out."),
-        Some("others") => Some("You are signed out everywhere else."),
-        Some("api") => Some("That API access is revoked: its tokens no longer work."),
-        _ => None,
-    };
+    page.notice = user.session.take_notice();
     Ok(page)
 }
 
-fn back(user: &TenantUser, done: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((
-            header::LOCATION,
-            format!("/t/{}/profile?done={done}", user.tenant.slug),
-        ))
-        .finish()
+/// Back to the profile, where `done` is shown once.
+fn back(user: &TenantUser, done: &str) -> AppResult<HttpResponse> {
+    let location = format!("/t/{}/profile", user.tenant.slug);
+    back_with(&user.session, location, Notice::done(done))
 }
 
 async fn refuse(
@@ -177,13 +164,21 @@ pub async fn rename(
     meta: RequestMeta,
     form: web::Form<NameForm>,
 ) -> AppResult<HttpResponse> {
-    match profile::rename(&state, &user.tenant, &user.identity, &form.name, meta).await {
+    match profile::rename(
+        &state.profiles(),
+        &user.tenant,
+        &user.identity.actor(),
+        &form.name,
+        meta,
+    )
+    .await
+    {
         Ok(me) => {
             // The page header shows the name from the session.
             let mut identity = user.identity.clone();
             identity.name = me.name;
-            session::update(&user.session, identity)?;
-            Ok(back(&user, "name"))
+            user.session.set_identity(identity)?;
+            back(&user, "Your name is saved.")
         }
         Err(AppError::Validation(errors)) => refuse(&state, &user, csrf, errors).await,
         Err(e) => Err(e),
@@ -212,12 +207,13 @@ pub async fn password(
     } = form.into_inner();
     let ip = meta.ip.clone().unwrap_or_default();
     state
+        .limits
         .limit_login(&ip, user.tenant.id, &user.identity.email)
         .await?;
     let changed = profile::change_password(
-        &state,
+        &state.profiles(),
         &user.tenant,
-        &user.identity,
+        &user.identity.actor(),
         current_password,
         &new_password,
         meta,
@@ -228,7 +224,10 @@ pub async fn password(
     }
     let mine = user.identity.sid.clone();
     end_where(&state, &user, move |s| s.sid != mine).await?;
-    Ok(back(&user, "password"))
+    back(
+        &user,
+        "Your password is changed; your other devices are signed out.",
+    )
 }
 
 async fn end_where(
@@ -236,7 +235,9 @@ async fn end_where(
     user: &TenantUser,
     pick: impl Fn(&LiveSession) -> bool,
 ) -> AppResult<usize> {
-    session_store::end_sessions_where(&state.redis, user.tenant.id, user.identity.uid, pick)
+    state
+        .sessions
+        .end_where(user.tenant.id, user.identity.uid, pick)
         .await
         .map_err(|_| AppError::Unavailable("session store"))
 }
@@ -257,14 +258,14 @@ pub async fn end_one(
     if n == 0 {
         return Err(AppError::NotFound);
     }
-    Ok(back(&user, "session"))
+    back(&user, "That device is signed out.")
 }
 
 /// `POST /t/{slug}/profile/sessions/end-others`.
 pub async fn end_others(state: web::Data<AppState>, user: TenantUser) -> AppResult<HttpResponse> {
     let mine = user.identity.sid.clone();
     end_where(&state, &user, move |s| s.sid != mine).await?;
-    Ok(back(&user, "others"))
+    back(&user, "You are signed out everywhere else.")
 }
 
 /// `POST /t/{slug}/profile/api-sessions/{id}/revoke`: the tokens of one API session
@@ -298,5 +299,8 @@ pub async fn revoke_api(
     if !revoked {
         return Err(AppError::NotFound);
     }
-    Ok(back(&user, "api"))
+    back(
+        &user,
+        "That API access is revoked: its tokens no longer work.",
+    )
 }

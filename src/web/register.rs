@@ -1,20 +1,21 @@
 //! `GET|POST /t/{slug}/register`: end users join an organization on their own.
 
-use actix_session::Session;
-use actix_web::{HttpResponse, http::StatusCode, http::header, web};
+use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::app::AppState;
-use crate::audit::RequestMeta;
-use crate::auth::csrf::CsrfToken;
-use crate::auth::session;
 use crate::auth::verification::{self, Recipient};
-use crate::domain::{FieldError, Role};
+use crate::domain::FieldError;
 use crate::error::{AppError, AppResult};
-use crate::members::registration::{self, RegisterInput, closed_reason, tenant_settings};
-use crate::tenancy::settings::Registration;
-use crate::tenancy::{CurrentTenant, Tenant};
+use crate::members::registration::{self, RegisterInput, closed_reason};
+use crate::models::audit_log::RequestMeta;
+use crate::models::tenant_settings::Registration;
+use crate::tenancy::Tenant;
+use crate::web::csrf::CsrfToken;
+use crate::web::respond::signed_in;
+use crate::web::session::PortalSession;
+use crate::web::tenant::CurrentTenant;
 
 use super::notice::NoticePage;
 
@@ -42,8 +43,8 @@ async fn page(
     mut input: RegisterInput,
     errors: Vec<FieldError>,
 ) -> AppResult<RegisterPage> {
-    let s = tenant_settings(state, tenant).await?;
-    if let Some(reason) = closed_reason(state, &s) {
+    let s = crate::tenancy::settings_of(&state.db, tenant).await?;
+    if let Some(reason) = closed_reason(&state.registrations(), &s) {
         return Err(AppError::Forbidden(reason.into()));
     }
     // A password is never sent back to the browser.
@@ -76,7 +77,7 @@ pub async fn submit(
     state: web::Data<AppState>,
     tenant: CurrentTenant,
     csrf: CsrfToken,
-    session: Session,
+    session: PortalSession,
     meta: RequestMeta,
     form: web::Form<RegisterInput>,
 ) -> AppResult<HttpResponse> {
@@ -89,11 +90,14 @@ pub async fn submit(
         .take(254)
         .collect();
     state
+        .limits
         .limit_registration(meta.ip.as_deref().unwrap_or_default(), tenant.id, &email)
         .await?;
     // Without Redis the new person could not be signed in; refuse before creating.
     state.redis_ping().await?;
-    let (user, s) = match registration::register(&state, &tenant, &input, meta).await {
+    let (user, s) = match registration::register(&state.registrations(), &tenant, &input, meta)
+        .await
+    {
         Ok(done) => done,
         Err(AppError::Validation(errors)) => {
             let p = page(&state, &tenant, csrf, input, errors).await?;
@@ -112,7 +116,7 @@ pub async fn submit(
         }
         Err(e) => return Err(e),
     };
-    verification::send_link(&state, &tenant, Recipient::from(&user)).await?;
+    verification::send_link(&state.verification(), &tenant, Recipient::from(&user)).await?;
     if s.require_email_verification {
         let notice = NoticePage {
             tenant_name: tenant.name.clone(),
@@ -125,15 +129,5 @@ pub async fn submit(
         };
         return super::render(StatusCode::CREATED, &notice);
     }
-    session::start(
-        &session,
-        &tenant,
-        user.id,
-        Role::Member,
-        &user.email,
-        &user.name,
-    )?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, format!("/t/{}/dashboard", tenant.slug)))
-        .finish())
+    signed_in(&session, &tenant, &user, None)
 }

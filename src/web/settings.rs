@@ -1,16 +1,19 @@
 //! `GET|POST /t/{slug}/settings`: an organization's admins choose who may register
 //! and how people sign in.
 
-use actix_web::{HttpResponse, http::StatusCode, http::header, web};
+use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::app::AppState;
-use crate::audit::{self, AuditEvent, RequestMeta};
-use crate::auth::{csrf::CsrfToken, session::TenantUser};
 use crate::domain::FieldError;
 use crate::error::AppResult;
-use crate::tenancy::settings::{self, Registration, TenantSettings, parse_domains};
+use crate::models::tenant_settings::{Registration, TenantSettings, parse_domains};
+use crate::tenancy;
+use crate::web::csrf::CsrfToken;
+use crate::web::notice::Notice;
+use crate::web::respond::back_with;
+use crate::web::session::TenantAdmin;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "settings.html")]
@@ -25,7 +28,7 @@ pub struct SettingsPage {
     require_sso_for_staff: bool,
     sso_available: bool,
     platform_password: bool,
-    saved: bool,
+    notice: Option<Notice>,
     errors: Vec<FieldError>,
 }
 
@@ -47,20 +50,13 @@ pub struct SettingsForm {
     require_sso_for_staff: Option<String>,
 }
 
-#[derive(serde::Deserialize)]
-pub struct SettingsQuery {
-    saved: Option<String>,
-}
-
 /// `GET /t/{slug}/settings`.
 pub async fn page(
     state: web::Data<AppState>,
-    user: TenantUser,
+    user: TenantAdmin,
     csrf: CsrfToken,
-    q: web::Query<SettingsQuery>,
 ) -> AppResult<SettingsPage> {
-    user.require_admin("Only admins can change the organization's settings.")?;
-    let s = state.db.tenant(&user.tenant.schema, settings::load).await?;
+    let s = tenancy::settings_for_admin(&state.db, &user.request).await?;
     Ok(SettingsPage {
         csrf: csrf.0,
         slug: user.tenant.slug.to_string(),
@@ -72,7 +68,7 @@ pub async fn page(
         require_sso_for_staff: s.require_sso_for_staff,
         sso_available: state.sso_configured(),
         platform_password: state.settings.password_auth_enabled,
-        saved: q.saved.is_some(),
+        notice: user.session.take_notice(),
         errors: Vec::new(),
     })
 }
@@ -120,12 +116,10 @@ fn parse(state: &AppState, form: &SettingsForm) -> Result<TenantSettings, Vec<Fi
 /// `POST /t/{slug}/settings`.
 pub async fn save(
     state: web::Data<AppState>,
-    user: TenantUser,
+    user: TenantAdmin,
     csrf: CsrfToken,
-    meta: RequestMeta,
     form: web::Form<SettingsForm>,
 ) -> AppResult<HttpResponse> {
-    user.require_admin("Only admins can change the organization's settings.")?;
     let new = match parse(&state, &form) {
         Ok(s) => s,
         Err(errors) => {
@@ -140,43 +134,16 @@ pub async fn save(
                 require_sso_for_staff: form.require_sso_for_staff.is_some(),
                 sso_available: state.sso_configured(),
                 platform_password: state.settings.password_auth_enabled,
-                saved: false,
+                notice: None,
                 errors,
             };
             return super::render(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
-    let slug = user.tenant.slug.to_string();
-    let admin = user.identity.clone();
-    state
-        .db
-        .tenant(&user.tenant.schema, move |conn| {
-            let old = settings::load(conn)?;
-            settings::save(conn, &new)?;
-            let ev = AuditEvent::new("settings.updated")
-                .actor(Some(admin.uid), Some(&admin.email))
-                .target(&slug)
-                .details(serde_json::json!({
-                    "before": describe(&old),
-                    "after": describe(&new),
-                }));
-            audit::record(conn, &slug, &meta, ev)
-        })
-        .await?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header((
-            header::LOCATION,
-            format!("/t/{}/settings?saved=1", user.tenant.slug),
-        ))
-        .finish())
-}
-
-fn describe(s: &TenantSettings) -> serde_json::Value {
-    serde_json::json!({
-        "registration": s.registration.as_str(),
-        "allowed_domains": s.allowed_domains,
-        "password_login": s.password_login,
-        "require_email_verification": s.require_email_verification,
-        "require_sso_for_staff": s.require_sso_for_staff,
-    })
+    tenancy::change_settings(&state.db, &user.request, new).await?;
+    back_with(
+        &user.session,
+        format!("/t/{}/settings", user.tenant.slug),
+        Notice::done("Settings saved."),
+    )
 }

@@ -1,17 +1,18 @@
 //! `GET|POST /signup`: a new organization and its first admin.
 
-use actix_session::Session;
-use actix_web::{HttpResponse, http::StatusCode, http::header, web};
+use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::app::AppState;
-use crate::audit::RequestMeta;
 use crate::auth::verification::{self, Recipient};
-use crate::auth::{csrf::CsrfToken, session};
-use crate::domain::{FieldError, PasswordPolicy, Role, reference};
+use crate::domain::{FieldError, PasswordPolicy, reference};
 use crate::error::{AppError, AppResult};
+use crate::models::audit_log::RequestMeta;
 use crate::tenancy::provision::{self, SignupInput};
+use crate::web::csrf::CsrfToken;
+use crate::web::respond::signed_in;
+use crate::web::session::PortalSession;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "signup.html")]
@@ -53,11 +54,12 @@ pub async fn form(csrf: CsrfToken) -> SignupPage {
 pub async fn submit(
     state: web::Data<AppState>,
     csrf: CsrfToken,
-    session: Session,
+    session: PortalSession,
     meta: RequestMeta,
     form: web::Form<SignupInput>,
 ) -> AppResult<HttpResponse> {
     state
+        .limits
         .limit_signup(meta.ip.as_deref().unwrap_or_default())
         .await?;
     let input = form.into_inner();
@@ -70,18 +72,8 @@ pub async fn submit(
     state.redis_ping().await?;
     match provision::create_organization(&state.db, &state.hasher, signup, meta).await {
         Ok((tenant, user)) => {
-            verification::send_link(&state, &tenant, Recipient::from(&user)).await?;
-            session::start(
-                &session,
-                &tenant,
-                user.id,
-                Role::Admin,
-                &user.email,
-                &user.name,
-            )?;
-            Ok(HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, format!("/t/{}/dashboard", tenant.slug)))
-                .finish())
+            verification::send_link(&state.verification(), &tenant, Recipient::from(&user)).await?;
+            signed_in(&session, &tenant, &user, None)
         }
         Err(AppError::Validation(errors)) => rerender(csrf, input, errors, StatusCode::CONFLICT),
         Err(e) => Err(e),

@@ -1,22 +1,18 @@
 //! `GET /t/{slug}/sso` (off to the OpenID Provider) and `GET /auth/oidc/callback`
 //! (back from it).
 
-use actix_session::Session;
 use actix_web::{HttpResponse, http::header, web};
 
 use crate::app::AppState;
-use crate::audit::{self, AuditEvent, RequestMeta};
 use crate::auth::oidc::{PendingLogin, SsoError, admission};
-use crate::auth::session;
 use crate::auth::sso::{self, SsoOutcome};
-use crate::auth::sso_invitation;
 use crate::error::{AppError, AppResult};
-use crate::tenancy::{CurrentTenant, Tenant, TenantRegistry, TenantStatus};
-
-/// Session key of the sign-in in progress.
-const PENDING: &str = "oidc_pending";
-/// Session key of the id_token, for RP-initiated logout.
-pub const ID_TOKEN: &str = "oidc_id_token";
+use crate::members::sso_invitation;
+use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
+use crate::tenancy::{Tenant, TenantRegistry, TenantStatus};
+use crate::web::respond::see_other;
+use crate::web::session::{PortalSession, safe_next};
+use crate::web::tenant::CurrentTenant;
 
 #[derive(serde::Deserialize)]
 pub struct StartQuery {
@@ -28,14 +24,11 @@ pub struct StartQuery {
 pub async fn start(
     state: web::Data<AppState>,
     tenant: CurrentTenant,
-    session: Session,
+    session: PortalSession,
     meta: RequestMeta,
     q: web::Query<StartQuery>,
 ) -> AppResult<HttpResponse> {
-    let next = q
-        .next
-        .as_deref()
-        .map(|n| session::safe_next(&tenant, Some(n)));
+    let next = q.next.as_deref().map(|n| safe_next(&tenant, Some(n)));
     go_to_provider(&state, &tenant, &session, &meta, next, None).await
 }
 
@@ -44,13 +37,14 @@ pub async fn start(
 pub(super) async fn go_to_provider(
     state: &AppState,
     tenant: &Tenant,
-    session: &Session,
+    session: &PortalSession,
     meta: &RequestMeta,
     next: Option<String>,
     invitation: Option<String>,
 ) -> AppResult<HttpResponse> {
     let oidc = state.oidc.as_ref().ok_or(AppError::NotFound)?;
     state
+        .limits
         .limit_sso(meta.ip.as_deref().unwrap_or_default())
         .await?;
     let (url, mut pending) = oidc.begin(tenant, next).await.map_err(|e| {
@@ -58,9 +52,7 @@ pub(super) async fn go_to_provider(
         AppError::Unavailable("identity provider")
     })?;
     pending.invitation = invitation;
-    session
-        .insert(PENDING, pending)
-        .map_err(AppError::internal)?;
+    session.set_pending_sso(pending)?;
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, url.as_str()))
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -84,15 +76,14 @@ const FAILED: &str =
 pub async fn callback(
     state: web::Data<AppState>,
     registry: web::Data<TenantRegistry>,
-    session: Session,
+    session: PortalSession,
     meta: RequestMeta,
     q: web::Query<CallbackQuery>,
 ) -> AppResult<HttpResponse> {
     let oidc = state.oidc.as_ref().ok_or(AppError::NotFound)?;
     // Taken out at once: whatever happens next, this callback cannot be used again.
     let pending: PendingLogin = session
-        .remove_as(PENDING)
-        .and_then(Result::ok)
+        .take_pending_sso()
         .ok_or_else(|| AppError::BadRequest(USED.into()))?;
     claim_state_once(&state, &pending.state).await?;
     let tenant = find_tenant(&registry, &pending).await?;
@@ -123,9 +114,10 @@ pub async fn callback(
     };
     let outcome = match pending.invitation.clone() {
         Some(invitation) => {
-            sso_invitation::accept(&state, &tenant, &person, invitation, meta).await?
+            sso_invitation::accept(&state.sso_admission(), &tenant, &person, invitation, meta)
+                .await?
         }
-        None => sso::sign_in(&state, &tenant, &person, meta, "sso").await?,
+        None => sso::sign_in(&state.sso_admission(), &tenant, &person, meta, "sso").await?,
     };
     match outcome {
         SsoOutcome::SignedIn {
@@ -133,18 +125,15 @@ pub async fn callback(
             role,
             platform_admin,
         } => {
-            session::start(&session, &tenant, user.id, role, &user.email, &user.name)?;
+            session.sign_in(&tenant, user.id, role, &user.email, &user.name)?;
             if platform_admin {
-                let who = crate::platform::admit_from_sso(&state, &user.email, &user.name).await?;
-                crate::platform::add_to_session(&session, who)?;
+                let platform = state.platform();
+                let who =
+                    crate::platform::admit_from_sso(&platform, &user.email, &user.name).await?;
+                session.add_platform(who)?;
             }
-            session
-                .insert(ID_TOKEN, &person.id_token)
-                .map_err(AppError::internal)?;
-            let to = session::safe_next(&tenant, pending.next.as_deref());
-            Ok(HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, to))
-                .finish())
+            session.set_id_token(&person.id_token)?;
+            Ok(see_other(safe_next(&tenant, pending.next.as_deref())))
         }
         SsoOutcome::NoAccess => {
             let prefix = &oidc.settings().group_prefix;

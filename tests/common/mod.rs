@@ -183,7 +183,13 @@ impl TestApp {
         let settings = Settings::from_map(&vars).expect("valid test settings");
         let app = Application::build(settings).await.expect("portal starts");
         let address = format!("http://127.0.0.1:{}", app.port());
-        tokio::spawn(app.run_until_stopped());
+        // The background work runs as in `portal serve`, beside the server.
+        let workers = app.start_workers().await;
+        tokio::spawn(async move {
+            let served = app.run_until_stopped().await;
+            workers.stop().await;
+            served
+        });
         TestApp {
             address,
             db_name,

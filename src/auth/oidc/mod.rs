@@ -28,7 +28,7 @@ use uuid::Uuid;
 
 use crate::auth::jwks::KeySets;
 use crate::config::OidcSettings;
-use crate::tenancy::Tenant;
+use crate::models::tenant::Tenant;
 
 use discovery::{Discovery, ProviderInfo};
 pub use id_token::Rejected;

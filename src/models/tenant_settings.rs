@@ -57,6 +57,17 @@ pub struct TenantSettings {
 }
 
 impl TenantSettings {
+    /// The rules as the audit log keeps them.
+    pub fn describe(&self) -> serde_json::Value {
+        serde_json::json!({
+            "registration": self.registration.as_str(),
+            "allowed_domains": self.allowed_domains,
+            "password_login": self.password_login,
+            "require_email_verification": self.require_email_verification,
+            "require_sso_for_staff": self.require_sso_for_staff,
+        })
+    }
+
     /// Whether someone with this email may register on their own.
     pub fn admits(&self, email: &Email) -> bool {
         match self.registration {

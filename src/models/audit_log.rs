@@ -1,16 +1,14 @@
-//! Security events: one row in the tenant's `audit_log` (inside the same transaction
-//! as the change it records) and one structured log line.
+//! `audit_log`: a tenant's security events. Written inside the same transaction as
+//! the change they record (with one structured log line); read back filtered, paged
+//! and exported.
 
-use std::net::IpAddr;
-
-use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
 use diesel::prelude::*;
 use serde_json::Value;
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
 use uuid::Uuid;
 
 use crate::db::schema::tenant::audit_log;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 /// Who sent a request, as far as the audit log is concerned.
 #[derive(Debug, Clone, Default)]
@@ -19,58 +17,6 @@ pub struct RequestMeta {
     pub ip: Option<String>,
     /// Browser or client name, shortened.
     pub user_agent: Option<String>,
-}
-
-impl RequestMeta {
-    /// Reads the client address and user agent of a request.
-    pub fn of(req: &HttpRequest) -> Self {
-        Self {
-            ip: client_ip(req).map(|a| a.to_string()),
-            user_agent: req
-                .headers()
-                .get(header::USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| v.chars().take(256).collect()),
-        }
-    }
-}
-
-/// The client's address: the peer, or, when the peer is a trusted proxy
-/// (`PORTAL_TRUSTED_PROXIES`), the nearest untrusted address in `X-Forwarded-For`.
-/// Anyone can send that header, so it is believed only from a proxy we run.
-pub fn client_ip(req: &HttpRequest) -> Option<IpAddr> {
-    let peer = req.peer_addr()?.ip();
-    let trusted: &[IpAddr] = req
-        .app_data::<web::Data<crate::app::AppState>>()
-        .map(|s| s.settings.trusted_proxies.as_slice())
-        .unwrap_or(&[]);
-    if !trusted.contains(&peer) {
-        return Some(peer);
-    }
-    let forwarded = req
-        .headers()
-        .get_all("x-forwarded-for")
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .collect::<Vec<_>>();
-    for hop in forwarded.iter().rev() {
-        match hop.parse::<IpAddr>() {
-            Ok(ip) if trusted.contains(&ip) => continue,
-            Ok(ip) => return Some(ip),
-            // A malformed hop: stop believing the chain here.
-            Err(_) => break,
-        }
-    }
-    Some(peer)
-}
-
-impl FromRequest for RequestMeta {
-    type Error = AppError;
-    type Future = std::future::Ready<Result<Self, AppError>>;
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(Ok(Self::of(req)))
-    }
 }
 
 /// One event to record.
@@ -239,5 +185,187 @@ mod unix_seconds {
         let secs = f64::deserialize(d)?;
         OffsetDateTime::from_unix_timestamp_nanos((secs * 1e9) as i128)
             .map_err(serde::de::Error::custom)
+    }
+}
+
+/// Entries per page.
+pub const PER_PAGE: i64 = 50;
+/// Most rows in one CSV export.
+pub const MAX_EXPORT: i64 = 100_000;
+
+/// Which entries to show.
+#[derive(Debug, Clone, Default)]
+pub struct LogFilter {
+    /// Part of the actor's email.
+    pub actor: Option<String>,
+    /// Exactly this action, or every action starting with it and a dot.
+    pub action: Option<String>,
+    /// From the start of this day (UTC).
+    pub from: Option<Date>,
+    /// To the end of this day (UTC).
+    pub to: Option<Date>,
+}
+
+/// One entry with everything an auditor needs.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_log)]
+pub struct LogEntry {
+    /// Row id.
+    pub id: i64,
+    /// When.
+    pub occurred_at: OffsetDateTime,
+    /// Who, by email.
+    pub actor_email: Option<String>,
+    /// What.
+    pub action: String,
+    /// To what.
+    pub target: Option<String>,
+    /// Client address.
+    pub ip: Option<String>,
+    /// Client software.
+    pub user_agent: Option<String>,
+    /// More about it.
+    pub details: serde_json::Value,
+}
+
+impl LogEntry {
+    /// The time as shown and exported (UTC, seconds).
+    pub fn when(&self) -> String {
+        let f =
+            time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+        self.occurred_at.format(&f).unwrap_or_default()
+    }
+
+    /// Details as compact JSON, empty when there are none.
+    pub fn details_text(&self) -> String {
+        match &self.details {
+            serde_json::Value::Object(m) if m.is_empty() => String::new(),
+            other => other.to_string(),
+        }
+    }
+}
+
+fn escape_like(q: &str) -> String {
+    q.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+fn filtered(f: &LogFilter) -> audit_log::BoxedQuery<'static, diesel::pg::Pg> {
+    let mut q = audit_log::table.into_boxed();
+    if let Some(actor) = f.actor.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+        q = q.filter(audit_log::actor_email.ilike(format!("%{}%", escape_like(actor))));
+    }
+    if let Some(action) = f.action.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+        let prefix = format!("{}.%", escape_like(action));
+        q = q.filter(
+            audit_log::action
+                .eq(action.to_string())
+                .or(audit_log::action.like(prefix)),
+        );
+    }
+    if let Some(from) = f.from {
+        q = q.filter(
+            audit_log::occurred_at.ge(PrimitiveDateTime::new(from, Time::MIDNIGHT).assume_utc()),
+        );
+    }
+    if let Some(to) = f.to.and_then(|d| d.next_day()) {
+        q = q.filter(
+            audit_log::occurred_at.lt(PrimitiveDateTime::new(to, Time::MIDNIGHT).assume_utc()),
+        );
+    }
+    q
+}
+
+/// One page of entries, newest first, and how many match in all.
+pub fn page(conn: &mut PgConnection, f: &LogFilter, page: i64) -> AppResult<(Vec<LogEntry>, i64)> {
+    let total: i64 = filtered(f).count().get_result(conn)?;
+    let rows = filtered(f)
+        .order(audit_log::id.desc())
+        .limit(PER_PAGE)
+        .offset((page.max(1) - 1) * PER_PAGE)
+        .select(LogEntry::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// Every matching entry (up to [`MAX_EXPORT`]), newest first.
+pub fn export(conn: &mut PgConnection, f: &LogFilter) -> AppResult<Vec<LogEntry>> {
+    Ok(filtered(f)
+        .order(audit_log::id.desc())
+        .limit(MAX_EXPORT)
+        .select(LogEntry::as_select())
+        .load(conn)?)
+}
+
+/// The distinct actions recorded, for the filter's choices.
+pub fn actions(conn: &mut PgConnection) -> AppResult<Vec<String>> {
+    Ok(audit_log::table
+        .select(audit_log::action)
+        .distinct()
+        .order(audit_log::action)
+        .limit(200)
+        .load(conn)?)
+}
+
+/// Entries as CSV (RFC 4180), with a header row. Cells that a spreadsheet would run
+/// as a formula are prefixed with `'` so an exported log cannot attack its reader.
+pub fn to_csv(rows: &[LogEntry]) -> String {
+    let mut out = String::from("id,occurred_at,actor,action,target,ip,user_agent,details\r\n");
+    for r in rows {
+        let cells = [
+            r.id.to_string(),
+            r.when(),
+            r.actor_email.clone().unwrap_or_default(),
+            r.action.clone(),
+            r.target.clone().unwrap_or_default(),
+            r.ip.clone().unwrap_or_default(),
+            r.user_agent.clone().unwrap_or_default(),
+            r.details_text(),
+        ];
+        let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+fn csv_cell(raw: &str) -> String {
+    let defused = if raw.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{raw}")
+    } else {
+        raw.to_string()
+    };
+    if defused.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", defused.replace('"', "\"\""))
+    } else {
+        defused
+    }
+}
+
+/// Parses a `YYYY-MM-DD` date from a filter field; anything else means no limit.
+pub fn parse_day(raw: &str) -> Option<Date> {
+    let f = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(raw.trim(), &f).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_and_defuses_formulas() {
+        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell("-1"), "'-1");
+    }
+
+    #[test]
+    fn days_parse_strictly() {
+        assert!(parse_day("2026-11-22").is_some());
+        assert!(parse_day("22/11/2026").is_none());
+        assert!(parse_day("").is_none());
     }
 }

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::db::schema::public::authentik_outbox as outbox;
 use crate::error::AppResult;
-use crate::members::User;
+use crate::models::user::User;
 
 /// A tenant was created: its groups must exist.
 pub const TENANT_CREATED: &str = "tenant_created";

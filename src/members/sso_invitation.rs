@@ -5,34 +5,38 @@
 use diesel::prelude::*;
 use time::OffsetDateTime;
 
-use crate::app::AppState;
-use crate::audit::{self, AuditEvent, RequestMeta};
 use crate::auth::oidc::{SsoPerson, admission};
-use crate::auth::sso::{SsoOutcome, display_name};
+use crate::auth::sso::{SsoAdmission, SsoOutcome, display_name};
 use crate::auth::tokens::TokenProblem;
 use crate::db::schema::tenant::users;
 use crate::domain::Email;
 use crate::error::AppResult;
-use crate::members::{self, invitations};
-use crate::tenancy::Tenant;
+use crate::members::invitations;
+use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
+use crate::models::tenant::Tenant;
+use crate::models::user::{self, User};
 
 const ALREADY_MEMBER: &str = "You already have an account in this organization. Sign in with single sign-on or your password instead; the invitation stays open for its address.";
 
 /// Creates the invited person from the identity the provider vouched for, when the
 /// provider's email is the invited address. Every outcome is audited.
 pub async fn accept(
-    state: &AppState,
+    rules: &SsoAdmission<'_>,
     tenant: &Tenant,
     person: &SsoPerson,
     invitation_hash: String,
     meta: RequestMeta,
 ) -> AppResult<SsoOutcome> {
-    let (prefix, super_admin_group) = crate::auth::sso::admission_rules(state);
-    let platform_admin =
-        admission::admit(&person.groups, prefix, &tenant.slug, super_admin_group).platform_admin;
+    let platform_admin = admission::admit(
+        &person.groups,
+        rules.group_prefix,
+        &tenant.slug,
+        rules.super_admin_group,
+    )
+    .platform_admin;
     let slug = tenant.slug.to_string();
     let person = person.clone();
-    state
+    rules
         .db
         .tenant(&tenant.schema, move |conn| {
             decide(
@@ -109,15 +113,15 @@ fn decide(
             "The identity provider did not share a usable name. Ask your administrator.".into(),
         );
     };
-    let user = members::insert(conn, &email, &name, None, role)?;
+    let user = user::insert(conn, &email, &name, None, role)?;
     // The link reached the invited mailbox, so the address is confirmed.
-    let user: members::User = diesel::update(users::table.find(user.id))
+    let user: User = diesel::update(users::table.find(user.id))
         .set((
             users::external_id.eq(&person.sub),
             users::email_verified_at.eq(Some(OffsetDateTime::now_utc())),
             users::last_login_at.eq(diesel::dsl::now),
         ))
-        .returning(members::User::as_returning())
+        .returning(User::as_returning())
         .get_result(conn)?;
     invitations::mark_accepted(conn, slug, meta, id, &user, role, "sso")?;
     let ev = AuditEvent::new("login.succeeded")

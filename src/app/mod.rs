@@ -1,0 +1,203 @@
+//! The composition root: builds the portal from its settings (pools, clients,
+//! middleware, routes) and runs it with its background work beside it.
+
+mod state;
+mod workers;
+
+pub use state::AppState;
+pub use workers::Workers;
+
+use std::net::TcpListener;
+
+use actix_session::{
+    SessionMiddleware,
+    config::{BrowserSession, CookieContentSecurity, TtlExtensionPolicy},
+};
+use actix_web::{
+    App, Error, HttpServer,
+    body::MessageBody,
+    cookie::{Key, SameSite, time::Duration as CookieDuration},
+    dev::{Server, ServiceRequest, ServiceResponse},
+    middleware::{DefaultHeaders, Next, from_fn},
+    web,
+};
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::session_store::RedisSessionStore;
+use crate::config::Settings;
+use crate::error::AppError;
+use crate::tenancy::TenantRegistry;
+use crate::web::csrf::{self, CsrfConfig};
+use crate::web::session::SessionPolicy;
+use crate::{health, web as pages};
+
+/// A built portal, bound to its port, ready to run.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Builds the portal and binds `PORTAL_BIND` (port 0 picks a free port). Nothing
+    /// runs yet: [`Application::serve`] starts the server and its background work.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.bind)
+            .map_err(|e| anyhow::anyhow!("cannot listen on PORTAL_BIND={}: {e}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState::connect(settings).await?);
+        let server = http_server(listener, state.clone())?;
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    /// The port the portal listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Starts the background work (outbox delivery, signing-key maintenance).
+    pub async fn start_workers(&self) -> Workers {
+        Workers::start(&self.state).await
+    }
+
+    /// Answers requests until the process is asked to stop (no background work).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    /// Serves with the background work beside the server; on SIGINT or SIGTERM the
+    /// server stops accepting, finishes the requests under way, then the workers stop.
+    pub async fn serve(self) -> std::io::Result<()> {
+        let workers = self.start_workers().await;
+        let result = self.server.await;
+        workers.stop().await;
+        result
+    }
+}
+
+fn http_server(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
+    let settings = state.settings.clone();
+    let secure = settings.session_cookie_secure;
+    let session_key = Key::derive_from(settings.secret_bytes());
+    let csrf = web::Data::new(CsrfConfig::new(settings.secret_bytes(), secure));
+    let policy = web::Data::new(SessionPolicy {
+        absolute_secs: settings.session_absolute.as_secs() as i64,
+    });
+    let idle = CookieDuration::seconds(settings.session_idle.as_secs() as i64);
+    let store = RedisSessionStore::new(state.redis.clone());
+    let registry = web::Data::new(TenantRegistry::new(state.db.clone()));
+    // `__Host-` cookies are only accepted over HTTPS, bound to this host and path `/`.
+    let cookie_name = if secure {
+        "__Host-portal_session"
+    } else {
+        "portal_session"
+    };
+
+    let server = HttpServer::new(move || {
+        let sessions = SessionMiddleware::builder(store.clone(), session_key.clone())
+            .cookie_name(cookie_name.to_string())
+            .cookie_secure(secure)
+            .cookie_http_only(true)
+            .cookie_same_site(SameSite::Lax)
+            .cookie_path("/".into())
+            .cookie_content_security(CookieContentSecurity::Private)
+            .session_lifecycle(
+                BrowserSession::default()
+                    .state_ttl(idle)
+                    .state_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
+            )
+            .build();
+        App::new()
+            .app_data(state.clone())
+            .app_data(registry.clone())
+            .app_data(csrf.clone())
+            .app_data(policy.clone())
+            .app_data(pages::form_config())
+            .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                AppError::BadRequest(format!("The address has a malformed query ({e}).")).into()
+            }))
+            // A malformed id in a path names nothing: the page is not found.
+            .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
+            .wrap(security_headers(secure))
+            .wrap(TracingLogger::<crate::telemetry::RedactingRootSpan>::new())
+            // Probes and assets never touch the session store.
+            .route("/health/live", web::get().to(health::live))
+            .route("/health/ready", web::get().to(health::ready))
+            .route("/static/app.css", web::get().to(pages::stylesheet))
+            .route("/.well-known/jwks.json", web::get().to(crate::api::jwks))
+            // JSON only, no cookies: outside the session and CSRF middleware.
+            .service(
+                web::scope("/api/v1")
+                    .wrap(from_fn(general_rate_limit))
+                    .configure(crate::api::routes)
+                    .default_service(web::to(pages::not_found)),
+            )
+            .service(
+                web::scope("")
+                    .wrap(from_fn(csrf::protect))
+                    .wrap(sessions)
+                    .wrap(from_fn(session_store_unavailable))
+                    .wrap(from_fn(general_rate_limit))
+                    .configure(pages::routes)
+                    .default_service(web::to(pages::not_found)),
+            )
+    })
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// The session middleware fails the whole request when Redis does not answer; answer
+/// with the portal's 503 page instead of an empty 500.
+async fn session_store_unavailable(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    next.call(req).await.map_err(|e| {
+        tracing::warn!(error = %e, "session store unavailable");
+        AppError::Unavailable("session store").into()
+    })
+}
+
+/// A general per-client limit on every page request, before any other work.
+async fn general_rate_limit(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, Error> {
+    if let Some(state) = req.app_data::<web::Data<AppState>>().cloned() {
+        let ip = crate::web::request::client_ip(req.request())
+            .map(|ip| ip.to_string())
+            .unwrap_or_default();
+        if let Err(e) = state.limits.limit_general(&ip).await {
+            return Ok(req.error_response(e).map_into_right_body());
+        }
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
+fn security_headers(secure: bool) -> DefaultHeaders {
+    let mut h = DefaultHeaders::new()
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "same-origin"))
+        .add((
+            "Permissions-Policy",
+            "camera=(), microphone=(), geolocation=()",
+        ))
+        .add((
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+        ));
+    if secure {
+        h = h.add((
+            "Strict-Transport-Security",
+            "max-age=31536000; includeSubDomains",
+        ));
+    }
+    h
+}

@@ -1,0 +1,76 @@
+//! Background work beside the server: the Authentik outbox worker and the signing-key
+//! maintenance. Started by `serve` (and explicitly by tests), stopped on shutdown.
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::app::AppState;
+use crate::auth::signing::SigningKeys;
+use crate::authentik::worker::Worker;
+
+/// The running background tasks.
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Workers {
+    /// Starts the background work of a portal. The signing keys are made or rotated
+    /// before this returns (a database that is down only delays the first token).
+    pub async fn start(state: &AppState) -> Self {
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = Vec::new();
+        // The outbox is delivered in the background; requests never wait for Authentik.
+        if let (Some(client), Some(a)) = (&state.authentik, &state.settings.authentik) {
+            let worker = Worker::new(
+                state.db.clone(),
+                client.clone(),
+                a.clone(),
+                state.settings.authentik_group_prefix.clone(),
+            );
+            tasks.push(tokio::spawn(worker.run(stopped.clone())));
+        }
+        if let Err(e) = state.signing.maintain().await {
+            tracing::warn!(error = %e, "token signing keys not ready yet");
+        }
+        let every = state.settings.tokens.key_reload;
+        tasks.push(tokio::spawn(maintain_keys(
+            state.signing.clone(),
+            every,
+            stopped,
+        )));
+        Self { stop, tasks }
+    }
+
+    /// Asks every task to stop and waits until they have.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            if let Err(e) = task.await {
+                tracing::warn!(error = %e, "background task ended badly");
+            }
+        }
+    }
+}
+
+/// Looks at the signing keys again every `every` until stopped.
+async fn maintain_keys(
+    keys: Arc<SigningKeys>,
+    every: std::time::Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        if let Err(e) = keys.maintain().await {
+            tracing::warn!(error = %e, "token signing keys not maintained");
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The model layer: one module per table, each with its row type, its typed columns
+//! and its queries (diesel DSL on `db::schema`). Services work through these; they do
+//! not hold rows of their own.
+
+pub mod audit_log;
+pub mod authentik_outbox;
+pub mod login_throttle;
+pub mod sql_enum;
+pub mod tenant;
+pub mod tenant_settings;
+pub mod user;
