@@ -71,6 +71,11 @@ async fn only_platform_admins_reach_the_platform_pages() {
         page.body
     );
     assert!(page.body.contains("platform.login.failed"));
+    // A notice never comes from the address bar.
+    let forged = root
+        .get("/admin?done=Call+555-0100+to+restore+access")
+        .await;
+    assert!(!forged.body.contains("555-0100"), "{}", forged.body);
 }
 
 #[tokio::test]

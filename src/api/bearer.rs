@@ -11,10 +11,11 @@ use futures_util::future::LocalBoxFuture;
 use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::auth::api_tokens::{self, AccessClaims};
+use crate::auth::api_tokens::AccessClaims;
 use crate::auth::signing::OwnTokenRejected;
 use crate::domain::{Role, TenantSlug};
 use crate::error::{ApiError, AppError, AppResult};
+use crate::models::api_session;
 use crate::models::user::User;
 use crate::tenancy::{Tenant, TenantRegistry, TenantStatus};
 
@@ -94,7 +95,7 @@ impl Bearer {
         let (user, platform_admin) = state
             .db
             .tenant(&tenant.schema, move |conn| {
-                api_tokens::caller(conn, user_id, session)
+                api_session::caller(conn, user_id, session)
             })
             .await?
             .ok_or_else(|| AppError::InvalidToken(ENDED.into()))?;

@@ -14,6 +14,7 @@ use crate::auth::sso::{self, SsoOutcome};
 use crate::db::schema::public::platform_admins;
 use crate::domain::{FieldError, TenantSlug};
 use crate::error::{ApiError, AppError, AppResult};
+use crate::models::api_session;
 use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
 use crate::tenancy::{Tenant, TenantRegistry, TenantStatus};
 
@@ -283,10 +284,13 @@ pub async fn revoke(
             .tenant(&tenant.schema, move |conn| {
                 let found = match session {
                     Some(id) => Some(id),
-                    None => api_tokens::session_of_refresh(conn, &token)?.map(|(id, _)| id),
+                    None => {
+                        api_session::session_of_refresh(conn, &crate::crypto::hash_token(&token))?
+                            .map(|(id, _)| id)
+                    }
                 };
                 if let Some(id) = found
-                    && api_tokens::revoke(conn, id, "revoked by client")?
+                    && api_session::revoke(conn, id, "revoked by client")?
                 {
                     let ev = AuditEvent::new("token.revoked")
                         .details(serde_json::json!({ "session_id": id }));

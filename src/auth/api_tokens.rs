@@ -12,11 +12,11 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::auth::signing::SigningKeys;
-use crate::auth::tokens;
 use crate::config::TokenSettings;
-use crate::db::schema::tenant::{api_sessions, refresh_tokens, users};
+use crate::crypto;
 use crate::domain::Role;
 use crate::error::{AppError, AppResult};
+use crate::models::api_session;
 use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
 use crate::models::tenant::Tenant;
 use crate::models::user::User;
@@ -92,9 +92,9 @@ struct NewRefresh {
 }
 
 fn new_refresh(tenant: &Tenant) -> NewRefresh {
-    let (random, _) = tokens::generate();
+    let (random, _) = crypto::generate_token();
     let raw = format!("{}.{random}", tenant.slug);
-    let hash = tokens::hash(&raw);
+    let hash = crypto::hash_token(&raw);
     NewRefresh { raw, hash }
 }
 
@@ -120,24 +120,8 @@ pub fn open_session(
     meta: &RequestMeta,
 ) -> AppResult<(Uuid, String)> {
     let expires = refresh_expiry(settings)?;
-    let session: Uuid = diesel::insert_into(api_sessions::table)
-        .values((
-            api_sessions::user_id.eq(user.id),
-            api_sessions::expires_at.eq(expires),
-            api_sessions::platform_admin.eq(platform_admin),
-            api_sessions::ip.eq(meta.ip.as_deref()),
-            api_sessions::user_agent.eq(meta.user_agent.as_deref()),
-        ))
-        .returning(api_sessions::id)
-        .get_result(conn)?;
     let refresh = new_refresh(tenant);
-    diesel::insert_into(refresh_tokens::table)
-        .values((
-            refresh_tokens::token_hash.eq(&refresh.hash),
-            refresh_tokens::session_id.eq(session),
-            refresh_tokens::expires_at.eq(expires),
-        ))
-        .execute(conn)?;
+    let session = api_session::open(conn, user.id, platform_admin, meta, &refresh.hash, expires)?;
     let ev = AuditEvent::new("token.issued")
         .actor(Some(user.id), Some(&user.email))
         .target(&user.email)
@@ -218,40 +202,23 @@ pub fn rotate(
     raw: &str,
     meta: &RequestMeta,
 ) -> AppResult<Refreshed> {
-    type Row = (
-        Uuid,
-        Option<OffsetDateTime>,
-        OffsetDateTime,
-        Option<OffsetDateTime>,
-        OffsetDateTime,
-        bool,
-        User,
-    );
-    let hash = tokens::hash(raw);
-    let found: Option<Row> = refresh_tokens::table
-        .inner_join(api_sessions::table.inner_join(users::table))
-        .filter(refresh_tokens::token_hash.eq(&hash))
-        .select((
-            api_sessions::id,
-            refresh_tokens::used_at,
-            refresh_tokens::expires_at,
-            api_sessions::revoked_at,
-            api_sessions::expires_at,
-            api_sessions::platform_admin,
-            User::as_select(),
-        ))
-        .for_update()
-        .first(conn)
-        .optional()?;
-    let Some((session, used_at, expires_at, revoked_at, session_expires, platform_admin, user)) =
-        found
-    else {
+    let hash = crypto::hash_token(raw);
+    let Some(found) = api_session::refresh_for_update(conn, &hash)? else {
         return Ok(Refreshed::Refused(UNKNOWN));
     };
+    let api_session::Refresh {
+        session,
+        used_at,
+        expires_at,
+        revoked_at,
+        session_expires,
+        platform_admin,
+        user,
+    } = found;
     let now = OffsetDateTime::now_utc();
     if used_at.is_some() {
         if revoked_at.is_none() {
-            revoke(conn, session, "refresh token reused")?;
+            api_session::revoke(conn, session, "refresh token reused")?;
         }
         let ev = AuditEvent::new("token.refresh_reused")
             .actor(Some(user.id), Some(&user.email))
@@ -267,27 +234,12 @@ pub fn rotate(
         return Ok(Refreshed::Refused(EXPIRED));
     }
     if !user.is_active() {
-        revoke(conn, session, "person deactivated")?;
+        api_session::revoke(conn, session, "person deactivated")?;
         return Ok(Refreshed::Refused(REVOKED));
     }
-    diesel::update(refresh_tokens::table.find(&hash))
-        .set(refresh_tokens::used_at.eq(Some(now)))
-        .execute(conn)?;
     let next = new_refresh(tenant);
     let expires = refresh_expiry(settings)?;
-    diesel::insert_into(refresh_tokens::table)
-        .values((
-            refresh_tokens::token_hash.eq(&next.hash),
-            refresh_tokens::session_id.eq(session),
-            refresh_tokens::expires_at.eq(expires),
-        ))
-        .execute(conn)?;
-    diesel::update(api_sessions::table.find(session))
-        .set((
-            api_sessions::last_used_at.eq(now),
-            api_sessions::expires_at.eq(expires),
-        ))
-        .execute(conn)?;
+    api_session::rotate_refresh(conn, session, &hash, &next.hash, expires)?;
     Ok(Refreshed::Rotated {
         user: Box::new(user),
         session,
@@ -299,109 +251,3 @@ pub fn rotate(
 const UNKNOWN: &str = "This refresh token is not valid. Exchange an Authentik token again.";
 const REVOKED: &str = "This session has been revoked. Exchange an Authentik token again.";
 const EXPIRED: &str = "This refresh token has expired. Exchange an Authentik token again.";
-
-/// Revokes one API session (its refresh tokens stop at once, its access tokens at
-/// their next use).
-pub fn revoke(conn: &mut PgConnection, session: Uuid, reason: &str) -> AppResult<bool> {
-    let n = diesel::update(
-        api_sessions::table
-            .find(session)
-            .filter(api_sessions::revoked_at.is_null()),
-    )
-    .set((
-        api_sessions::revoked_at.eq(Some(OffsetDateTime::now_utc())),
-        api_sessions::revoked_reason.eq(Some(reason)),
-    ))
-    .execute(conn)?;
-    Ok(n > 0)
-}
-
-/// The session a refresh token belongs to, if it exists.
-pub fn session_of_refresh(conn: &mut PgConnection, raw: &str) -> AppResult<Option<(Uuid, Uuid)>> {
-    Ok(refresh_tokens::table
-        .inner_join(api_sessions::table)
-        .filter(refresh_tokens::token_hash.eq(tokens::hash(raw)))
-        .select((api_sessions::id, api_sessions::user_id))
-        .first(conn)
-        .optional()?)
-}
-
-/// Revokes every API session of a person.
-pub fn revoke_sessions_of(conn: &mut PgConnection, user: Uuid, reason: &str) -> AppResult<usize> {
-    Ok(diesel::update(
-        api_sessions::table
-            .filter(api_sessions::user_id.eq(user))
-            .filter(api_sessions::revoked_at.is_null()),
-    )
-    .set((
-        api_sessions::revoked_at.eq(Some(OffsetDateTime::now_utc())),
-        api_sessions::revoked_reason.eq(Some(reason)),
-    ))
-    .execute(conn)?)
-}
-
-/// The caller behind an access token, as the database says now: the person must be
-/// active and the session neither revoked nor expired.
-pub fn caller(
-    conn: &mut PgConnection,
-    user: Uuid,
-    session: Uuid,
-) -> AppResult<Option<(User, bool)>> {
-    Ok(users::table
-        .inner_join(api_sessions::table)
-        .filter(users::id.eq(user))
-        .filter(users::status.eq("active"))
-        .filter(api_sessions::id.eq(session))
-        .filter(api_sessions::revoked_at.is_null())
-        .filter(api_sessions::expires_at.gt(diesel::dsl::now))
-        .select((User::as_select(), api_sessions::platform_admin))
-        .first(conn)
-        .optional()?)
-}
-
-/// An open API session, as its person sees it on their profile.
-#[derive(Debug, Clone, Queryable)]
-pub struct ApiSessionView {
-    /// Id (the `session_id` of its tokens).
-    pub id: Uuid,
-    /// When the exchange opened it.
-    pub created_at: OffsetDateTime,
-    /// When its refresh token was last used.
-    pub last_used_at: OffsetDateTime,
-    /// The client's user agent at the exchange.
-    pub user_agent: Option<String>,
-}
-
-/// The person's API sessions that still work, newest first.
-pub fn open_sessions_of(conn: &mut PgConnection, user: Uuid) -> AppResult<Vec<ApiSessionView>> {
-    Ok(api_sessions::table
-        .filter(api_sessions::user_id.eq(user))
-        .filter(api_sessions::revoked_at.is_null())
-        .filter(api_sessions::expires_at.gt(diesel::dsl::now))
-        .order(api_sessions::last_used_at.desc())
-        .select((
-            api_sessions::id,
-            api_sessions::created_at,
-            api_sessions::last_used_at,
-            api_sessions::user_agent,
-        ))
-        .limit(50)
-        .load(conn)?)
-}
-
-/// Revokes one of a person's API sessions (from their profile); false when they have
-/// no such open session.
-pub fn revoke_own(conn: &mut PgConnection, user: Uuid, session: Uuid) -> AppResult<bool> {
-    let n = diesel::update(
-        api_sessions::table
-            .find(session)
-            .filter(api_sessions::user_id.eq(user))
-            .filter(api_sessions::revoked_at.is_null()),
-    )
-    .set((
-        api_sessions::revoked_at.eq(Some(OffsetDateTime::now_utc())),
-        api_sessions::revoked_reason.eq(Some("revoked by its person")),
-    ))
-    .execute(conn)?;
-    Ok(n > 0)
-}

@@ -65,7 +65,7 @@ pub async fn password_login(
 ) -> AppResult<LoginOutcome> {
     let email = Email::parse(email).ok();
     let lookup = email.clone();
-    let (tenant_settings, user, throttle) = deps
+    let (rules, user, throttle) = deps
         .db
         .tenant(&tenant.schema, move |conn| {
             let s = settings::load(conn)?;
@@ -76,7 +76,7 @@ pub async fn password_login(
             Ok((s, user, throttle))
         })
         .await?;
-    if !tenant_settings.password_login {
+    if !rules.password_login {
         return Ok(LoginOutcome::PasswordLoginDisabled);
     }
     let now = OffsetDateTime::now_utc();
@@ -89,13 +89,8 @@ pub async fn password_login(
     let password_ok = deps.hasher.verify(password, hash).await?;
 
     let Some(email) = email else {
-        record(
-            deps,
-            tenant,
-            meta,
-            AuditEvent::new("login.failed").target("(invalid email)"),
-        )
-        .await?;
+        let ev = AuditEvent::new("login.failed").target("(invalid email)");
+        record(deps, tenant, meta, ev).await?;
         return Ok(LoginOutcome::Refused);
     };
     if let Some(until) = locked_until {
@@ -104,57 +99,80 @@ pub async fn password_login(
         let secs = (until - now).whole_seconds().max(1) as u64;
         return Ok(LoginOutcome::Locked { retry_after: secs });
     }
-    let admitted = user.filter(|u| password_ok && u.is_active());
-    match admitted {
-        // Checked only after the password, so the refusal tells nobody else a role.
-        Some(u) if tenant_settings.require_sso_for_staff && u.role != Role::Member => {
-            let ev = AuditEvent::new("login.refused_sso_required")
-                .actor(Some(u.id), Some(&u.email))
-                .target(&u.email);
-            record(deps, tenant, meta, ev).await?;
-            Ok(LoginOutcome::SsoRequired(u))
-        }
-        Some(u) if tenant_settings.require_email_verification && u.email_verified_at.is_none() => {
-            let ev = AuditEvent::new("login.refused_unverified")
-                .actor(Some(u.id), Some(&u.email))
-                .target(&u.email);
-            record(deps, tenant, meta, ev).await?;
-            Ok(LoginOutcome::Unverified(u))
-        }
-        Some(u) => {
-            let slug = tenant.slug.to_string();
-            let user = u.clone();
-            deps.db
-                .tenant(&tenant.schema, move |conn| {
-                    diesel::delete(login_throttle::table.find(user.email.as_str()))
-                        .execute(conn)?;
-                    user::touch_login(conn, user.id)?;
-                    let ev = AuditEvent::new("login.succeeded")
-                        .actor(Some(user.id), Some(&user.email))
-                        .target(&user.email)
-                        .details(serde_json::json!({ "method": "password" }));
-                    audit::record(conn, &slug, &meta, ev)
-                })
-                .await?;
-            Ok(LoginOutcome::SignedIn(u))
-        }
-        None => {
-            let max = deps.max_failed_attempts as i32;
-            let lockout = time::Duration::try_from(deps.lockout_duration)
-                .unwrap_or(time::Duration::minutes(15));
-            let slug = tenant.slug.to_string();
-            let locked = deps
-                .db
-                .tenant(&tenant.schema, move |conn| {
-                    register_failure(conn, &slug, &meta, &email, max, lockout)
-                })
-                .await?;
-            Ok(match locked {
-                Some(secs) => LoginOutcome::Locked { retry_after: secs },
-                None => LoginOutcome::Refused,
-            })
-        }
+    match user.filter(|u| password_ok && u.is_active()) {
+        Some(u) => admit(deps, tenant, meta, &rules, u).await,
+        None => count_failure(deps, tenant, meta, email).await,
     }
+}
+
+/// The right password of an active person: signed in, unless the organization's rules
+/// want single sign-on or a confirmed address first. Checked only after the password,
+/// so a refusal tells nobody else a role.
+async fn admit(
+    deps: &SignIn<'_>,
+    tenant: &Tenant,
+    meta: RequestMeta,
+    rules: &settings::TenantSettings,
+    u: User,
+) -> AppResult<LoginOutcome> {
+    let refusal = if rules.require_sso_for_staff && u.role != Role::Member {
+        Some((
+            "login.refused_sso_required",
+            LoginOutcome::SsoRequired(u.clone()),
+        ))
+    } else if rules.require_email_verification && u.email_verified_at.is_none() {
+        Some((
+            "login.refused_unverified",
+            LoginOutcome::Unverified(u.clone()),
+        ))
+    } else {
+        None
+    };
+    if let Some((action, outcome)) = refusal {
+        let ev = AuditEvent::new(action)
+            .actor(Some(u.id), Some(&u.email))
+            .target(&u.email);
+        record(deps, tenant, meta, ev).await?;
+        return Ok(outcome);
+    }
+    let slug = tenant.slug.to_string();
+    let user = u.clone();
+    deps.db
+        .tenant(&tenant.schema, move |conn| {
+            throttle_rows::clear(conn, &user.email)?;
+            user::touch_login(conn, user.id)?;
+            let ev = AuditEvent::new("login.succeeded")
+                .actor(Some(user.id), Some(&user.email))
+                .target(&user.email)
+                .details(serde_json::json!({ "method": "password" }));
+            audit::record(conn, &slug, &meta, ev)
+        })
+        .await?;
+    Ok(LoginOutcome::SignedIn(u))
+}
+
+/// A wrong password (or an unknown or deactivated person): counted against the
+/// address, which is locked at the limit.
+async fn count_failure(
+    deps: &SignIn<'_>,
+    tenant: &Tenant,
+    meta: RequestMeta,
+    email: Email,
+) -> AppResult<LoginOutcome> {
+    let max = deps.max_failed_attempts as i32;
+    let lockout =
+        time::Duration::try_from(deps.lockout_duration).unwrap_or(time::Duration::minutes(15));
+    let slug = tenant.slug.to_string();
+    let locked = deps
+        .db
+        .tenant(&tenant.schema, move |conn| {
+            register_failure(conn, &slug, &meta, &email, max, lockout)
+        })
+        .await?;
+    Ok(match locked {
+        Some(secs) => LoginOutcome::Locked { retry_after: secs },
+        None => LoginOutcome::Refused,
+    })
 }
 
 fn throttle_of(conn: &mut PgConnection, email: &Email) -> AppResult<Throttle> {

@@ -13,5 +13,5 @@ pub mod session_store;
 pub mod signing;
 pub mod signing_cli;
 pub mod sso;
-pub mod tokens;
+
 pub mod verification;

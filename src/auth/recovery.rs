@@ -8,7 +8,6 @@ use uuid::Uuid;
 
 use crate::auth::password::PasswordHasher;
 use crate::auth::session_store::SessionIndex;
-use crate::auth::tokens::{self, Purpose, TokenProblem};
 use crate::db::Db;
 use crate::db::schema::tenant::{login_throttle, users};
 use crate::domain::{Email, FieldError, NewPassword, PasswordPolicy};
@@ -19,6 +18,7 @@ use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
 use crate::models::tenant::Tenant;
 use crate::models::tenant_settings as settings;
 use crate::models::user::{self, User};
+use crate::models::user_token::{self, Purpose, TokenProblem};
 
 /// What password reset needs.
 #[derive(Clone, Copy)]
@@ -55,7 +55,7 @@ pub async fn request_reset(
             let user = user::find_by_email(conn, &email)?.filter(|u| u.is_active());
             let (issued, known) = match user {
                 Some(u) if allowed => {
-                    let token = tokens::issue(conn, u.id, Purpose::PasswordReset, ttl)?;
+                    let token = user_token::issue(conn, u.id, Purpose::PasswordReset, ttl)?;
                     (Some((u, token)), true)
                 }
                 Some(_) => (None, true),
@@ -101,12 +101,14 @@ pub async fn holder(
 ) -> AppResult<Result<User, TokenProblem>> {
     deps.db
         .tenant(&tenant.schema, move |conn| {
-            Ok(match tokens::peek(conn, &token, Purpose::PasswordReset)? {
-                Ok(id) => user::find(conn, id)?
-                    .filter(|u| u.is_active())
-                    .ok_or(TokenProblem::Unknown),
-                Err(p) => Err(p),
-            })
+            Ok(
+                match user_token::peek(conn, &token, Purpose::PasswordReset)? {
+                    Ok(id) => user::find(conn, id)?
+                        .filter(|u| u.is_active())
+                        .ok_or(TokenProblem::Unknown),
+                    Err(p) => Err(p),
+                },
+            )
         })
         .await
 }
@@ -149,7 +151,7 @@ pub async fn reset(
     let changed = deps
         .db
         .tenant(&tenant.schema, move |conn| {
-            let id = match tokens::consume(conn, &token, Purpose::PasswordReset)? {
+            let id = match user_token::consume(conn, &token, Purpose::PasswordReset)? {
                 Ok(id) => id,
                 Err(p) => return Ok(Err(p)),
             };

@@ -19,8 +19,8 @@ use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Serialize, de::DeserializeOwned};
 use time::OffsetDateTime;
 
-use crate::auth::tokens;
 use crate::config::TokenSettings;
+use crate::crypto;
 use crate::db::Db;
 use crate::db::schema::public::signing_keys;
 use crate::error::{AppError, AppResult};
@@ -64,7 +64,7 @@ const LEEWAY_SECS: u64 = 30;
 impl SigningKeys {
     /// A key set over the database; nothing is read until [`SigningKeys::maintain`].
     pub fn new(db: Db, secret: &[u8], settings: TokenSettings) -> Self {
-        let seal = tokens::hmac_sha256(secret, b"tenant-portal/signing-key-seal/v1");
+        let seal = crypto::hmac_sha256(secret, b"tenant-portal/signing-key-seal/v1");
         Self {
             db,
             seal,

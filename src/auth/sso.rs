@@ -3,12 +3,9 @@
 //! provider's `sub` (`users.external_id`).
 
 use diesel::prelude::*;
-use time::OffsetDateTime;
-use uuid::Uuid;
 
 use crate::auth::oidc::{SsoPerson, admission};
 use crate::db::Db;
-use crate::db::schema::tenant::users;
 use crate::domain::{Email, PersonName, Role};
 use crate::error::AppResult;
 use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
@@ -177,49 +174,35 @@ fn provision(
     role: Role,
 ) -> AppResult<Result<User, Refusal>> {
     let person = ctx.person;
-    let by_sub: Option<(Uuid, String)> = users::table
-        .filter(users::external_id.eq(&person.sub))
-        .select((users::id, users::status))
-        .for_update()
-        .first(conn)
-        .optional()?;
-    let by_email: Option<(Uuid, Option<String>, String)> = users::table
-        .filter(users::email.eq(email.as_str()))
-        .select((users::id, users::external_id, users::status))
-        .for_update()
-        .first(conn)
-        .optional()?;
+    let by_sub = user::find_by_sub_for_update(conn, &person.sub)?;
+    let by_email = user::find_by_email_for_update(conn, email)?;
     let other = ("email belongs to another account", OTHER_LINK);
     let deactivated = ("deactivated", DEACTIVATED);
     let id = match (by_sub, by_email) {
         // The provider's email moved to an address another account holds here.
-        (Some((id, _)), Some((holder, _, _))) if holder != id => return Ok(Err(other)),
-        (Some((_, status)), _) if status != "active" => return Ok(Err(deactivated)),
-        (Some((id, _)), _) => id,
-        (None, Some((_, Some(_), _))) => return Ok(Err(other)),
-        (None, Some((_, None, _))) if !person.email_verified => {
+        (Some(s), Some(e)) if s.id != e.id => return Ok(Err(other)),
+        (Some(s), _) if !s.is_active() => return Ok(Err(deactivated)),
+        (Some(s), _) => s.id,
+        (None, Some(e)) if e.external_id.is_some() => return Ok(Err(other)),
+        (None, Some(_)) if !person.email_verified => {
             return Ok(Err((
                 "existing account, email not verified",
                 UNVERIFIED_LINK,
             )));
         }
-        (None, Some((_, None, status))) if status != "active" => return Ok(Err(deactivated)),
-        (None, Some((id, None, _))) => {
-            diesel::update(users::table.find(id))
-                .set(users::external_id.eq(&person.sub))
-                .execute(conn)?;
+        (None, Some(e)) if !e.is_active() => return Ok(Err(deactivated)),
+        (None, Some(e)) => {
+            user::set_external_id(conn, e.id, &person.sub)?;
             let ev = AuditEvent::new("user.sso_linked")
-                .actor(Some(id), Some(email.as_str()))
+                .actor(Some(e.id), Some(email.as_str()))
                 .target(email.as_str())
                 .details(serde_json::json!({ "sub": person.sub, "email_verified": true }));
             audit::record(conn, ctx.slug, ctx.meta, ev)?;
-            id
+            e.id
         }
         (None, None) => {
             let user = user::insert(conn, email, name, None, role)?;
-            diesel::update(users::table.find(user.id))
-                .set(users::external_id.eq(&person.sub))
-                .execute(conn)?;
+            user::set_external_id(conn, user.id, &person.sub)?;
             let ev = AuditEvent::new("user.provisioned")
                 .actor(Some(user.id), Some(email.as_str()))
                 .target(email.as_str())
@@ -228,23 +211,6 @@ fn provision(
             user.id
         }
     };
-    diesel::update(users::table.find(id))
-        .set((
-            users::email.eq(email.as_str()),
-            users::name.eq(name.as_str()),
-            users::role.eq(role.as_str()),
-            users::last_login_at.eq(diesel::dsl::now),
-            users::updated_at.eq(diesel::dsl::now),
-        ))
-        .execute(conn)?;
-    if person.email_verified {
-        diesel::update(
-            users::table
-                .find(id)
-                .filter(users::email_verified_at.is_null()),
-        )
-        .set(users::email_verified_at.eq(OffsetDateTime::now_utc()))
-        .execute(conn)?;
-    }
-    Ok(user::find(conn, id)?.ok_or(other))
+    let updated = user::update_from_provider(conn, id, email, name, role, person.email_verified)?;
+    Ok(updated.ok_or(other))
 }

@@ -5,7 +5,6 @@ use uuid::Uuid;
 
 use crate::auth::limits::Limits;
 use crate::auth::rate_limit::Quota;
-use crate::auth::tokens::{self, Purpose, TokenProblem};
 use crate::db::Db;
 use crate::db::schema::tenant::users;
 use crate::error::AppResult;
@@ -14,6 +13,7 @@ use crate::mail::Mailer;
 use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
 use crate::models::tenant::Tenant;
 use crate::models::user::User;
+use crate::models::user_token::{self, Purpose, TokenProblem};
 
 /// What email verification needs.
 #[derive(Clone, Copy)]
@@ -56,7 +56,7 @@ pub async fn send_link(deps: &Verification<'_>, tenant: &Tenant, to: Recipient) 
     let token = deps
         .db
         .tenant(&tenant.schema, move |conn| {
-            tokens::issue(conn, id, Purpose::EmailVerification, ttl)
+            user_token::issue(conn, id, Purpose::EmailVerification, ttl)
         })
         .await?;
     let hours = ttl.as_secs() / 3600;
@@ -115,7 +115,7 @@ pub async fn verify(
     let slug = tenant.slug.to_string();
     deps.db
         .tenant(&tenant.schema, move |conn| {
-            let id = match tokens::consume(conn, &token, Purpose::EmailVerification)? {
+            let id = match user_token::consume(conn, &token, Purpose::EmailVerification)? {
                 Ok(id) => id,
                 Err(p) => return Ok(Err(p)),
             };

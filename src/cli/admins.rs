@@ -2,14 +2,14 @@
 
 use std::io::{BufRead, IsTerminal};
 
-use diesel::prelude::*;
 use rand::Rng;
 
 use super::{connect, field};
 use crate::auth::password::PasswordHasher;
 use crate::config::Settings;
-use crate::db::{migrate, schema::public::platform_admins};
+use crate::db::migrate;
 use crate::domain::{Email, NewPassword, PasswordPolicy, PersonName};
+use crate::models::platform_admin;
 
 fn read_or_generate(password_stdin: bool, context: &[&str]) -> anyhow::Result<(NewPassword, bool)> {
     if !password_stdin {
@@ -39,15 +39,7 @@ pub(super) fn admin_create(
     let hash = PasswordHasher::new(settings.password_hash_rounds)?.hash_blocking(&password)?;
     let mut conn = connect(settings)?;
     migrate::migrate_public(&mut conn)?;
-    let inserted = diesel::insert_into(platform_admins::table)
-        .values((
-            platform_admins::email.eq(email.as_str()),
-            platform_admins::name.eq(name.as_str()),
-            platform_admins::password_hash.eq(&hash),
-        ))
-        .on_conflict_do_nothing()
-        .execute(&mut conn)?;
-    if inserted == 0 {
+    if !platform_admin::insert(&mut conn, email.as_str(), name.as_str(), &hash)? {
         anyhow::bail!(
             "a platform admin with email {email} already exists; use `portal admin reset-password`"
         );
@@ -68,14 +60,7 @@ pub(super) fn admin_reset(
     let (password, generated) = read_or_generate(password_stdin, &[email.as_str()])?;
     let hash = PasswordHasher::new(settings.password_hash_rounds)?.hash_blocking(&password)?;
     let mut conn = connect(settings)?;
-    let updated =
-        diesel::update(platform_admins::table.filter(platform_admins::email.eq(email.as_str())))
-            .set((
-                platform_admins::password_hash.eq(&hash),
-                platform_admins::updated_at.eq(diesel::dsl::now),
-            ))
-            .execute(&mut conn)?;
-    if updated == 0 {
+    if !platform_admin::set_password(&mut conn, email.as_str(), &hash)? {
         anyhow::bail!("no platform admin has the email {email}");
     }
     println!("new password set for {email}");

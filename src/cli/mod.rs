@@ -7,7 +7,7 @@ use secrecy::ExposeSecret;
 
 use crate::config::Settings;
 use crate::db::migrate;
-use crate::models::tenant::{Tenant, TenantRow};
+use crate::models::tenant::Tenant;
 
 mod admins;
 mod check;
@@ -232,14 +232,7 @@ fn connect(settings: &Settings) -> anyhow::Result<PgConnection> {
 }
 
 fn all_tenants(conn: &mut PgConnection) -> anyhow::Result<Vec<Tenant>> {
-    use crate::db::schema::public::tenants;
-    let rows: Vec<TenantRow> = tenants::table
-        .order(tenants::slug.asc())
-        .select(TenantRow::as_select())
-        .load(conn)?;
-    rows.into_iter()
-        .map(|r| r.into_tenant().map_err(|e| anyhow::anyhow!("{e}")))
-        .collect()
+    crate::models::tenant::all(conn).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Applies public migrations, then tenant migrations in every tenant schema.

@@ -125,7 +125,7 @@ pub async fn change(
             let updated = user::set_role_and_status(tx.conn, member.id, role, status)?;
             if change == Change::Deactivate {
                 // Their API refresh tokens stop at once; access tokens are re-checked.
-                crate::auth::api_tokens::revoke_sessions_of(tx.conn, member.id, "deactivated")?;
+                crate::models::api_session::revoke_sessions_of(tx.conn, member.id, "deactivated")?;
             }
             // Authentik follows the change (groups, active flag) through the outbox.
             let reason = action.trim_start_matches("member.");

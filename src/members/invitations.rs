@@ -7,16 +7,18 @@ use uuid::Uuid;
 
 use crate::access::AdminRequest;
 use crate::auth::password::PasswordHasher;
-use crate::auth::tokens::{self, TokenProblem};
+use crate::crypto;
 use crate::db::Db;
-use crate::db::schema::tenant::{invitations, users};
+use crate::db::schema::tenant::users;
 use crate::domain::{Email, NewPassword, PasswordPolicy, PersonName, Role};
 use crate::error::{AppError, AppResult};
 use crate::mail::Mail;
 use crate::mail::Mailer;
 use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
+use crate::models::invitation;
 use crate::models::tenant::Tenant;
 use crate::models::user::{self, User};
+use crate::models::user_token::TokenProblem;
 
 /// What invitations need.
 #[derive(Clone, Copy)]
@@ -29,42 +31,6 @@ pub struct Invitations<'a> {
     pub mailer: &'a Mailer,
     /// How long an invitation link works.
     pub invitation_ttl: std::time::Duration,
-}
-
-/// An open invitation, as admins see it.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = invitations)]
-pub struct Invitation {
-    /// Id.
-    pub id: Uuid,
-    /// Invited address.
-    pub email: String,
-    /// Role the person gets.
-    pub role: Role,
-    /// Until when the newest link works.
-    pub expires_at: OffsetDateTime,
-    /// How many times the link was mailed.
-    pub sent_count: i32,
-    /// When it was first sent.
-    pub created_at: OffsetDateTime,
-}
-
-impl Invitation {
-    /// Whether the link still works.
-    pub fn is_expired(&self) -> bool {
-        self.expires_at <= OffsetDateTime::now_utc()
-    }
-}
-
-/// Open invitations, newest first.
-pub fn open(conn: &mut PgConnection) -> AppResult<Vec<Invitation>> {
-    Ok(invitations::table
-        .filter(invitations::accepted_at.is_null())
-        .filter(invitations::revoked_at.is_null())
-        .order(invitations::created_at.desc())
-        .select(Invitation::as_select())
-        .limit(500)
-        .load(conn)?)
 }
 
 /// When an invitation sent now stops working.
@@ -84,7 +50,7 @@ pub async fn invite(
     email: Email,
     role: Role,
 ) -> AppResult<()> {
-    let (raw, stored) = tokens::generate();
+    let (raw, stored) = crypto::generate_token();
     let expires = deps.expiry()?;
     let to = email.clone();
     let inviter = req
@@ -100,7 +66,7 @@ pub async fn invite(
                 }));
             }
             let by = Some(tx.admin().id);
-            let renewed = open_invitation(tx.conn, &email, role, by, &stored, expires)?;
+            let renewed = invitation::open_or_renew(tx.conn, &email, role, by, &stored, expires)?;
             tx.record(
                 AuditEvent::new("invitation.sent")
                     .target(email.as_str())
@@ -113,67 +79,14 @@ pub async fn invite(
     Ok(())
 }
 
-/// Opens (or renews) the invitation of an address inside the caller's transaction;
-/// returns whether an open one was renewed.
-pub fn open_invitation(
-    conn: &mut PgConnection,
-    email: &Email,
-    role: Role,
-    invited_by: Option<Uuid>,
-    token_hash: &str,
-    expires: OffsetDateTime,
-) -> AppResult<bool> {
-    let renewed = diesel::update(
-        invitations::table
-            .filter(invitations::email.eq(email.as_str()))
-            .filter(invitations::accepted_at.is_null())
-            .filter(invitations::revoked_at.is_null()),
-    )
-    .set((
-        invitations::role.eq(role.as_str()),
-        invitations::token_hash.eq(token_hash),
-        invitations::expires_at.eq(expires),
-        invitations::invited_by.eq(invited_by),
-        invitations::sent_count.eq(invitations::sent_count + 1),
-        invitations::updated_at.eq(diesel::dsl::now),
-    ))
-    .execute(conn)?;
-    if renewed == 0 {
-        diesel::insert_into(invitations::table)
-            .values((
-                invitations::email.eq(email.as_str()),
-                invitations::role.eq(role.as_str()),
-                invitations::token_hash.eq(token_hash),
-                invitations::invited_by.eq(invited_by),
-                invitations::expires_at.eq(expires),
-            ))
-            .execute(conn)?;
-    }
-    Ok(renewed > 0)
-}
-
 /// Mails a new link for an open invitation; the older link stops working.
 pub async fn resend(deps: &Invitations<'_>, req: &AdminRequest, id: Uuid) -> AppResult<String> {
-    let (raw, stored) = tokens::generate();
+    let (raw, stored) = crypto::generate_token();
     let expires = deps.expiry()?;
     let (email, role, inviter) = req
         .change(deps.db, move |tx| {
-            let (email, role): (String, Role) = diesel::update(
-                invitations::table
-                    .find(id)
-                    .filter(invitations::accepted_at.is_null())
-                    .filter(invitations::revoked_at.is_null()),
-            )
-            .set((
-                invitations::token_hash.eq(&stored),
-                invitations::expires_at.eq(expires),
-                invitations::sent_count.eq(invitations::sent_count + 1),
-                invitations::updated_at.eq(diesel::dsl::now),
-            ))
-            .returning((invitations::email, invitations::role))
-            .get_result(tx.conn)
-            .optional()?
-            .ok_or(AppError::NotFound)?;
+            let (email, role) =
+                invitation::renew_link(tx.conn, id, &stored, expires)?.ok_or(AppError::NotFound)?;
             tx.record(AuditEvent::new("invitation.resent").target(&email))?;
             Ok((email, role, tx.admin().name.clone()))
         })
@@ -185,20 +98,7 @@ pub async fn resend(deps: &Invitations<'_>, req: &AdminRequest, id: Uuid) -> App
 /// Withdraws an open invitation: its link stops working.
 pub async fn revoke(deps: &Invitations<'_>, req: &AdminRequest, id: Uuid) -> AppResult<String> {
     req.change(deps.db, move |tx| {
-        let email: String = diesel::update(
-            invitations::table
-                .find(id)
-                .filter(invitations::accepted_at.is_null())
-                .filter(invitations::revoked_at.is_null()),
-        )
-        .set((
-            invitations::revoked_at.eq(Some(OffsetDateTime::now_utc())),
-            invitations::updated_at.eq(diesel::dsl::now),
-        ))
-        .returning(invitations::email)
-        .get_result(tx.conn)
-        .optional()?
-        .ok_or(AppError::NotFound)?;
+        let email = invitation::withdraw(tx.conn, id)?.ok_or(AppError::NotFound)?;
         tx.record(AuditEvent::new("invitation.revoked").target(&email))?;
         Ok(email)
     })
@@ -244,52 +144,7 @@ fn find(
     if raw.len() > 100 {
         return Ok(Err(TokenProblem::Unknown));
     }
-    find_by_hash(conn, &tokens::hash(raw), lock)
-}
-
-/// [`find`] by the stored hash of the link's token.
-pub fn find_by_hash(
-    conn: &mut PgConnection,
-    token_hash: &str,
-    lock: bool,
-) -> AppResult<Result<(Uuid, String, Role), TokenProblem>> {
-    type Row = (
-        Uuid,
-        String,
-        String,
-        OffsetDateTime,
-        Option<OffsetDateTime>,
-        Option<OffsetDateTime>,
-    );
-    let query = invitations::table
-        .filter(invitations::token_hash.eq(token_hash))
-        .select((
-            invitations::id,
-            invitations::email,
-            invitations::role,
-            invitations::expires_at,
-            invitations::accepted_at,
-            invitations::revoked_at,
-        ));
-    let row: Option<Row> = if lock {
-        query.for_update().first(conn).optional()?
-    } else {
-        query.first(conn).optional()?
-    };
-    let Some((id, email, role, expires_at, accepted_at, revoked_at)) = row else {
-        return Ok(Err(TokenProblem::Unknown));
-    };
-    if accepted_at.is_some() {
-        return Ok(Err(TokenProblem::Used));
-    }
-    if revoked_at.is_some() {
-        return Ok(Err(TokenProblem::Revoked));
-    }
-    if expires_at <= OffsetDateTime::now_utc() {
-        return Ok(Err(TokenProblem::Expired));
-    }
-    let role = Role::parse(&role).map_err(|_| AppError::internal(anyhow::anyhow!("bad role")))?;
-    Ok(Ok((id, email, role)))
+    invitation::find_by_hash(conn, &crypto::hash_token(raw), lock)
 }
 
 /// What an invitation link offers, without using it.
@@ -368,12 +223,7 @@ pub fn mark_accepted(
     role: Role,
     method: &str,
 ) -> AppResult<()> {
-    diesel::update(invitations::table.find(id))
-        .set((
-            invitations::accepted_at.eq(Some(OffsetDateTime::now_utc())),
-            invitations::updated_at.eq(diesel::dsl::now),
-        ))
-        .execute(conn)?;
+    invitation::set_accepted(conn, id)?;
     crate::models::authentik_outbox::enqueue_person(conn, slug, user, "created")?;
     let ev = AuditEvent::new("invitation.accepted")
         .actor(Some(user.id), Some(&user.email))

@@ -2,19 +2,18 @@
 //! groups, says who may join and with which role; the provider says who the person is.
 //! The account is linked to the provider's `sub`, so later sign-ins find it.
 
-use diesel::prelude::*;
-use time::OffsetDateTime;
+use diesel::PgConnection;
 
 use crate::auth::oidc::{SsoPerson, admission};
 use crate::auth::sso::{SsoAdmission, SsoOutcome, display_name};
-use crate::auth::tokens::TokenProblem;
-use crate::db::schema::tenant::users;
-use crate::domain::Email;
+use crate::domain::{Email, PersonName, Role};
 use crate::error::AppResult;
 use crate::members::invitations;
 use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
+use crate::models::invitation;
 use crate::models::tenant::Tenant;
-use crate::models::user::{self, User};
+use crate::models::user;
+use crate::models::user_token::TokenProblem;
 
 const ALREADY_MEMBER: &str = "You already have an account in this organization. Sign in with single sign-on or your password instead; the invitation stays open for its address.";
 
@@ -59,70 +58,25 @@ fn decide(
     invitation_hash: &str,
     platform_admin: bool,
 ) -> AppResult<SsoOutcome> {
-    let refuse = |conn: &mut PgConnection, target: &str, reason: &str, message: String| {
-        let ev = AuditEvent::new("invitation.sso_refused")
-            .target(target)
-            .details(serde_json::json!({ "method": "sso", "sub": person.sub, "reason": reason }));
-        audit::record(conn, slug, meta, ev)?;
-        Ok(SsoOutcome::Refused(message))
-    };
-    let (id, invited, role) = match invitations::find_by_hash(conn, invitation_hash, true)? {
+    let (id, role, email, name) = match admissible(conn, person, invitation_hash)? {
         Ok(found) => found,
-        Err(problem) => {
-            let message = match problem {
-                TokenProblem::Used => {
-                    "This invitation has already been accepted. Sign in with the account it created."
-                }
-                TokenProblem::Expired => {
-                    "This invitation has expired. Ask an admin of the organization to send a new one."
-                }
-                other => other.message(),
-            };
-            return refuse(conn, "", "invitation not usable", message.to_string());
+        Err(Refusal {
+            target,
+            reason,
+            message,
+        }) => {
+            let ev = AuditEvent::new("invitation.sso_refused")
+                .target(&target)
+                .details(
+                    serde_json::json!({ "method": "sso", "sub": person.sub, "reason": reason }),
+                );
+            audit::record(conn, slug, meta, ev)?;
+            return Ok(SsoOutcome::Refused(message));
         }
     };
-    let email = person.email.as_deref().and_then(|e| Email::parse(e).ok());
-    let Some(email) = email.filter(|e| e.as_str() == invited) else {
-        let shown = person.email.as_deref().unwrap_or("no email address");
-        return refuse(
-            conn,
-            &invited,
-            "provider email is not the invited address",
-            format!(
-                "This invitation is for {invited}, but your identity provider signed you in as {shown}. Sign in there with the invited address, or ask an admin to invite the address you use."
-            ),
-        );
-    };
-    let taken = users::table
-        .filter(
-            users::external_id
-                .eq(&person.sub)
-                .or(users::email.eq(email.as_str())),
-        )
-        .select(users::id)
-        .first::<uuid::Uuid>(conn)
-        .optional()?;
-    if taken.is_some() {
-        return refuse(conn, &invited, "already a member", ALREADY_MEMBER.into());
-    }
-    let Some(name) = display_name(person, &email) else {
-        return refuse(
-            conn,
-            &invited,
-            "no usable name",
-            "The identity provider did not share a usable name. Ask your administrator.".into(),
-        );
-    };
-    let user = user::insert(conn, &email, &name, None, role)?;
+    let created = user::insert(conn, &email, &name, None, role)?;
     // The link reached the invited mailbox, so the address is confirmed.
-    let user: User = diesel::update(users::table.find(user.id))
-        .set((
-            users::external_id.eq(&person.sub),
-            users::email_verified_at.eq(Some(OffsetDateTime::now_utc())),
-            users::last_login_at.eq(diesel::dsl::now),
-        ))
-        .returning(User::as_returning())
-        .get_result(conn)?;
+    let user = user::link_sso_identity(conn, created.id, &person.sub)?;
     invitations::mark_accepted(conn, slug, meta, id, &user, role, "sso")?;
     let ev = AuditEvent::new("login.succeeded")
         .actor(Some(user.id), Some(&user.email))
@@ -139,4 +93,64 @@ fn decide(
         role,
         platform_admin,
     })
+}
+
+/// Why an invitation was not accepted through single sign-on.
+struct Refusal {
+    target: String,
+    reason: &'static str,
+    message: String,
+}
+
+/// The invitation (locked), its role, and the invited person's address and name, when
+/// the provider's identity may accept it.
+fn admissible(
+    conn: &mut PgConnection,
+    person: &SsoPerson,
+    invitation_hash: &str,
+) -> AppResult<Result<(uuid::Uuid, Role, Email, PersonName), Refusal>> {
+    let refuse = |target: &str, reason, message: String| {
+        Ok(Err(Refusal {
+            target: target.to_string(),
+            reason,
+            message,
+        }))
+    };
+    let (id, invited, role) = match invitation::find_by_hash(conn, invitation_hash, true)? {
+        Ok(found) => found,
+        Err(problem) => {
+            let message = match problem {
+                TokenProblem::Used => {
+                    "This invitation has already been accepted. Sign in with the account it created."
+                }
+                TokenProblem::Expired => {
+                    "This invitation has expired. Ask an admin of the organization to send a new one."
+                }
+                other => other.message(),
+            };
+            return refuse("", "invitation not usable", message.to_string());
+        }
+    };
+    let email = person.email.as_deref().and_then(|e| Email::parse(e).ok());
+    let Some(email) = email.filter(|e| e.as_str() == invited) else {
+        let shown = person.email.as_deref().unwrap_or("no email address");
+        return refuse(
+            &invited,
+            "provider email is not the invited address",
+            format!(
+                "This invitation is for {invited}, but your identity provider signed you in as {shown}. Sign in there with the invited address, or ask an admin to invite the address you use."
+            ),
+        );
+    };
+    if user::find_by_sub_or_email(conn, &person.sub, &email)?.is_some() {
+        return refuse(&invited, "already a member", ALREADY_MEMBER.into());
+    }
+    let Some(name) = display_name(person, &email) else {
+        return refuse(
+            &invited,
+            "no usable name",
+            "The identity provider did not share a usable name. Ask your administrator.".into(),
+        );
+    };
+    Ok(Ok((id, role, email, name)))
 }

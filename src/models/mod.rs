@@ -2,10 +2,15 @@
 //! and its queries (diesel DSL on `db::schema`). Services work through these; they do
 //! not hold rows of their own.
 
+pub mod api_session;
 pub mod audit_log;
 pub mod authentik_outbox;
+pub mod invitation;
 pub mod login_throttle;
+pub mod platform_admin;
+pub mod platform_audit;
 pub mod sql_enum;
 pub mod tenant;
 pub mod tenant_settings;
 pub mod user;
+pub mod user_token;

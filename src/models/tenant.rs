@@ -108,3 +108,16 @@ pub fn all(conn: &mut PgConnection) -> AppResult<Vec<Tenant>> {
         .map(TenantRow::into_tenant)
         .collect()
 }
+
+/// Sets the status (`active` or `suspended`) of the tenant with this slug; how many
+/// rows changed (0 when there is none).
+pub fn set_status(conn: &mut PgConnection, slug: &str, status: &str) -> AppResult<usize> {
+    Ok(
+        diesel::update(tenants::table.filter(tenants::slug.eq(slug)))
+            .set((
+                tenants::status.eq(status),
+                tenants::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)?,
+    )
+}

@@ -25,6 +25,8 @@ pub struct User {
     pub role: Role,
     /// Whether they may sign in.
     pub status: MemberStatus,
+    /// Their single sign-on identity (the provider's `sub`), once linked.
+    pub external_id: Option<String>,
     /// When the person proved their email address, if they did.
     pub email_verified_at: Option<OffsetDateTime>,
     /// Last successful sign-in.
@@ -125,6 +127,89 @@ pub fn set_role_and_status(
             users::role.eq(role),
             users::status.eq(status),
             users::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(User::as_returning())
+        .get_result(conn)?)
+}
+
+/// The person with this single sign-on identity, their row locked.
+pub fn find_by_sub_for_update(conn: &mut PgConnection, sub: &str) -> AppResult<Option<User>> {
+    Ok(users::table
+        .filter(users::external_id.eq(sub))
+        .select(User::as_select())
+        .for_update()
+        .first(conn)
+        .optional()?)
+}
+
+/// The person with this email, their row locked.
+pub fn find_by_email_for_update(conn: &mut PgConnection, email: &Email) -> AppResult<Option<User>> {
+    Ok(users::table
+        .filter(users::email.eq(email.as_str()))
+        .select(User::as_select())
+        .for_update()
+        .first(conn)
+        .optional()?)
+}
+
+/// Links a person to a single sign-on identity.
+pub fn set_external_id(conn: &mut PgConnection, id: Uuid, sub: &str) -> AppResult<()> {
+    diesel::update(users::table.find(id))
+        .set(users::external_id.eq(sub))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// What the identity provider says of a person at each sign-in: address, name and
+/// role; the address counts as confirmed when the provider verified it.
+pub fn update_from_provider(
+    conn: &mut PgConnection,
+    id: Uuid,
+    email: &Email,
+    name: &PersonName,
+    role: Role,
+    email_verified: bool,
+) -> AppResult<Option<User>> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::email.eq(email.as_str()),
+            users::name.eq(name.as_str()),
+            users::role.eq(role),
+            users::last_login_at.eq(diesel::dsl::now),
+            users::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)?;
+    if email_verified {
+        mark_verified(conn, id)?;
+    }
+    find(conn, id)
+}
+
+/// The person linked to this single sign-on identity, or with this email, if any.
+pub fn find_by_sub_or_email(
+    conn: &mut PgConnection,
+    sub: &str,
+    email: &Email,
+) -> AppResult<Option<User>> {
+    Ok(users::table
+        .filter(
+            users::external_id
+                .eq(sub)
+                .or(users::email.eq(email.as_str())),
+        )
+        .select(User::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Links a person to their single sign-on identity after they signed in through it
+/// with a confirmed address: the link, the confirmation and the sign-in are recorded.
+pub fn link_sso_identity(conn: &mut PgConnection, id: Uuid, sub: &str) -> AppResult<User> {
+    Ok(diesel::update(users::table.find(id))
+        .set((
+            users::external_id.eq(sub),
+            users::email_verified_at.eq(Some(OffsetDateTime::now_utc())),
+            users::last_login_at.eq(diesel::dsl::now),
         ))
         .returning(User::as_returning())
         .get_result(conn)?)

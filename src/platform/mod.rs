@@ -4,16 +4,15 @@
 use diesel::prelude::*;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::auth::password::PasswordHasher;
 use crate::db::Db;
-use crate::db::schema::public::{platform_admins, platform_audit_log};
 use crate::domain::Email;
 use crate::error::AppResult;
 use crate::members::invitations::Invitations;
 use crate::models::audit_log::RequestMeta;
+use crate::models::{platform_admin, platform_audit};
 
 mod organizations;
 
@@ -43,24 +42,6 @@ pub struct PlatformIdentity {
     pub name: String,
 }
 
-pub(crate) fn record(
-    conn: &mut PgConnection,
-    actor: &str,
-    action: &str,
-    target: &str,
-    details: serde_json::Value,
-) -> AppResult<()> {
-    diesel::insert_into(platform_audit_log::table)
-        .values((
-            platform_audit_log::actor.eq(actor),
-            platform_audit_log::action.eq(action),
-            platform_audit_log::target.eq(target),
-            platform_audit_log::details.eq(details),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
 /// Grants the platform to a person the identity provider puts in the super-admin
 /// group: their platform-admin row is created or renamed (it has no password, so only
 /// single sign-on opens it) and the sign-in is in the platform audit log.
@@ -72,26 +53,9 @@ pub async fn admit_from_sso(
     let (email, name) = (email.to_string(), name.to_string());
     deps.db
         .run(move |conn| {
-            let (id, email, name): (Uuid, String, String) =
-                diesel::insert_into(platform_admins::table)
-                    .values((
-                        platform_admins::email.eq(&email),
-                        platform_admins::name.eq(&name),
-                    ))
-                    .on_conflict(platform_admins::email)
-                    .do_update()
-                    .set((
-                        platform_admins::name.eq(&name),
-                        platform_admins::last_login_at.eq(Some(OffsetDateTime::now_utc())),
-                        platform_admins::updated_at.eq(diesel::dsl::now),
-                    ))
-                    .returning((
-                        platform_admins::id,
-                        platform_admins::email,
-                        platform_admins::name,
-                    ))
-                    .get_result(conn)?;
-            record(
+            let admin = platform_admin::upsert_signed_in(conn, &email, &name)?;
+            let (id, email, name) = (admin.id, admin.email, admin.name);
+            platform_audit::record(
                 conn,
                 &email,
                 "platform.login.sso",
@@ -114,7 +78,7 @@ pub async fn keys_refreshed(
     let (actor, url) = (actor.to_string(), url.to_string());
     deps.db
         .run(move |conn| {
-            record(
+            platform_audit::record(
                 conn,
                 &actor,
                 "platform.jwks_refreshed",
@@ -135,27 +99,20 @@ pub async fn login(
 ) -> AppResult<Option<PlatformIdentity>> {
     let email = Email::parse(email).ok();
     let lookup = email.clone();
-    let row: Option<(Uuid, String, String, Option<String>)> = deps
+    let row = deps
         .db
         .run(move |conn| {
             let Some(e) = lookup else { return Ok(None) };
-            Ok(platform_admins::table
-                .filter(platform_admins::email.eq(e.as_str()))
-                .select((
-                    platform_admins::id,
-                    platform_admins::email,
-                    platform_admins::name,
-                    platform_admins::password_hash,
-                ))
-                .first(conn)
-                .optional()?)
+            platform_admin::find_by_email(conn, e.as_str())
         })
         .await?;
-    let hash = row.as_ref().and_then(|r| r.3.clone());
+    let hash = row.as_ref().and_then(|r| r.password_hash.clone());
     let ok = deps.hasher.verify(password, hash).await?;
-    let who = row
-        .filter(|_| ok)
-        .map(|(id, email, name, _)| PlatformIdentity { id, email, name });
+    let who = row.filter(|_| ok).map(|a| PlatformIdentity {
+        id: a.id,
+        email: a.email,
+        name: a.name,
+    });
     let target = email.map(|e| e.as_str().to_string()).unwrap_or_default();
     let action = if who.is_some() {
         "platform.login.succeeded"
@@ -167,11 +124,9 @@ pub async fn login(
     deps.db
         .run(move |conn| {
             if let Some(id) = signed_in {
-                diesel::update(platform_admins::table.find(id))
-                    .set(platform_admins::last_login_at.eq(Some(OffsetDateTime::now_utc())))
-                    .execute(conn)?;
+                platform_admin::touch_login(conn, id)?;
             }
-            record(
+            platform_audit::record(
                 conn,
                 &target,
                 action,

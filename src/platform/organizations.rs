@@ -4,15 +4,16 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use serde::Deserialize;
-use time::OffsetDateTime;
 
-use super::{Platform, PlatformIdentity, record};
-use crate::auth::tokens;
-use crate::db::schema::public::{platform_audit_log, tenants};
+use super::{Platform, PlatformIdentity};
+use crate::crypto;
 use crate::domain::{BusinessType, Country, Email, FieldError, OrganizationName, Role, TenantSlug};
 use crate::error::{AppError, AppResult};
 use crate::members::invitations;
 use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
+use crate::models::invitation;
+use crate::models::platform_audit::{self, record};
+use crate::models::tenant;
 use crate::tenancy::provision::{self, NewOrganization};
 use crate::tenancy::{Tenant, TenantRegistry, TenantStatus};
 
@@ -73,18 +74,7 @@ pub async fn recent_events(
 ) -> AppResult<Vec<(String, Option<String>, String, Option<String>)>> {
     deps.db
         .run(move |conn| {
-            let rows: Vec<(OffsetDateTime, Option<String>, String, Option<String>)> =
-                platform_audit_log::table
-                    .order(platform_audit_log::id.desc())
-                    .limit(limit)
-                    .select((
-                        platform_audit_log::occurred_at,
-                        platform_audit_log::actor,
-                        platform_audit_log::action,
-                        platform_audit_log::target,
-                    ))
-                    .load(conn)?;
-            Ok(rows
+            Ok(platform_audit::recent(conn, limit)?
                 .into_iter()
                 .map(|(at, actor, action, target)| {
                     (crate::display::minute(at), actor, action, target)
@@ -165,7 +155,7 @@ pub async fn create_tenant(
     meta: RequestMeta,
 ) -> AppResult<Tenant> {
     let (org, admin) = parse(input).map_err(AppError::Validation)?;
-    let (raw, stored) = tokens::generate();
+    let (raw, stored) = crypto::generate_token();
     let expires = deps.invitations.expiry()?;
     let who = actor.email.clone();
     let invite_to = admin.clone();
@@ -175,7 +165,7 @@ pub async fn create_tenant(
             conn.transaction(|conn| {
                 let tenant = provision::insert_tenant(conn, &org, &who)?;
                 if let Some(email) = &invite_to {
-                    invitations::open_invitation(conn, email, Role::Admin, None, &stored, expires)?;
+                    invitation::open_or_renew(conn, email, Role::Admin, None, &stored, expires)?;
                     let ev = AuditEvent::new("invitation.sent")
                         .actor(None, Some(&who))
                         .target(email.as_str())
@@ -218,12 +208,7 @@ pub async fn set_status(
         .db
         .run(move |conn| {
             conn.transaction(|conn| {
-                let n = diesel::update(tenants::table.filter(tenants::slug.eq(&key)))
-                    .set((
-                        tenants::status.eq(value),
-                        tenants::updated_at.eq(diesel::dsl::now),
-                    ))
-                    .execute(conn)?;
+                let n = tenant::set_status(conn, &key, value)?;
                 if n > 0 {
                     record(conn, &who, action, &key, serde_json::json!({}))?;
                 }

@@ -4,10 +4,7 @@
 use diesel::prelude::*;
 
 use crate::auth::password::PasswordHasher;
-use crate::db::{
-    Db, migrate,
-    schema::public::{platform_audit_log, tenants},
-};
+use crate::db::{Db, migrate, schema::public::tenants};
 use crate::domain::{
     BusinessType, Country, Email, FieldError, NewPassword, OrganizationName, PasswordPolicy,
     PersonName, Role, TenantSlug,
@@ -15,6 +12,7 @@ use crate::domain::{
 use crate::error::{AppError, AppResult};
 use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
 use crate::models::authentik_outbox as outbox;
+use crate::models::platform_audit;
 use crate::models::tenant::{Tenant, TenantRow};
 use crate::models::user::{self, User};
 
@@ -209,12 +207,12 @@ pub fn insert_tenant(
         return Err(slug_taken(&org.slug));
     }
     migrate::migrate_tenant(conn, &tenant.schema).map_err(AppError::Internal)?;
-    diesel::insert_into(platform_audit_log::table)
-        .values((
-            platform_audit_log::actor.eq(created_by),
-            platform_audit_log::action.eq("tenant.created"),
-            platform_audit_log::target.eq(tenant.slug.as_str()),
-        ))
-        .execute(conn)?;
+    platform_audit::record(
+        conn,
+        created_by,
+        "tenant.created",
+        tenant.slug.as_str(),
+        serde_json::json!({}),
+    )?;
     Ok(tenant)
 }

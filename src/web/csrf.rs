@@ -20,7 +20,7 @@ use futures_util::StreamExt;
 use rand::RngCore;
 use subtle::ConstantTimeEq;
 
-use crate::auth::tokens;
+use crate::crypto;
 use crate::error::AppError;
 
 /// The cookie holding the browser's CSRF seed.
@@ -41,14 +41,14 @@ impl CsrfConfig {
     /// Derives the CSRF key from the secret key, so it differs from other uses of it.
     pub fn new(secret: &[u8], secure: bool) -> Self {
         Self {
-            key: tokens::hmac_sha256(secret, b"tenant-portal csrf v1").to_vec(),
+            key: crypto::hmac_sha256(secret, b"tenant-portal csrf v1").to_vec(),
             secure,
         }
     }
 
     fn token_for(&self, seed: &str) -> String {
         base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(tokens::hmac_sha256(&self.key, seed.as_bytes()))
+            .encode(crypto::hmac_sha256(&self.key, seed.as_bytes()))
     }
 }
 

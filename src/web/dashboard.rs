@@ -1,6 +1,6 @@
 //! `GET /t/{slug}/dashboard`: the organization at a glance.
 
-use actix_web::{HttpResponse, http::header, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 
@@ -11,6 +11,7 @@ use crate::models::audit_log::AuditEntry;
 use crate::models::authentik_outbox::{self as outbox, Backlog};
 use crate::models::user;
 use crate::web::csrf::CsrfToken;
+use crate::web::respond::see_other;
 use crate::web::session::{self, TenantUser};
 
 #[derive(Template, WebTemplate)]
@@ -46,9 +47,7 @@ pub struct DashboardQuery {
 /// `GET /t/{slug}`: to the dashboard.
 pub async fn home(req: actix_web::HttpRequest) -> HttpResponse {
     let slug = req.match_info().get("slug").unwrap_or_default();
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, format!("/t/{slug}/dashboard")))
-        .finish()
+    see_other(format!("/t/{slug}/dashboard"))
 }
 
 /// `GET /t/{slug}/dashboard`: one Redis read (the session), a cached tenant, and one

@@ -5,11 +5,11 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::app::AppState;
-use crate::auth::tokens::TokenProblem;
 use crate::domain::FieldError;
 use crate::error::AppResult;
 use crate::members::invitations::{self, AcceptRefused};
 use crate::models::audit_log::RequestMeta;
+use crate::models::user_token::TokenProblem;
 use crate::tenancy::Tenant;
 use crate::web::csrf::CsrfToken;
 use crate::web::respond::signed_in;
@@ -167,6 +167,6 @@ pub async fn with_sso(
     if let Err(problem) = invitations::peek(&state.invitations(), &tenant, token.clone()).await? {
         return refused(&tenant, problem);
     }
-    let invitation = Some(crate::auth::tokens::hash(&token));
+    let invitation = Some(crate::crypto::hash_token(&token));
     super::sso::go_to_provider(&state, &tenant, &session, &meta, None, invitation).await
 }

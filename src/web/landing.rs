@@ -1,11 +1,12 @@
 //! The public landing page and the "go to my organization" shortcut.
 
-use actix_web::{HttpResponse, http::header, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::domain::TenantSlug;
 use crate::error::{AppError, AppResult};
+use crate::web::respond::see_other;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "landing.html")]
@@ -25,7 +26,5 @@ pub struct GoQuery {
 /// `GET /go?slug=…`: to the organization's sign-in page.
 pub async fn go(q: web::Query<GoQuery>) -> AppResult<HttpResponse> {
     let slug = TenantSlug::parse(&q.slug.to_lowercase()).map_err(|_| AppError::TenantNotFound)?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, format!("/t/{slug}/login")))
-        .finish())
+    Ok(see_other(format!("/t/{slug}/login")))
 }

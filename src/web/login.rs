@@ -131,30 +131,38 @@ pub async fn submit(
         meta,
     )
     .await?;
-    let (status, error) = match outcome {
+    let refused = match outcome {
         LoginOutcome::SignedIn(user) => {
             return signed_in(&session, &tenant, &user, next.as_deref());
         }
-        LoginOutcome::Refused => (StatusCode::UNAUTHORIZED, WRONG.to_string()),
-        LoginOutcome::Locked { retry_after } => {
-            let msg = format!(
-                "Too many failed sign-in attempts. For your security, sign-in for this account is paused: try again in {}, or reset your password.",
-                wait_words(retry_after)
-            );
-            let mut res = render_refusal(
-                &state,
-                &tenant,
-                csrf,
-                shown_email,
-                next,
-                msg,
-                StatusCode::TOO_MANY_REQUESTS,
-            )
-            .await?;
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after));
-            return Ok(res);
+        other => other,
+    };
+    let (status, error) = refusal(&state, &tenant, &refused).await?;
+    let mut res = render_refusal(&state, &tenant, csrf, shown_email, next, error, status).await?;
+    if let LoginOutcome::Locked { retry_after } = refused {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after));
+    }
+    Ok(res)
+}
+
+/// The status and message of a refused sign-in.
+async fn refusal(
+    state: &AppState,
+    tenant: &Tenant,
+    outcome: &LoginOutcome,
+) -> AppResult<(StatusCode, String)> {
+    Ok(match outcome {
+        LoginOutcome::SignedIn(_) | LoginOutcome::Refused => {
+            (StatusCode::UNAUTHORIZED, WRONG.to_string())
         }
+        LoginOutcome::Locked { retry_after } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Too many failed sign-in attempts. For your security, sign-in for this account is paused: try again in {}, or reset your password.",
+                wait_words(*retry_after)
+            ),
+        ),
         LoginOutcome::PasswordLoginDisabled => (
             StatusCode::FORBIDDEN,
             "This organization signs in with single sign-on only.".to_string(),
@@ -165,7 +173,8 @@ pub async fn submit(
                 .to_string(),
         ),
         LoginOutcome::Unverified(user) => {
-            let sent = verification::resend_link(&state.verification(), &tenant, Recipient::from(&user)).await?;
+            let to = Recipient::from(user);
+            let sent = verification::resend_link(&state.verification(), tenant, to).await?;
             let msg = if sent {
                 format!(
                     "Please confirm your email address before signing in. We have sent a new link to {}.",
@@ -176,8 +185,7 @@ pub async fn submit(
             };
             (StatusCode::FORBIDDEN, msg)
         }
-    };
-    render_refusal(&state, &tenant, csrf, shown_email, next, error, status).await
+    })
 }
 
 async fn render_refusal(

@@ -11,7 +11,8 @@ use crate::domain::{Email, FieldError, Role};
 use crate::error::{AppError, AppResult};
 use crate::members::admin::{self, Change, Outcome};
 use crate::members::directory::{self, Filter, MemberRow, PER_PAGE, Status};
-use crate::members::invitations::{self, Invitation};
+use crate::members::invitations;
+use crate::models::invitation::{self, Invitation};
 use crate::web::csrf::CsrfToken;
 use crate::web::notice::Notice;
 use crate::web::respond::back_with;
@@ -94,7 +95,7 @@ async fn build(
     let ((rows, total), open) = user
         .request
         .read(&state.db, move |conn| {
-            Ok((directory::page(conn, &f)?, invitations::open(conn)?))
+            Ok((directory::page(conn, &f)?, invitation::open(conn)?))
         })
         .await?;
     Ok(MembersPage {

@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use askama::Template;
 use askama_web::WebTemplate;
 
-use crate::auth::tokens::TokenProblem;
+use crate::models::user_token::TokenProblem;
 
 /// The page.
 #[derive(Template, WebTemplate)]

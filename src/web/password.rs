@@ -1,17 +1,18 @@
 //! `GET|POST /t/{slug}/password/forgot` and `GET|POST /t/{slug}/password/reset/{token}`.
 
-use actix_web::{HttpResponse, http::StatusCode, http::header, web};
+use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::app::AppState;
 use crate::auth::recovery::{self, ResetRefused};
-use crate::auth::tokens::TokenProblem;
 use crate::domain::Email;
 use crate::error::AppResult;
 use crate::models::audit_log::RequestMeta;
+use crate::models::user_token::TokenProblem;
 use crate::tenancy::Tenant;
 use crate::web::csrf::CsrfToken;
+use crate::web::respond::see_other;
 use crate::web::tenant::CurrentTenant;
 
 use super::notice::NoticePage;
@@ -149,12 +150,7 @@ pub async fn reset_submit(
     )
     .await?
     {
-        Ok(_) => Ok(HttpResponse::SeeOther()
-            .insert_header((
-                header::LOCATION,
-                format!("/t/{}/login?reset=1", tenant.slug),
-            ))
-            .finish()),
+        Ok(_) => Ok(see_other(format!("/t/{}/login?reset=1", tenant.slug))),
         Err(ResetRefused::Link(problem)) => link_refused(&tenant, problem),
         Err(ResetRefused::Password(e)) => {
             let email = match recovery::holder(&state.recovery(), &tenant, token.clone()).await? {

@@ -5,11 +5,11 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::app::AppState;
-use crate::auth::api_tokens;
 use crate::auth::session_store::LiveSession;
 use crate::domain::FieldError;
 use crate::error::{AppError, AppResult};
 use crate::members::profile;
+use crate::models::api_session;
 use crate::models::audit_log::RequestMeta;
 use crate::models::audit_log::{self as audit, AuditEvent};
 use crate::models::user;
@@ -54,8 +54,8 @@ pub struct ApiSessionRow {
     last_used: String,
 }
 
-impl From<api_tokens::ApiSessionView> for ApiSessionRow {
-    fn from(s: api_tokens::ApiSessionView) -> Self {
+impl From<api_session::ApiSessionView> for ApiSessionRow {
+    fn from(s: api_session::ApiSessionView) -> Self {
         Self {
             id: s.id.to_string(),
             client: s.user_agent.unwrap_or_else(|| "An API client".into()),
@@ -93,7 +93,7 @@ async fn build(state: &AppState, user: &TenantUser, csrf: CsrfToken) -> AppResul
         .db
         .tenant(&user.tenant.schema, move |conn| {
             let me = user::find(conn, uid)?;
-            Ok((me, api_tokens::open_sessions_of(conn, uid)?))
+            Ok((me, api_session::open_sessions_of(conn, uid)?))
         })
         .await?;
     let me = me
@@ -285,7 +285,7 @@ pub async fn revoke_api(
     let revoked = state
         .db
         .tenant(&user.tenant.schema, move |conn| {
-            let done = api_tokens::revoke_own(conn, uid, id)?;
+            let done = api_session::revoke_own(conn, uid, id)?;
             if done {
                 let ev = AuditEvent::new("token.revoked")
                     .actor(Some(uid), Some(&email))

@@ -119,7 +119,7 @@ impl PortalSession {
                 name: name.to_string(),
                 iat: t,
                 seen: t,
-                sid: crate::auth::tokens::generate().1[..16].to_string(),
+                sid: crate::crypto::generate_token().1[..16].to_string(),
                 device: None,
             },
         )

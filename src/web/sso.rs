@@ -1,10 +1,10 @@
 //! `GET /t/{slug}/sso` (off to the OpenID Provider) and `GET /auth/oidc/callback`
 //! (back from it).
 
-use actix_web::{HttpResponse, http::header, web};
+use actix_web::{HttpResponse, web};
 
 use crate::app::AppState;
-use crate::auth::oidc::{PendingLogin, SsoError, admission};
+use crate::auth::oidc::{PendingLogin, SsoError, SsoPerson, admission};
 use crate::auth::sso::{self, SsoOutcome};
 use crate::error::{AppError, AppResult};
 use crate::members::sso_invitation;
@@ -53,10 +53,7 @@ pub(super) async fn go_to_provider(
     })?;
     pending.invitation = invitation;
     session.set_pending_sso(pending)?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, url.as_str()))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish())
+    Ok(see_other(url.as_str()))
 }
 
 #[derive(serde::Deserialize)]
@@ -87,31 +84,7 @@ pub async fn callback(
         .ok_or_else(|| AppError::BadRequest(USED.into()))?;
     claim_state_once(&state, &pending.state).await?;
     let tenant = find_tenant(&registry, &pending).await?;
-    let q = q.into_inner();
-    let declined = q.error.is_some();
-    let result = match (q.error, q.code, q.state) {
-        (Some(err), _, _) => Err(SsoError::Provider(
-            err.chars()
-                .filter(char::is_ascii_graphic)
-                .take(64)
-                .collect(),
-        )),
-        (None, Some(code), Some(st)) => oidc.finish(&pending, &st, &code).await,
-        _ => Err(SsoError::State("no code or state")),
-    };
-    let person = match result {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::warn!(tenant = %tenant.slug, error = %e, "single sign-on refused");
-            audit_failure(&state, &tenant, meta, &e).await?;
-            return Err(match e {
-                SsoError::Unavailable(_) => AppError::Unavailable("identity provider"),
-                SsoError::State(_) => AppError::BadRequest(USED.into()),
-                _ if declined => AppError::Forbidden(DECLINED.into()),
-                _ => AppError::Forbidden(FAILED.into()),
-            });
-        }
-    };
+    let person = verified_person(&state, &tenant, &pending, q.into_inner(), meta.clone()).await?;
     let outcome = match pending.invitation.clone() {
         Some(invitation) => {
             sso_invitation::accept(&state.sso_admission(), &tenant, &person, invitation, meta)
@@ -144,6 +117,41 @@ pub async fn callback(
             )))
         }
         SsoOutcome::Refused(reason) => Err(AppError::Forbidden(reason)),
+    }
+}
+
+/// The person the provider vouches for in the callback, or the refusal (audited).
+async fn verified_person(
+    state: &AppState,
+    tenant: &Tenant,
+    pending: &PendingLogin,
+    q: CallbackQuery,
+    meta: RequestMeta,
+) -> AppResult<SsoPerson> {
+    let oidc = state.oidc.as_ref().ok_or(AppError::NotFound)?;
+    let declined = q.error.is_some();
+    let result = match (q.error, q.code, q.state) {
+        (Some(err), _, _) => Err(SsoError::Provider(
+            err.chars()
+                .filter(char::is_ascii_graphic)
+                .take(64)
+                .collect(),
+        )),
+        (None, Some(code), Some(st)) => oidc.finish(pending, &st, &code).await,
+        _ => Err(SsoError::State("no code or state")),
+    };
+    match result {
+        Ok(p) => Ok(p),
+        Err(e) => {
+            tracing::warn!(tenant = %tenant.slug, error = %e, "single sign-on refused");
+            audit_failure(state, tenant, meta, &e).await?;
+            Err(match e {
+                SsoError::Unavailable(_) => AppError::Unavailable("identity provider"),
+                SsoError::State(_) => AppError::BadRequest(USED.into()),
+                _ if declined => AppError::Forbidden(DECLINED.into()),
+                _ => AppError::Forbidden(FAILED.into()),
+            })
+        }
     }
 }
 

@@ -1,12 +1,13 @@
 //! `GET /t/{slug}/verify-email/{token}` and `POST /t/{slug}/verify-email/resend`.
 
-use actix_web::{HttpResponse, http::StatusCode, http::header, web};
+use actix_web::{HttpResponse, http::StatusCode, web};
 
 use crate::app::AppState;
 use crate::auth::verification::{self, Recipient};
 use crate::error::{AppError, AppResult};
 use crate::models::audit_log::RequestMeta;
 use crate::models::user;
+use crate::web::respond::see_other;
 use crate::web::session::TenantUser;
 use crate::web::tenant::CurrentTenant;
 
@@ -65,10 +66,8 @@ pub async fn resend(state: web::Data<AppState>, user: TenantUser) -> AppResult<H
     } else {
         "wait"
     };
-    Ok(HttpResponse::SeeOther()
-        .insert_header((
-            header::LOCATION,
-            format!("/t/{}/dashboard?verification={outcome}", user.tenant.slug),
-        ))
-        .finish())
+    Ok(see_other(format!(
+        "/t/{}/dashboard?verification={outcome}",
+        user.tenant.slug
+    )))
 }

@@ -1,17 +1,16 @@
-//! Single-use links mailed to a person (password reset, email verification).
+//! `user_tokens`: single-use links mailed to a person (password reset, email
+//! verification).
 //!
 //! The link carries 32 random bytes; only their SHA-256 is stored, so a database
 //! dump opens no account. A token works once and until it expires.
 
 use std::time::Duration;
 
-use base64::Engine;
 use diesel::prelude::*;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::crypto::{generate_token, hash_token};
 use crate::db::schema::tenant::user_tokens;
 use crate::error::{AppError, AppResult};
 
@@ -64,29 +63,6 @@ impl TokenProblem {
     }
 }
 
-/// The stored form of a token: its SHA-256, hex.
-pub fn hash(raw: &str) -> String {
-    hex::encode(Sha256::digest(raw.as_bytes()))
-}
-
-/// HMAC-SHA256 of `data` under `key`: keys derived from `SECRET_KEY` and CSRF tokens.
-/// HMAC takes keys of any length, so this cannot fail.
-pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
-    let tag = ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key), data);
-    let mut out = [0u8; 32];
-    out.iter_mut().zip(tag.as_ref()).for_each(|(o, t)| *o = *t);
-    out
-}
-
-/// A new random token for a link, and its stored form.
-pub fn generate() -> (String, String) {
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-    let stored = hash(&raw);
-    (raw, stored)
-}
-
 /// Issues a token for a person; returns the raw token for the link. Earlier unused
 /// tokens of the same purpose stop working, so only the newest link is live.
 pub fn issue(
@@ -95,7 +71,7 @@ pub fn issue(
     purpose: Purpose,
     ttl: Duration,
 ) -> AppResult<String> {
-    let (raw, stored) = generate();
+    let (raw, stored) = generate_token();
     let now = OffsetDateTime::now_utc();
     diesel::update(
         user_tokens::table
@@ -146,7 +122,7 @@ fn find(
         return Ok(Err(TokenProblem::Unknown));
     }
     let row: Option<(Uuid, Uuid, OffsetDateTime, Option<OffsetDateTime>)> = user_tokens::table
-        .filter(user_tokens::token_hash.eq(hash(raw)))
+        .filter(user_tokens::token_hash.eq(hash_token(raw)))
         .filter(user_tokens::purpose.eq(purpose.as_str()))
         .select((
             user_tokens::id,
@@ -173,17 +149,4 @@ fn find(
             .execute(conn)?;
     }
     Ok(Ok(user_id))
-}
-
-#[cfg(test)]
-mod hmac_tests {
-    use super::hmac_sha256;
-
-    #[test]
-    fn hmac_sha256_matches_rfc_4231() {
-        assert_eq!(
-            hex::encode(hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-    }
 }
