@@ -1,7 +1,6 @@
 //! The platform: super-admins who see every organization, create, suspend and
 //! reactivate them, and read the platform audit log.
 
-use diesel::prelude::*;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
