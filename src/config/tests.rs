@@ -1,5 +1,6 @@
 //! Reading and validating the settings.
 
+use super::stores::{DEV_DATABASE_URL, DEV_REDIS_URL};
 use super::*;
 
 fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
