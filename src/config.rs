@@ -1,21 +1,29 @@
 //! Settings from the environment (and `.env`), validated once at start-up.
 //!
 //! Every problem is reported with the variable's name and how to fix it, all at once,
-//! so an operator fixes a broken configuration in one pass.
+//! so an operator fixes a broken configuration in one pass. Each area of the
+//! configuration is read in a module of its own; [`Settings::from_lookup`] composes
+//! them into one flat [`Settings`].
 
 use std::{collections::HashMap, fmt, net::SocketAddr, time::Duration};
 
-use rand::{Rng, distributions::Alphanumeric};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
+mod accounts;
 mod authentik;
+mod limits;
+mod mail;
 mod oidc;
 mod reader;
+mod secret;
+mod server;
+mod stores;
 mod tokens;
 pub use authentik::AuthentikSettings;
 pub use oidc::{DEFAULT_ID_TOKEN_ALGORITHMS, OidcSettings};
 use reader::Reader;
+pub use secret::MIN_SECRET_KEY_LEN;
 pub use tokens::{DEFAULT_EXCHANGE_ALGORITHMS, ExchangeSettings, TokenSettings};
 
 /// Where the portal runs; production turns on the strict checks.
@@ -135,13 +143,6 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// The smallest `SECRET_KEY` accepted, in characters.
-pub const MIN_SECRET_KEY_LEN: usize = 64;
-const WEAK_SECRETS: &[&str] = &["changeme", "change-me", "secret", "development", "insecure"];
-
-const DEV_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/tenant_portal?sslmode=disable";
-const DEV_REDIS_URL: &str = "redis://127.0.0.1:6379";
-
 impl Settings {
     /// Reads `.env` (when present) and the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -161,201 +162,10 @@ impl Settings {
             get: &get,
             problems: Vec::new(),
         };
-        let environment = match r.text("PORTAL_ENV").as_deref() {
-            None | Some("development") | Some("dev") => Environment::Development,
-            Some("production") | Some("prod") => Environment::Production,
-            Some(other) => {
-                r.problem(
-                    "PORTAL_ENV",
-                    format!("`{other}` is not an environment; use development or production"),
-                );
-                Environment::Development
-            }
-        };
-        let prod = environment == Environment::Production;
-        let mut warnings = Vec::new();
-
-        let bind = r
-            .parsed::<SocketAddr>("PORTAL_BIND", "an address such as 127.0.0.1:8080")
-            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
-        let base_url = match r.text("PORTAL_BASE_URL") {
-            Some(v) => match Url::parse(&v) {
-                Ok(u) if u.scheme() == "http" || u.scheme() == "https" => Some(u),
-                _ => {
-                    r.problem(
-                        "PORTAL_BASE_URL",
-                        "must be an http(s) URL such as https://portal.example.com".into(),
-                    );
-                    None
-                }
-            },
-            None if prod => {
-                r.problem(
-                    "PORTAL_BASE_URL",
-                    "is required in production: set it to the public https URL of the portal"
-                        .into(),
-                );
-                None
-            }
-            None => None,
-        };
-        // Without PORTAL_BASE_URL (development), the bind address serves as the base.
-        let Some(base_url) = base_url.or_else(|| Url::parse(&format!("http://{bind}")).ok()) else {
-            r.problem(
-                "PORTAL_BASE_URL",
-                "is required: set it to the URL people use to reach the portal".into(),
-            );
-            return Err(ConfigError(r.problems));
-        };
-        if prod && base_url.scheme() != "https" {
-            r.problem(
-                "PORTAL_BASE_URL",
-                "must use https in production; sessions would travel in clear".into(),
-            );
+        match Areas::read(&mut r) {
+            Some(areas) if r.problems.is_empty() => Ok(areas.into()),
+            _ => Err(ConfigError(r.problems)),
         }
-
-        let database_url = r.service_url(
-            "DATABASE_URL",
-            &["postgres", "postgresql"],
-            DEV_DATABASE_URL,
-            prod,
-        );
-        let redis_url = r.service_url("REDIS_URL", &["redis", "rediss"], DEV_REDIS_URL, prod);
-
-        let secret_key = match r.text("SECRET_KEY") {
-            Some(k) if WEAK_SECRETS.iter().any(|w| k.eq_ignore_ascii_case(w)) => {
-                r.problem("SECRET_KEY", "is a well-known placeholder; generate a random one (for example `openssl rand -base64 48`)".into());
-                None
-            }
-            Some(k) if k.chars().count() < MIN_SECRET_KEY_LEN => {
-                r.problem(
-                    "SECRET_KEY",
-                    format!("is too short: use at least {MIN_SECRET_KEY_LEN} random characters (for example `openssl rand -base64 48`)"),
-                );
-                None
-            }
-            Some(k) => Some(k),
-            None if prod => {
-                r.problem("SECRET_KEY", format!("is required in production: set at least {MIN_SECRET_KEY_LEN} random characters"));
-                None
-            }
-            None => {
-                warnings.push("SECRET_KEY is not set: using a random key for this process, so sessions end when it stops".into());
-                None
-            }
-        };
-        let secret_key = secret_key.unwrap_or_else(random_secret);
-
-        let password_auth_enabled = r.flag("PASSWORD_AUTH_ENABLED").unwrap_or(true);
-        let password_hash_rounds = r.number("AUTH_PASSWORD_HASH_ROUNDS", 4, 31).unwrap_or(12);
-        if prod && password_hash_rounds < 10 {
-            r.problem(
-                "AUTH_PASSWORD_HASH_ROUNDS",
-                "must be at least 10 in production (12 is the default)".into(),
-            );
-        }
-        let max_failed_attempts = r.number("AUTH_MAX_FAILED_ATTEMPTS", 1, 1000).unwrap_or(5);
-        let lockout_duration = r.duration("AUTH_LOCKOUT_DURATION_MINUTES", 1, 10_080, 15);
-        let session_cookie_secure = r.flag("AUTH_SESSION_COOKIE_SECURE").unwrap_or(prod);
-        if prod && !session_cookie_secure {
-            r.problem(
-                "AUTH_SESSION_COOKIE_SECURE",
-                "must not be false in production: the session cookie would be sent over plain HTTP"
-                    .into(),
-            );
-        }
-        let session_idle = r.duration("AUTH_SESSION_IDLE_MINUTES", 1, 43_200, 120);
-        let session_absolute = r.duration("AUTH_SESSION_ABSOLUTE_HOURS", 1, 8_760, 12);
-        let db_pool_size = r.number("PORTAL_DB_POOL_SIZE", 1, 1000).unwrap_or(16) as usize;
-        let log_json = r
-            .text("PORTAL_LOG_FORMAT")
-            .map(|v| v == "json")
-            .unwrap_or(prod);
-        let smtp_url = r.text("SMTP_URL");
-        if let Some(u) = &smtp_url
-            && !(u.starts_with("smtp://") || u.starts_with("smtps://"))
-        {
-            r.problem("SMTP_URL", "must start with smtp:// or smtps://".into());
-        }
-        let mail_from = r
-            .text("PORTAL_MAIL_FROM")
-            .unwrap_or_else(|| "Tenant Portal <no-reply@tenant-portal.invalid>".into());
-        let mail_dir = r
-            .text("PORTAL_MAIL_DIR")
-            .unwrap_or_else(|| "mail".into())
-            .into();
-        let trusted_proxies = r.ip_list("PORTAL_TRUSTED_PROXIES");
-        let password_reset_ttl = r.duration("AUTH_PASSWORD_RESET_MINUTES", 5, 1440, 30);
-        let email_verification_ttl = r.duration("AUTH_EMAIL_VERIFICATION_HOURS", 1, 720, 48);
-        let invitation_ttl = r.duration("AUTH_INVITATION_DAYS", 1, 90, 7);
-        let redis_key_prefix = r
-            .text("REDIS_KEY_PREFIX")
-            .unwrap_or_else(|| "portal".into());
-        let rate_limit_enabled = r.flag("RATE_LIMIT_ENABLED").unwrap_or(true);
-        let rate_limit_login_per_minute = r
-            .number("RATE_LIMIT_LOGIN_PER_MINUTE", 1, 100_000)
-            .unwrap_or(10);
-        let rate_limit_signup_per_hour = r
-            .number("RATE_LIMIT_SIGNUP_PER_HOUR", 1, 1_000_000)
-            .unwrap_or(20);
-        let rate_limit_general_per_minute = r
-            .number("RATE_LIMIT_GENERAL_PER_MINUTE", 1, 1_000_000)
-            .unwrap_or(600);
-        let oidc = oidc::read(&mut r, prod);
-        let tokens = tokens::read(&mut r, &base_url, oidc.as_ref());
-
-        let authentik = authentik::read(&mut r, prod);
-        let authentik_group_prefix = r
-            .text("AUTHENTIK_GROUP_PREFIX")
-            .unwrap_or_else(|| "tenant-".into());
-        if authentik_group_prefix.len() > 40
-            || !authentik_group_prefix
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-        {
-            r.problem(
-                "AUTHENTIK_GROUP_PREFIX",
-                "use up to 40 letters, digits, `-`, `_` or `.` (the default is tenant-)".into(),
-            );
-        }
-
-        if !r.problems.is_empty() {
-            return Err(ConfigError(r.problems));
-        }
-        Ok(Settings {
-            environment,
-            bind,
-            base_url,
-            database_url: SecretString::from(database_url),
-            redis_url: SecretString::from(redis_url),
-            secret_key: SecretString::from(secret_key),
-            password_auth_enabled,
-            password_hash_rounds,
-            max_failed_attempts,
-            lockout_duration,
-            session_cookie_secure,
-            session_idle,
-            session_absolute,
-            db_pool_size,
-            log_json,
-            smtp_url: smtp_url.map(SecretString::from),
-            mail_from,
-            mail_dir,
-            trusted_proxies,
-            password_reset_ttl,
-            email_verification_ttl,
-            invitation_ttl,
-            redis_key_prefix,
-            rate_limit_enabled,
-            rate_limit_login_per_minute,
-            rate_limit_signup_per_hour,
-            rate_limit_general_per_minute,
-            oidc,
-            tokens,
-            authentik,
-            authentik_group_prefix,
-            warnings,
-        })
     }
 
     /// Whether this is a production deployment.
@@ -369,12 +179,105 @@ impl Settings {
     }
 }
 
-fn random_secret() -> String {
-    rand::thread_rng()
-        .sample_iter(&Alphanumeric)
-        .take(MIN_SECRET_KEY_LEN)
-        .map(char::from)
-        .collect()
+/// What each area of the configuration read, before [`Settings`] lays it out flat.
+struct Areas {
+    environment: Environment,
+    server: server::Server,
+    database: stores::Database,
+    redis: stores::Redis,
+    secret_key: String,
+    passwords: accounts::Passwords,
+    sessions: accounts::Sessions,
+    log_json: bool,
+    mail: mail::Mail,
+    links: accounts::Links,
+    rate_limits: limits::RateLimits,
+    oidc: Option<OidcSettings>,
+    tokens: TokenSettings,
+    authentik: Option<AuthentikSettings>,
+    authentik_group_prefix: String,
+    warnings: Vec<String>,
+}
+
+impl Areas {
+    /// Reads every area, collecting problems in `r`; none when the server's base URL
+    /// cannot be formed, which the token settings need.
+    fn read(r: &mut Reader<'_>) -> Option<Self> {
+        let environment = server::environment(r);
+        let prod = environment == Environment::Production;
+        let server = server::read(r, prod)?;
+        let database = stores::database(r, prod);
+        let redis = stores::redis(r, prod);
+        let mut warnings = Vec::new();
+        let secret_key = secret::read(r, prod, &mut warnings);
+        let passwords = accounts::passwords(r, prod);
+        let sessions = accounts::sessions(r, prod);
+        let log_json = server::log_json(r, prod);
+        let mail = mail::read(r);
+        let links = accounts::links(r);
+        let rate_limits = limits::read(r);
+        let oidc = oidc::read(r, prod);
+        let tokens = tokens::read(r, &server.base_url, oidc.as_ref());
+        let authentik = authentik::read(r, prod);
+        let authentik_group_prefix = authentik::group_prefix(r);
+        Some(Areas {
+            environment,
+            server,
+            database,
+            redis,
+            secret_key,
+            passwords,
+            sessions,
+            log_json,
+            mail,
+            links,
+            rate_limits,
+            oidc,
+            tokens,
+            authentik,
+            authentik_group_prefix,
+            warnings,
+        })
+    }
+}
+
+impl From<Areas> for Settings {
+    fn from(a: Areas) -> Self {
+        Settings {
+            environment: a.environment,
+            bind: a.server.bind,
+            base_url: a.server.base_url,
+            database_url: SecretString::from(a.database.url),
+            redis_url: SecretString::from(a.redis.url),
+            secret_key: SecretString::from(a.secret_key),
+            password_auth_enabled: a.passwords.enabled,
+            password_hash_rounds: a.passwords.hash_rounds,
+            max_failed_attempts: a.passwords.max_failed_attempts,
+            lockout_duration: a.passwords.lockout_duration,
+            session_cookie_secure: a.sessions.cookie_secure,
+            session_idle: a.sessions.idle,
+            session_absolute: a.sessions.absolute,
+            db_pool_size: a.database.pool_size,
+            log_json: a.log_json,
+            smtp_url: a.mail.smtp_url.map(SecretString::from),
+            mail_from: a.mail.from,
+            mail_dir: a.mail.dir,
+            trusted_proxies: a.server.trusted_proxies,
+            password_reset_ttl: a.links.password_reset,
+            email_verification_ttl: a.links.email_verification,
+            invitation_ttl: a.links.invitation,
+            redis_key_prefix: a.redis.key_prefix,
+            rate_limit_enabled: a.rate_limits.enabled,
+            rate_limit_login_per_minute: a.rate_limits.login_per_minute,
+            rate_limit_signup_per_hour: a.rate_limits.signup_per_hour,
+            rate_limit_general_per_minute: a.rate_limits.general_per_minute,
+            oidc: a.oidc,
+            tokens: a.tokens,
+            authentik: a.authentik,
+            authentik_group_prefix: a.authentik_group_prefix,
+            warnings: a.warnings,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! Authentik admin API settings (`AUTHENTIK_*`), read with the rest.
+//! Authentik admin API settings (`AUTHENTIK_*`), read with the rest, and
+//! `AUTHENTIK_GROUP_PREFIX`.
 
 use std::{fmt, time::Duration};
 
@@ -74,7 +75,22 @@ pub(super) fn read(r: &mut Reader<'_>, prod: bool) -> Option<AuthentikSettings> 
         }
         (Some(u), Some(t)) => (u, t),
     };
-    let url = match Url::parse(&url) {
+    Some(AuthentikSettings {
+        url: api_url(r, &url, prod)?,
+        token: SecretString::from(token),
+        timeout,
+        retries,
+        circuit_threshold,
+        circuit_pause,
+        outbox_poll,
+        outbox_backoff,
+        outbox_max_attempts: max_attempts,
+    })
+}
+
+/// `AUTHENTIK_URL`: an http(s) URL with a host, https in production.
+fn api_url(r: &mut Reader<'_>, raw: &str, prod: bool) -> Option<Url> {
+    let url = match Url::parse(raw) {
         Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host_str().is_some() => u,
         _ => {
             r.problem(
@@ -93,15 +109,24 @@ pub(super) fn read(r: &mut Reader<'_>, prod: bool) -> Option<AuthentikSettings> 
             "must use https in production; the API token would travel in clear".into(),
         );
     }
-    Some(AuthentikSettings {
-        url,
-        token: SecretString::from(token),
-        timeout,
-        retries,
-        circuit_threshold,
-        circuit_pause,
-        outbox_poll,
-        outbox_backoff,
-        outbox_max_attempts: max_attempts,
-    })
+    Some(url)
+}
+
+/// Reads `AUTHENTIK_GROUP_PREFIX` (`tenant-`): Authentik groups are
+/// `<prefix><slug>-<role>`, so the prefix is short and plain.
+pub(super) fn group_prefix(r: &mut Reader<'_>) -> String {
+    let prefix = r
+        .text("AUTHENTIK_GROUP_PREFIX")
+        .unwrap_or_else(|| "tenant-".into());
+    if prefix.len() > 40
+        || !prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+    {
+        r.problem(
+            "AUTHENTIK_GROUP_PREFIX",
+            "use up to 40 letters, digits, `-`, `_` or `.` (the default is tenant-)".into(),
+        );
+    }
+    prefix
 }

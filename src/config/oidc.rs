@@ -60,37 +60,7 @@ pub(super) fn read(r: &mut Reader<'_>, prod: bool) -> Option<OidcSettings> {
         }
         return None;
     };
-    let issuer = match Url::parse(&raw_issuer) {
-        Ok(u)
-            if (u.scheme() == "https" || u.scheme() == "http")
-                && u.query().is_none()
-                && u.fragment().is_none()
-                && u.username().is_empty() =>
-        {
-            Some(u)
-        }
-        _ => {
-            r.problem(
-                "OIDC_ISSUER_URL",
-                "must be an http(s) URL without query, e.g. https://auth.example.com/application/o/tenant-portal/".into(),
-            );
-            None
-        }
-    };
-    if let Some(u) = &issuer {
-        if u.host_str() == Some("localhost") {
-            r.problem(
-                "OIDC_ISSUER_URL",
-                "uses `localhost`: write 127.0.0.1 instead, so the client does not try IPv6 first or a different resolver".into(),
-            );
-        }
-        if prod && u.scheme() != "https" {
-            r.problem(
-                "OIDC_ISSUER_URL",
-                "must use https in production: tokens would travel in clear".into(),
-            );
-        }
-    }
+    let issuer = issuer(r, &raw_issuer, prod);
     if client_id.is_none() {
         r.problem(
             "OIDC_CLIENT_ID",
@@ -104,15 +74,7 @@ pub(super) fn read(r: &mut Reader<'_>, prod: bool) -> Option<OidcSettings> {
                 .into(),
         );
     }
-    let mut scopes: Vec<String> = r
-        .text("OIDC_SCOPES")
-        .unwrap_or_else(|| "openid email profile groups".into())
-        .split_whitespace()
-        .map(str::to_string)
-        .collect();
-    if !scopes.iter().any(|s| s == "openid") {
-        scopes.insert(0, "openid".into());
-    }
+    let scopes = scopes(r);
     let id_token_algorithms =
         algorithms(r, "OIDC_ID_TOKEN_ALGORITHMS", DEFAULT_ID_TOKEN_ALGORITHMS);
     let group_prefix = r
@@ -134,6 +96,55 @@ pub(super) fn read(r: &mut Reader<'_>, prod: bool) -> Option<OidcSettings> {
         jwks_min_refresh,
         http_timeout,
     })
+}
+
+/// `OIDC_ISSUER_URL`: an http(s) URL without query, fragment or user, https in
+/// production.
+fn issuer(r: &mut Reader<'_>, raw: &str, prod: bool) -> Option<Url> {
+    let issuer = match Url::parse(raw) {
+        Ok(u)
+            if (u.scheme() == "https" || u.scheme() == "http")
+                && u.query().is_none()
+                && u.fragment().is_none()
+                && u.username().is_empty() =>
+        {
+            u
+        }
+        _ => {
+            r.problem(
+                "OIDC_ISSUER_URL",
+                "must be an http(s) URL without query, e.g. https://auth.example.com/application/o/tenant-portal/".into(),
+            );
+            return None;
+        }
+    };
+    if issuer.host_str() == Some("localhost") {
+        r.problem(
+            "OIDC_ISSUER_URL",
+            "uses `localhost`: write 127.0.0.1 instead, so the client does not try IPv6 first or a different resolver".into(),
+        );
+    }
+    if prod && issuer.scheme() != "https" {
+        r.problem(
+            "OIDC_ISSUER_URL",
+            "must use https in production: tokens would travel in clear".into(),
+        );
+    }
+    Some(issuer)
+}
+
+/// `OIDC_SCOPES`, space separated; `openid` is always asked for.
+fn scopes(r: &Reader<'_>) -> Vec<String> {
+    let mut scopes: Vec<String> = r
+        .text("OIDC_SCOPES")
+        .unwrap_or_else(|| "openid email profile groups".into())
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    if !scopes.iter().any(|s| s == "openid") {
+        scopes.insert(0, "openid".into());
+    }
+    scopes
 }
 
 /// Reads a comma-separated list of signature algorithms from `var`.

@@ -106,30 +106,8 @@ fn exchange(r: &mut Reader<'_>, oidc: Option<&OidcSettings>) -> Option<ExchangeS
     let issuer = r
         .text("JWT_ISSUER")
         .or_else(|| oidc.map(|o| o.issuer.to_string()));
-    let audience: Vec<String> = r
-        .text("JWT_AUDIENCE")
-        .or_else(|| oidc.map(|o| o.client_id.clone()))
-        .map(|a| {
-            a.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
-    let jwks_url = match r.text("AUTHENTIK_PUBLIC_KEY_URL") {
-        Some(raw) => match Url::parse(&raw) {
-            Ok(u) if u.scheme() == "https" || u.scheme() == "http" => Some(u),
-            _ => {
-                r.problem(
-                    "AUTHENTIK_PUBLIC_KEY_URL",
-                    "must be the http(s) URL of the provider's JWKS, e.g. https://auth.example.com/application/o/tenant-portal/jwks/".into(),
-                );
-                None
-            }
-        },
-        None => None,
-    };
+    let audience = audience(r, oidc);
+    let jwks_url = jwks_url(r);
     let algorithms = super::oidc::algorithms(r, "JWT_ALGORITHMS", DEFAULT_EXCHANGE_ALGORITHMS);
     let jwks_ttl = r.duration("JWT_JWKS_CACHE_SECONDS", 1, 86_400, 3600);
     // One cache serves single sign-on and the exchange: by default, one interval.
@@ -154,20 +132,7 @@ fn exchange(r: &mut Reader<'_>, oidc: Option<&OidcSettings>) -> Option<ExchangeS
         );
         return None;
     }
-    let hs256_secret = if algorithms.contains(&Algorithm::HS256) {
-        match oidc {
-            Some(o) => Some(o.client_secret.clone()),
-            None => {
-                r.problem(
-                    "JWT_ALGORITHMS",
-                    "lists HS256, which Authentik keys with the client secret: set OIDC_CLIENT_SECRET too".into(),
-                );
-                None
-            }
-        }
-    } else {
-        None
-    };
+    let hs256_secret = hs256_secret(r, &algorithms, oidc);
     Some(ExchangeSettings {
         issuer,
         audience,
@@ -178,4 +143,55 @@ fn exchange(r: &mut Reader<'_>, oidc: Option<&OidcSettings>) -> Option<ExchangeS
         jwks_min_refresh: Duration::from_secs(min_refresh),
         leeway: u64::from(leeway),
     })
+}
+
+/// `JWT_AUDIENCE` (else `OIDC_CLIENT_ID`), comma separated.
+fn audience(r: &Reader<'_>, oidc: Option<&OidcSettings>) -> Vec<String> {
+    r.text("JWT_AUDIENCE")
+        .or_else(|| oidc.map(|o| o.client_id.clone()))
+        .map(|a| {
+            a.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `AUTHENTIK_PUBLIC_KEY_URL`: the provider's JWKS, when not found through discovery.
+fn jwks_url(r: &mut Reader<'_>) -> Option<Url> {
+    let raw = r.text("AUTHENTIK_PUBLIC_KEY_URL")?;
+    match Url::parse(&raw) {
+        Ok(u) if u.scheme() == "https" || u.scheme() == "http" => Some(u),
+        _ => {
+            r.problem(
+                "AUTHENTIK_PUBLIC_KEY_URL",
+                "must be the http(s) URL of the provider's JWKS, e.g. https://auth.example.com/application/o/tenant-portal/jwks/".into(),
+            );
+            None
+        }
+    }
+}
+
+/// The HS256 key when `JWT_ALGORITHMS` lists HS256: Authentik keys it with the
+/// client secret, so SSO must be configured.
+fn hs256_secret(
+    r: &mut Reader<'_>,
+    algorithms: &[Algorithm],
+    oidc: Option<&OidcSettings>,
+) -> Option<SecretString> {
+    if !algorithms.contains(&Algorithm::HS256) {
+        return None;
+    }
+    match oidc {
+        Some(o) => Some(o.client_secret.clone()),
+        None => {
+            r.problem(
+                "JWT_ALGORITHMS",
+                "lists HS256, which Authentik keys with the client secret: set OIDC_CLIENT_SECRET too".into(),
+            );
+            None
+        }
+    }
 }

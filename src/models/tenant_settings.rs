@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::tenant::tenant_settings;
 use crate::domain::{Email, FieldError};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 /// Who may create an account at `/t/{slug}/register`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +93,7 @@ pub fn load(conn: &mut PgConnection) -> AppResult<TenantSettings> {
         password_login,
         require_email_verification,
         require_sso_for_staff,
-    ): (String, Vec<String>, bool, bool, bool) = tenant_settings::table
+    ): (String, Vec<Option<String>>, bool, bool, bool) = tenant_settings::table
         .select((
             tenant_settings::registration,
             tenant_settings::allowed_domains,
@@ -102,6 +102,12 @@ pub fn load(conn: &mut PgConnection) -> AppResult<TenantSettings> {
             tenant_settings::require_sso_for_staff,
         ))
         .first(conn)?;
+    // A `text[]` may hold NULL elements (so diesel reads `Nullable<Text>`); the settings
+    // form never stores one, so a NULL means a broken row: refuse it, never skip it.
+    let allowed_domains = allowed_domains
+        .into_iter()
+        .collect::<Option<Vec<String>>>()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("allowed_domains holds a NULL")))?;
     Ok(TenantSettings {
         registration: Registration::parse(&registration).unwrap_or(Registration::InviteOnly),
         allowed_domains,

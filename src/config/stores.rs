@@ -1,0 +1,44 @@
+//! The services the portal keeps its state in: `DATABASE_URL`, `PORTAL_DB_POOL_SIZE`,
+//! `REDIS_URL` and `REDIS_KEY_PREFIX`.
+
+use super::Reader;
+
+/// The database of a development machine, used when `DATABASE_URL` is unset outside
+/// production.
+pub(super) const DEV_DATABASE_URL: &str =
+    "postgres://postgres@127.0.0.1:5432/tenant_portal?sslmode=disable";
+/// Redis of a development machine, used when `REDIS_URL` is unset outside production.
+pub(super) const DEV_REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+/// PostgreSQL.
+pub(super) struct Database {
+    pub(super) url: String,
+    pub(super) pool_size: usize,
+}
+
+/// Reads `DATABASE_URL` (required in production) and `PORTAL_DB_POOL_SIZE` (16).
+pub(super) fn database(r: &mut Reader<'_>, prod: bool) -> Database {
+    let url = r.service_url(
+        "DATABASE_URL",
+        &["postgres", "postgresql"],
+        DEV_DATABASE_URL,
+        prod,
+    );
+    let pool_size = r.number("PORTAL_DB_POOL_SIZE", 1, 1000).unwrap_or(16) as usize;
+    Database { url, pool_size }
+}
+
+/// Redis.
+pub(super) struct Redis {
+    pub(super) url: String,
+    pub(super) key_prefix: String,
+}
+
+/// Reads `REDIS_URL` (required in production) and `REDIS_KEY_PREFIX` (`portal`).
+pub(super) fn redis(r: &mut Reader<'_>, prod: bool) -> Redis {
+    let url = r.service_url("REDIS_URL", &["redis", "rediss"], DEV_REDIS_URL, prod);
+    let key_prefix = r
+        .text("REDIS_KEY_PREFIX")
+        .unwrap_or_else(|| "portal".into());
+    Redis { url, key_prefix }
+}

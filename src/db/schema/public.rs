@@ -1,0 +1,75 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    authentik_outbox (id) {
+        id -> Int8,
+        ordering_key -> Text,
+        tenant_slug -> Text,
+        person_id -> Nullable<Uuid>,
+        kind -> Text,
+        payload -> Jsonb,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    platform_admins (id) {
+        id -> Uuid,
+        email -> Text,
+        name -> Text,
+        password_hash -> Nullable<Text>,
+        last_login_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    platform_audit_log (id) {
+        id -> Int8,
+        occurred_at -> Timestamptz,
+        actor -> Nullable<Text>,
+        action -> Text,
+        target -> Nullable<Text>,
+        details -> Jsonb,
+    }
+}
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        algorithm -> Text,
+        public_key -> Bytea,
+        sealed_private_key -> Bytea,
+        activates_at -> Timestamptz,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    tenants (id) {
+        id -> Uuid,
+        slug -> Text,
+        schema_name -> Text,
+        name -> Text,
+        business_type -> Text,
+        #[max_length = 2]
+        country -> Bpchar,
+        status -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    authentik_outbox,
+    platform_admins,
+    platform_audit_log,
+    signing_keys,
+    tenants,
+);
