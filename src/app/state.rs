@@ -8,10 +8,10 @@ use secrecy::ExposeSecret;
 
 use crate::auth::exchange::Exchange;
 use crate::auth::jwks::KeySets;
-use crate::auth::limits::Limits;
 use crate::auth::login::SignIn;
 use crate::auth::oidc::Oidc;
 use crate::auth::password::PasswordHasher;
+use crate::auth::rate_limit::Limits;
 use crate::auth::rate_limit::RateLimiter;
 use crate::auth::recovery::Recovery;
 use crate::auth::session_store::{self, SessionIndex};
@@ -23,7 +23,7 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
 use crate::mail::Mailer;
-use crate::members::admin::MemberAdmin;
+use crate::members::changes::MemberChanges;
 use crate::members::invitations::Invitations;
 use crate::members::profile::Profiles;
 use crate::members::registration::Registrations;
@@ -166,8 +166,8 @@ impl AppState {
     }
 
     /// Admins' changes to members.
-    pub fn member_admin(&self) -> MemberAdmin<'_> {
-        MemberAdmin {
+    pub fn member_changes(&self) -> MemberChanges<'_> {
+        MemberChanges {
             db: &self.db,
             sessions: &self.sessions,
         }

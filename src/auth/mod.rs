@@ -3,7 +3,6 @@
 pub mod api_tokens;
 pub mod exchange;
 pub mod jwks;
-pub mod limits;
 pub mod login;
 pub mod oidc;
 pub mod password;

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::auth::limits::Limits;
+use crate::auth::rate_limit::Limits;
 use crate::auth::rate_limit::Quota;
 use crate::db::Db;
 use crate::db::schema::tenant::users;

@@ -1,7 +1,7 @@
 //! The people of one organization: what admins change, the member list,
 //! invitations, profiles and self-registration.
 
-pub mod admin;
+pub mod changes;
 pub mod directory;
 pub mod invitations;
 pub mod profile;

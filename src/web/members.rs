@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::domain::{Email, FieldError, Role};
 use crate::error::{AppError, AppResult};
-use crate::members::admin::{self, Change, Outcome};
+use crate::members::changes::{self, Change, Outcome};
 use crate::members::directory::{self, Filter, MemberRow, PER_PAGE, Status};
 use crate::members::invitations;
 use crate::models::invitation::{self, Invitation};
@@ -235,7 +235,15 @@ async fn apply(
     form: &ChangeForm,
 ) -> AppResult<HttpResponse> {
     let confirmed = form.confirm.as_deref() == Some("yes");
-    match admin::change(&state.member_admin(), &user.request, id, change, confirmed).await? {
+    match changes::change(
+        &state.member_changes(),
+        &user.request,
+        id,
+        change,
+        confirmed,
+    )
+    .await?
+    {
         Outcome::Done(m) => back(user, done_message(&m.email, change)),
         Outcome::Unchanged(m) => back(user, format!("Nothing to change for {}.", m.email)),
         Outcome::ConfirmSelf => super::render(

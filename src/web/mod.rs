@@ -1,6 +1,5 @@
 //! HTML pages, one module per page group.
 
-mod admin;
 mod assets;
 mod audit;
 pub mod csrf;
@@ -11,6 +10,7 @@ mod login;
 mod members;
 pub mod notice;
 mod password;
+mod platform;
 mod profile;
 mod register;
 pub mod request;
@@ -35,19 +35,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/go", web::get().to(landing::go))
         .route("/signup", web::get().to(signup::form))
         .route("/signup", web::post().to(signup::submit))
-        .route("/admin", web::get().to(admin::page))
-        .route("/admin/login", web::get().to(admin::login_form))
-        .route("/admin/login", web::post().to(admin::login))
-        .route("/admin/logout", web::post().to(admin::logout))
-        .route("/admin/tenants", web::post().to(admin::create))
-        .route("/admin/jwks/refresh", web::post().to(admin::refresh_keys))
+        .route("/admin", web::get().to(platform::page))
+        .route("/admin/login", web::get().to(platform::login_form))
+        .route("/admin/login", web::post().to(platform::login))
+        .route("/admin/logout", web::post().to(platform::logout))
+        .route("/admin/tenants", web::post().to(platform::create))
+        .route(
+            "/admin/jwks/refresh",
+            web::post().to(platform::refresh_keys),
+        )
         .route(
             "/admin/tenants/{slug}/suspend",
-            web::post().to(admin::suspend),
+            web::post().to(platform::suspend),
         )
         .route(
             "/admin/tenants/{slug}/reactivate",
-            web::post().to(admin::reactivate),
+            web::post().to(platform::reactivate),
         )
         .route("/auth/oidc/callback", web::get().to(sso::callback))
         .service(

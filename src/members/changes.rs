@@ -15,7 +15,7 @@ use crate::models::user::{self, User};
 
 /// What admins' changes to members need.
 #[derive(Clone, Copy)]
-pub struct MemberAdmin<'a> {
+pub struct MemberChanges<'a> {
     /// The database.
     pub db: &'a Db,
     /// Every session of a person: ended or given the new role.
@@ -100,7 +100,7 @@ pub enum Outcome {
 
 /// Applies a change to a member of the tenant, through the admin door.
 pub async fn change(
-    deps: &MemberAdmin<'_>,
+    deps: &MemberChanges<'_>,
     req: &AdminRequest,
     target: Uuid,
     change: Change,
@@ -143,7 +143,12 @@ pub async fn change(
 /// A deactivated person's sessions end at once; a new role shows on their next
 /// request. The database change stands either way; a Redis failure is logged (the
 /// sessions are unusable while Redis is down, and pages re-check the database).
-async fn apply_to_sessions(deps: &MemberAdmin<'_>, tenant: &Tenant, member: &User, change: Change) {
+async fn apply_to_sessions(
+    deps: &MemberChanges<'_>,
+    tenant: &Tenant,
+    member: &User,
+    change: Change,
+) {
     let result = match change {
         Change::Deactivate => deps
             .sessions

@@ -1,8 +1,12 @@
-//! The portal's named rate limits, per client address and per account.
+//! Rate limits: the portal's named limits (per client address and per account), on a
+//! limiter shared by every instance through Redis (GCRA, in `gcra`).
+
+mod gcra;
 
 use uuid::Uuid;
 
-use crate::auth::rate_limit::{Decision, Quota, RateLimiter};
+use self::gcra::Decision;
+pub use self::gcra::{Quota, RateLimiter};
 use crate::error::{AppError, AppResult};
 
 /// The portal's limits: the shared limiter and the configured rates.
