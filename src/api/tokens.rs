@@ -1,7 +1,6 @@
 //! `POST /api/v1/auth/token/exchange|refresh|revoke` and `POST /api/v1/auth/jwks/refresh`.
 
 use actix_web::{HttpResponse, http::header, web};
-use diesel::prelude::*;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -11,11 +10,11 @@ use crate::auth::jwks::TokenRejected;
 use crate::auth::oidc::{SsoPerson, admission};
 use crate::auth::rate_limit::Quota;
 use crate::auth::sso::{self, SsoOutcome};
-use crate::db::schema::public::platform_admins;
-use crate::domain::{FieldError, TenantSlug};
+use crate::domain::{FieldError, Role, TenantSlug};
 use crate::error::{ApiError, AppError, AppResult};
-use crate::models::api_session;
 use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
+use crate::models::user::User;
+use crate::models::{api_session, platform_admin};
 use crate::tenancy::{Tenant, TenantRegistry, TenantStatus};
 
 use super::bearer::Bearer;
@@ -134,31 +133,7 @@ pub async fn exchange(
         groups: claims.groups,
         id_token: String::new(),
     };
-    let outcome = sso::sign_in(
-        &state.sso_admission(),
-        &tenant,
-        &person,
-        meta.clone(),
-        "token_exchange",
-    )
-    .await?;
-    let (user, role, platform_admin) = match outcome {
-        SsoOutcome::SignedIn {
-            user,
-            role,
-            platform_admin,
-        } => (user, role, platform_admin),
-        SsoOutcome::NoAccess => {
-            let prefix = state.sso_admission().group_prefix;
-            let groups = admission::groups_for(prefix, &tenant.slug).join(", ");
-            return Err(AppError::TenantAccessDenied(format!(
-                "This account has no access to {}. An administrator of the identity provider can grant it with one of the groups {groups}.",
-                tenant.name
-            ))
-            .into());
-        }
-        SsoOutcome::Refused(reason) => return Err(AppError::TenantAccessDenied(reason).into()),
-    };
+    let (user, role, platform_admin) = admit(&state, &tenant, &person, meta.clone()).await?;
     if platform_admin {
         crate::platform::admit_from_sso(&state.platform(), &user.email, &user.name).await?;
     }
@@ -180,6 +155,34 @@ pub async fn exchange(
         refresh,
     )?;
     Ok(tokens_response(&pair))
+}
+
+/// The person the Authentik token names, admitted to the organization by their groups
+/// (and created or updated like a single sign-on): who, in which role, and whether
+/// they are also a platform admin.
+async fn admit(
+    state: &AppState,
+    tenant: &Tenant,
+    person: &SsoPerson,
+    meta: RequestMeta,
+) -> Result<(User, Role, bool), ApiError> {
+    let rules = state.sso_admission();
+    match sso::sign_in(&rules, tenant, person, meta, "token_exchange").await? {
+        SsoOutcome::SignedIn {
+            user,
+            role,
+            platform_admin,
+        } => Ok((user, role, platform_admin)),
+        SsoOutcome::NoAccess => {
+            let groups = admission::groups_for(rules.group_prefix, &tenant.slug).join(", ");
+            Err(AppError::TenantAccessDenied(format!(
+                "This account has no access to {}. An administrator of the identity provider can grant it with one of the groups {groups}.",
+                tenant.name
+            ))
+            .into())
+        }
+        SsoOutcome::Refused(reason) => Err(AppError::TenantAccessDenied(reason).into()),
+    }
 }
 
 const REUSED: &str = "This refresh token was already used. To be safe, every token of its session is now revoked; exchange an Authentik token again.";
@@ -329,13 +332,7 @@ pub async fn jwks_refresh(
     let admitted = caller.platform_admin
         && state
             .db
-            .run(move |conn| {
-                Ok(platform_admins::table
-                    .filter(platform_admins::email.eq(&email))
-                    .count()
-                    .get_result::<i64>(conn)?
-                    > 0)
-            })
+            .run(move |conn| Ok(platform_admin::find_by_email(conn, &email)?.is_some()))
             .await?;
     if !admitted {
         return Err(AppError::Forbidden(

@@ -7,6 +7,8 @@ use crate::app::AppState;
 use crate::domain::PasswordPolicy;
 use crate::error::{ApiError, AppError};
 use crate::models::audit_log::RequestMeta;
+use crate::models::tenant::Tenant;
+use crate::models::user::User;
 use crate::tenancy::provision::{self, SignupInput};
 
 /// `POST /api/v1/users` with `{email, password, company_name, business_type, country}`
@@ -70,23 +72,28 @@ pub async fn create(
             actix_web::http::header::LOCATION,
             format!("/t/{}/dashboard", tenant.slug),
         ))
-        .json(json!({
-            "user": {
-                "id": user.id,
-                "email": user.email,
-                "name": user.name,
-                "role": user.role,
-                "status": user.status,
-                "email_verified": user.email_verified_at.is_some(),
-                "created_at": user.created_at.unix_timestamp(),
-            },
-            "organization": {
-                "id": tenant.id,
-                "slug": tenant.slug.as_str(),
-                "name": tenant.name,
-                "business_type": tenant.business_type,
-                "country": tenant.country,
-                "created_at": tenant.created_at.unix_timestamp(),
-            }
-        })))
+        .json(created(&user, &tenant)))
+}
+
+/// The answer to a sign-up: the admin and the organization, as created.
+fn created(user: &User, tenant: &Tenant) -> serde_json::Value {
+    json!({
+        "user": {
+            "id": user.id,
+            "email": user.email,
+            "name": user.name,
+            "role": user.role,
+            "status": user.status,
+            "email_verified": user.email_verified_at.is_some(),
+            "created_at": user.created_at.unix_timestamp(),
+        },
+        "organization": {
+            "id": tenant.id,
+            "slug": tenant.slug.as_str(),
+            "name": tenant.name,
+            "business_type": tenant.business_type,
+            "country": tenant.country,
+            "created_at": tenant.created_at.unix_timestamp(),
+        }
+    })
 }

@@ -82,35 +82,14 @@ impl Application {
 fn http_server(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
     let settings = state.settings.clone();
     let secure = settings.session_cookie_secure;
-    let session_key = Key::derive_from(settings.secret_bytes());
     let csrf = web::Data::new(CsrfConfig::new(settings.secret_bytes(), secure));
     let policy = web::Data::new(SessionPolicy {
         absolute_secs: settings.session_absolute.as_secs() as i64,
     });
-    let idle = CookieDuration::seconds(settings.session_idle.as_secs() as i64);
-    let store = RedisSessionStore::new(state.redis.clone());
     let registry = web::Data::new(TenantRegistry::new(state.db.clone()));
-    // `__Host-` cookies are only accepted over HTTPS, bound to this host and path `/`.
-    let cookie_name = if secure {
-        "__Host-portal_session"
-    } else {
-        "portal_session"
-    };
+    let store = RedisSessionStore::new(state.redis.clone());
 
     let server = HttpServer::new(move || {
-        let sessions = SessionMiddleware::builder(store.clone(), session_key.clone())
-            .cookie_name(cookie_name.to_string())
-            .cookie_secure(secure)
-            .cookie_http_only(true)
-            .cookie_same_site(SameSite::Lax)
-            .cookie_path("/".into())
-            .cookie_content_security(CookieContentSecurity::Private)
-            .session_lifecycle(
-                BrowserSession::default()
-                    .state_ttl(idle)
-                    .state_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
-            )
-            .build();
         App::new()
             .app_data(state.clone())
             .app_data(registry.clone())
@@ -139,7 +118,7 @@ fn http_server(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Res
             .service(
                 web::scope("")
                     .wrap(from_fn(csrf::protect))
-                    .wrap(sessions)
+                    .wrap(session_middleware(store.clone(), &settings))
                     .wrap(from_fn(session_store_unavailable))
                     .wrap(from_fn(general_rate_limit))
                     .configure(pages::routes)
@@ -149,6 +128,35 @@ fn http_server(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Res
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// Browser sessions in Redis behind a private (encrypted) cookie that lives as long as
+/// the browser, its state ending after `AUTH_SESSION_IDLE_MINUTES` without use.
+fn session_middleware(
+    store: RedisSessionStore,
+    settings: &Settings,
+) -> SessionMiddleware<RedisSessionStore> {
+    let secure = settings.session_cookie_secure;
+    // `__Host-` cookies are only accepted over HTTPS, bound to this host and path `/`.
+    let cookie_name = if secure {
+        "__Host-portal_session"
+    } else {
+        "portal_session"
+    };
+    let idle = CookieDuration::seconds(settings.session_idle.as_secs() as i64);
+    SessionMiddleware::builder(store, Key::derive_from(settings.secret_bytes()))
+        .cookie_name(cookie_name.to_string())
+        .cookie_secure(secure)
+        .cookie_http_only(true)
+        .cookie_same_site(SameSite::Lax)
+        .cookie_path("/".into())
+        .cookie_content_security(CookieContentSecurity::Private)
+        .session_lifecycle(
+            BrowserSession::default()
+                .state_ttl(idle)
+                .state_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
+        )
+        .build()
 }
 
 /// The session middleware fails the whole request when Redis does not answer; answer
