@@ -146,6 +146,22 @@ pub async fn person(
                 .await?;
         }
     }
+    sync_groups(client, groups, &user, p, dry_run, changes).await?;
+    if p.role.is_none() && user.is_active {
+        deactivate_if_orphaned(client, prefix, groups, &user, &p.email, dry_run, changes).await?;
+    }
+    Ok(Some((user.pk, user.uuid)))
+}
+
+/// Puts the user in exactly the group of the person's role in this tenant.
+async fn sync_groups(
+    client: &AuthentikClient,
+    groups: &TenantGroups,
+    user: &User,
+    p: &Person,
+    dry_run: bool,
+    changes: &mut Changes,
+) -> Result<(), AuthentikError> {
     for role in ROLES {
         let wanted = p.role == Some(role);
         let Some(group) = groups.of(role) else {
@@ -168,10 +184,7 @@ pub async fn person(
             }
         }
     }
-    if p.role.is_none() && user.is_active {
-        deactivate_if_orphaned(client, prefix, groups, &user, &p.email, dry_run, changes).await?;
-    }
-    Ok(Some((user.pk, user.uuid)))
+    Ok(())
 }
 
 /// Deactivates a user who left this tenant when no other tenant's group holds them.
