@@ -1,6 +1,5 @@
 //! Helpers for the Authentik provisioning tests: a portal wired to the fake, and ways
 //! to wait for the outbox.
-#![allow(dead_code)]
 
 use std::time::{Duration, Instant};
 

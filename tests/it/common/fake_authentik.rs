@@ -2,7 +2,6 @@
 //! It keeps users and groups in memory in the shapes of Authentik's schema, checks the
 //! Bearer token, and can be told to fail (5xx, 429), hang, answer slowly after doing
 //! the work, or stop listening and come back on the same port.
-#![allow(dead_code)]
 
 use std::{
     net::TcpListener,

@@ -2,7 +2,6 @@
 //! forged, expired, ...), to check that the portal refuses every bad one. It speaks
 //! just enough of the protocol: discovery, authorize (answers at once), token (single-
 //! use codes, PKCE checked), JWKS (counting fetches), userinfo.
-#![allow(dead_code)]
 
 use std::{
     collections::HashMap,

@@ -1,6 +1,5 @@
 //! The test harness: each test gets the real portal on a random port, against the real
 //! PostgreSQL (a fresh database of its own) and Redis.
-#![allow(dead_code)]
 
 pub mod authentik_env;
 pub mod browser;

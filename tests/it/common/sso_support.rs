@@ -1,7 +1,6 @@
 //! Single sign-on test support: the real OpenID Provider in `tests/oidc-provider`
 //! (node + oidc-provider), and a client that walks redirects across the portal and
 //! the provider the way a browser does.
-#![allow(dead_code)]
 
 use std::{
     path::PathBuf,
