@@ -2,15 +2,13 @@
 //!
 //! Local changes write an [`outbox`] row in their own transaction; the [`worker`]
 //! delivers it with the [`client`] (retries, circuit breaker) and the idempotent steps
-//! of [`reconcile`]; `portal authentik sync` ([`sync`]) repairs drift. The [`people`]
-//! functions change a person and queue the matching Authentik change atomically.
+//! of [`reconcile`]; `portal authentik sync` ([`sync`]) repairs drift.
 
 pub mod breaker;
 pub mod client;
 pub mod models;
 mod ops;
 pub mod outbox;
-pub mod people;
 pub mod reconcile;
 pub mod sync;
 pub mod worker;

@@ -62,18 +62,6 @@ pub fn db(app: &TestApp) -> tenant_portal::db::Db {
     tenant_portal::db::Db::new(&app.database_url, 2).expect("pool")
 }
 
-/// The tenant with this slug, from the registry.
-pub async fn tenant(app: &TestApp, slug: &str) -> tenant_portal::tenancy::Tenant {
-    let registry = tenant_portal::tenancy::TenantRegistry::new(db(app));
-    let slug = tenant_portal::domain::TenantSlug::parse(slug).expect("slug");
-    let t = registry
-        .find(&slug)
-        .await
-        .expect("registry")
-        .expect("tenant exists");
-    (*t).clone()
-}
-
 /// The id of the person with this email in a tenant.
 pub fn person_id(app: &TestApp, slug: &str, email: &str) -> uuid::Uuid {
     let schema = format!("tenant_{}", slug.replace('-', "_"));
