@@ -6,6 +6,7 @@
 mod common;
 
 mod api_users;
+mod architecture;
 mod audit;
 mod authentik_client;
 mod authentik_provisioning;
