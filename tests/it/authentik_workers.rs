@@ -1,0 +1,63 @@
+//! Several portal instances share one outbox: every change is delivered once.
+
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use tenant_portal::authentik::{AuthentikClient, worker::Worker};
+use tenant_portal::config::Settings;
+
+use crate::common::authentik_env::{TOKEN, db, outbox, undelivered};
+use crate::common::fake_authentik::FakeAuthentik;
+use crate::common::{PASSWORD, TestApp};
+
+fn worker(app: &TestApp, fake: &FakeAuthentik) -> Worker {
+    let vars = [
+        ("AUTHENTIK_URL".to_string(), fake.url()),
+        ("AUTHENTIK_TOKEN".to_string(), TOKEN.to_string()),
+    ]
+    .into_iter()
+    .collect();
+    let s = Settings::from_map(&vars).expect("settings");
+    let a = s.authentik.clone().expect("configured");
+    let client = Arc::new(AuthentikClient::new(&a).expect("client"));
+    Worker::new(db(app), client, a, s.authentik_group_prefix.clone())
+}
+
+#[tokio::test]
+async fn two_workers_deliver_each_change_exactly_once() {
+    // A portal without Authentik settings queues changes but runs no worker.
+    let app = TestApp::spawn_with(&[("RATE_LIMIT_ENABLED", "false")]).await;
+    let http = reqwest::Client::new();
+    for i in 0..10 {
+        let res = http
+            .post(format!("{}/api/v1/users", app.address))
+            .json(&serde_json::json!({
+                "email": format!("p{i}@org{i}.test"), "password": PASSWORD,
+                "company_name": format!("Org {i}"), "business_type": "software",
+                "country": "DE", "slug": format!("org{i}"),
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    assert_eq!(undelivered(&app), 20);
+
+    let fake = FakeAuthentik::start(TOKEN).await;
+    let (a, b) = (worker(&app, &fake), worker(&app, &fake));
+    for _ in 0..20 {
+        let (ra, rb) = tokio::join!(a.round(), b.round());
+        ra.expect("round");
+        rb.expect("round");
+        if undelivered(&app) == 0 {
+            break;
+        }
+    }
+    assert_eq!(undelivered(&app), 0, "{:?}", outbox(&app));
+    assert_eq!(fake.users().len(), 10);
+    assert_eq!(fake.user_creations(), 10, "no person was delivered twice");
+    assert_eq!(fake.groups().len(), 30);
+    for row in outbox(&app) {
+        assert!(row.ends_with("|1"), "delivered in one attempt: {row}");
+    }
+}

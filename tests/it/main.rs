@@ -1,0 +1,37 @@
+//! The integration tests, one binary: a module per capability, and `common`, the
+//! harness they share. Each test starts the real portal on a random port against the
+//! real PostgreSQL (a fresh database of its own) and Redis, so tests run in parallel.
+//! Run some with a filter on the module path, e.g. `cargo nextest run signup::`.
+
+mod common;
+
+mod api_users;
+mod architecture;
+mod audit;
+mod authentik_client;
+mod authentik_provisioning;
+mod authentik_sync;
+mod authentik_workers;
+mod browser;
+mod browser_sso;
+mod cli;
+mod csrf;
+mod email_verification;
+mod health;
+mod jwks;
+mod lockout;
+mod login;
+mod mail;
+mod members;
+mod password_reset;
+mod platform;
+mod profile;
+mod rate_limit;
+mod registration;
+mod session_lifetime;
+mod signup;
+mod sso;
+mod sso_adversarial;
+mod sso_settings;
+mod tenancy;
+mod token_api;

@@ -1,0 +1,91 @@
+//! Organizations stay apart: sessions, addresses and schemas.
+
+use reqwest::StatusCode;
+
+use crate::common::{PASSWORD, TestApp};
+
+#[tokio::test]
+async fn a_session_of_one_organization_opens_nothing_in_another() {
+    let app = TestApp::spawn().await;
+    let ada = app.signup("Acme", "acme", "ada@acme.test").await;
+    app.signup("Globex", "globex", "hank@globex.test").await;
+
+    assert_eq!(ada.get("/t/acme/dashboard").await.status, StatusCode::OK);
+    let other = ada.get("/t/globex/dashboard").await;
+    assert_eq!(other.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        other.location.as_deref(),
+        Some("/t/globex/login?next=%2Ft%2Fglobex%2Fdashboard")
+    );
+    assert!(!other.body.contains("Globex"));
+    // Signing out of Globex does not end the Acme session either.
+    let token = ada.get("/t/globex/login").await.csrf();
+    ada.post_raw("/t/globex/logout", &[("csrf_token", &token)])
+        .await;
+    // (logout purges whatever session the browser has: that is the person's own choice)
+}
+
+#[tokio::test]
+async fn hostile_or_malformed_addresses_get_a_404_page_and_never_reach_sql() {
+    let app = TestApp::spawn().await;
+    app.signup("Acme", "acme", "ada@acme.test").await;
+    let v = app.visitor();
+    let long = "a".repeat(300);
+    for slug in [
+        "a;drop",
+        "..%2Fx",
+        "ACME",
+        "%C3%BCnicode",
+        "acme%22",
+        "acme%27--",
+        long.as_str(),
+        "ab",
+        "nope-not-here",
+    ] {
+        let page = v.get(&format!("/t/{slug}/login")).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "/t/{slug}/login");
+        assert!(page.body.contains("Organization not found"), "{slug}");
+    }
+    let traversal = v.get("/t/../x/login").await;
+    assert!(traversal.status.is_client_error());
+    assert_eq!(
+        app.query_strings("SELECT count(*)::text AS v FROM public.tenants"),
+        vec!["1"]
+    );
+}
+
+#[tokio::test]
+async fn hostile_addresses_at_sign_up_are_refused_with_4xx() {
+    let app = TestApp::spawn().await;
+    let v = app.visitor();
+    let long = "a".repeat(300);
+    for slug in [
+        "a;drop",
+        "../x",
+        "Acme",
+        "ünïcode",
+        "x\"; DROP SCHEMA public; --",
+        long.as_str(),
+        "admin",
+    ] {
+        let page = v.signup("Acme", slug, "ada@acme.test", PASSWORD).await;
+        assert!(page.status.is_client_error(), "{slug}: {}", page.status);
+        assert!(page.body.contains("id=\"slug-error\""), "{slug}");
+    }
+    let schemas = app
+        .query_strings("SELECT nspname::text AS v FROM pg_namespace WHERE nspname LIKE 'tenant_%'");
+    assert!(schemas.is_empty(), "{schemas:?}");
+}
+
+#[tokio::test]
+async fn unknown_pages_are_404_pages_and_api_paths_answer_json() {
+    let app = TestApp::spawn().await;
+    let v = app.visitor();
+    let page = v.get("/no/such/page").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.body.contains("Page not found"));
+    let api = v.get("/api/v1/nothing").await;
+    assert_eq!(api.status, StatusCode::NOT_FOUND);
+    let json: serde_json::Value = serde_json::from_str(&api.body).unwrap();
+    assert_eq!(json["error"]["type"], "NotFound");
+}
