@@ -54,6 +54,12 @@ pub struct Settings {
     pub password_auth_enabled: bool,
     /// `AUTH_PASSWORD_HASH_ROUNDS`: bcrypt cost.
     pub password_hash_rounds: u32,
+    /// `AUTH_PASSWORD_HASH_THREADS`: passwords hashed or checked at once (default: the
+    /// number of cores).
+    pub password_hash_threads: usize,
+    /// `AUTH_PASSWORD_HASH_QUEUE`: passwords waiting for a thread; past that, sign-in
+    /// answers 503 at once.
+    pub password_hash_queue: usize,
     /// `AUTH_MAX_FAILED_ATTEMPTS`.
     pub max_failed_attempts: u32,
     /// `AUTH_LOCKOUT_DURATION_MINUTES`.
@@ -112,6 +118,8 @@ impl fmt::Debug for Settings {
             .field("bind", &self.bind)
             .field("base_url", &self.base_url.as_str())
             .field("password_hash_rounds", &self.password_hash_rounds)
+            .field("password_hash_threads", &self.password_hash_threads)
+            .field("password_hash_queue", &self.password_hash_queue)
             .field("session_cookie_secure", &self.session_cookie_secure)
             .field("oidc", &self.oidc)
             .finish_non_exhaustive()
@@ -252,6 +260,8 @@ impl From<Areas> for Settings {
             secret_key: SecretString::from(a.secret_key),
             password_auth_enabled: a.passwords.enabled,
             password_hash_rounds: a.passwords.hash_rounds,
+            password_hash_threads: a.passwords.hash_threads,
+            password_hash_queue: a.passwords.hash_queue,
             max_failed_attempts: a.passwords.max_failed_attempts,
             lockout_duration: a.passwords.lockout_duration,
             session_cookie_secure: a.sessions.cookie_secure,

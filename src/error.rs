@@ -70,6 +70,9 @@ pub enum AppError {
     /// A component the portal needs is down.
     #[error("{0} unavailable")]
     Unavailable(&'static str),
+    /// The portal has more of this work than it takes on at once; nothing was done.
+    #[error("busy {0}")]
+    Busy(&'static str),
     /// A bug or an unexpected failure.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -98,7 +101,7 @@ impl AppError {
             AppError::PayloadTooLarge => "PayloadTooLarge",
             AppError::BadRequest(_) => "BadRequest",
             AppError::RateLimited { .. } => "RateLimited",
-            AppError::Unavailable(_) => "ServiceUnavailable",
+            AppError::Unavailable(_) | AppError::Busy(_) => "ServiceUnavailable",
             AppError::Internal(_) => "InternalError",
         }
     }
@@ -122,6 +125,7 @@ impl AppError {
             AppError::BadRequest(m) => ("Bad request", m.clone()),
             AppError::RateLimited { retry_after, message } => ("Too many attempts", format!("{message} Try again in {}.", wait_words(*retry_after))),
             AppError::Unavailable(c) => ("Temporarily unavailable", format!("The portal cannot reach its {c} right now. Nothing was lost; please try again in a moment.")),
+            AppError::Busy(what) => ("Busy", format!("The portal is busy {what} right now and did nothing with this request. Please try again in a few seconds.")),
             AppError::Internal(_) => ("Something went wrong", "An unexpected error occurred. It has been logged; please try again.".into()),
         }
     }
@@ -131,6 +135,7 @@ impl AppError {
         match self {
             AppError::RateLimited { retry_after, .. } => Some(*retry_after),
             AppError::Unavailable(_) => Some(5),
+            AppError::Busy(_) => Some(2),
             _ => None,
         }
     }
@@ -139,6 +144,7 @@ impl AppError {
         match self {
             AppError::Internal(e) => tracing::error!(error.cause_chain = ?e, "internal error"),
             AppError::Unavailable(c) => tracing::warn!(component = c, "component unavailable"),
+            AppError::Busy(work) => tracing::warn!(work, "refused: too much at once"),
             _ => {}
         }
     }
@@ -213,7 +219,7 @@ impl ResponseError for AppError {
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -66,8 +66,14 @@ impl AppState {
         let redis = session_store::connect(settings.redis_url.expose_secret())
             .await
             .map_err(|e| anyhow::anyhow!("cannot connect to Redis at REDIS_URL: {e}"))?;
-        let rounds = settings.password_hash_rounds;
-        let hasher = tokio::task::spawn_blocking(move || PasswordHasher::new(rounds)).await??;
+        let (rounds, threads, queue) = (
+            settings.password_hash_rounds,
+            settings.password_hash_threads,
+            settings.password_hash_queue,
+        );
+        let hasher =
+            tokio::task::spawn_blocking(move || PasswordHasher::new(rounds, threads, queue))
+                .await??;
         let mailer = Mailer::new(
             settings.smtp_url.as_ref().map(|s| s.expose_secret()),
             &settings.mail_from,

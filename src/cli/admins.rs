@@ -36,7 +36,7 @@ pub(super) fn admin_create(
     let email = field(Email::parse(email))?;
     let name = field(PersonName::parse(name))?;
     let (password, generated) = read_or_generate(password_stdin, &[email.as_str(), name.as_str()])?;
-    let hash = PasswordHasher::new(settings.password_hash_rounds)?.hash_blocking(&password)?;
+    let hash = PasswordHasher::single(settings.password_hash_rounds)?.hash_blocking(&password)?;
     let mut conn = connect(settings)?;
     migrate::migrate_public(&mut conn)?;
     if !platform_admin::insert(&mut conn, email.as_str(), name.as_str(), &hash)? {
@@ -58,7 +58,7 @@ pub(super) fn admin_reset(
 ) -> anyhow::Result<()> {
     let email = field(Email::parse(email))?;
     let (password, generated) = read_or_generate(password_stdin, &[email.as_str()])?;
-    let hash = PasswordHasher::new(settings.password_hash_rounds)?.hash_blocking(&password)?;
+    let hash = PasswordHasher::single(settings.password_hash_rounds)?.hash_blocking(&password)?;
     let mut conn = connect(settings)?;
     if !platform_admin::set_password(&mut conn, email.as_str(), &hash)? {
         anyhow::bail!("no platform admin has the email {email}");

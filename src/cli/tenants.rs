@@ -51,7 +51,7 @@ pub(super) fn tenant_create(
         )),
         None => None,
     };
-    let hasher = PasswordHasher::new(settings.password_hash_rounds)?;
+    let hasher = PasswordHasher::single(settings.password_hash_rounds)?;
     let password = generate_password();
     let hash = hasher.hash_blocking(&password)?;
     let mut conn = connect(settings)?;
@@ -87,7 +87,7 @@ pub(super) fn demo(settings: &Settings) -> anyhow::Result<()> {
     let slug = field(TenantSlug::parse("demo"))?;
     let email = field(Email::parse("admin@demo.example"))?;
     let name = field(PersonName::parse("Demo Admin"))?;
-    let hasher = PasswordHasher::new(settings.password_hash_rounds)?;
+    let hasher = PasswordHasher::single(settings.password_hash_rounds)?;
     let password = generate_password();
     let hash = hasher.hash_blocking(&password)?;
     let mut conn = connect(settings)?;

@@ -1,5 +1,6 @@
 //! How people sign in and how long what they get lasts: passwords and lockout
-//! (`PASSWORD_AUTH_ENABLED`, `AUTH_PASSWORD_HASH_ROUNDS`, `AUTH_MAX_FAILED_ATTEMPTS`,
+//! (`PASSWORD_AUTH_ENABLED`, `AUTH_PASSWORD_HASH_ROUNDS`, `AUTH_PASSWORD_HASH_THREADS`,
+//! `AUTH_PASSWORD_HASH_QUEUE`, `AUTH_MAX_FAILED_ATTEMPTS`,
 //! `AUTH_LOCKOUT_DURATION_MINUTES`), sessions (`AUTH_SESSION_*`) and the lifetimes of
 //! mailed links (`AUTH_PASSWORD_RESET_MINUTES`, `AUTH_EMAIL_VERIFICATION_HOURS`,
 //! `AUTH_INVITATION_DAYS`).
@@ -12,6 +13,8 @@ use super::Reader;
 pub(super) struct Passwords {
     pub(super) enabled: bool,
     pub(super) hash_rounds: u32,
+    pub(super) hash_threads: usize,
+    pub(super) hash_queue: usize,
     pub(super) max_failed_attempts: u32,
     pub(super) lockout_duration: Duration,
 }
@@ -26,9 +29,16 @@ pub(super) fn passwords(r: &mut Reader<'_>, prod: bool) -> Passwords {
             "must be at least 10 in production (12 is the default)".into(),
         );
     }
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
     Passwords {
         enabled,
         hash_rounds,
+        hash_threads: r
+            .number("AUTH_PASSWORD_HASH_THREADS", 1, 256)
+            .unwrap_or(cores) as usize,
+        hash_queue: r
+            .number("AUTH_PASSWORD_HASH_QUEUE", 0, 10_000)
+            .unwrap_or(32) as usize,
         max_failed_attempts: r.number("AUTH_MAX_FAILED_ATTEMPTS", 1, 1000).unwrap_or(5),
         lockout_duration: r.duration("AUTH_LOCKOUT_DURATION_MINUTES", 1, 10_080, 15),
     }

@@ -23,6 +23,7 @@ mod lockout;
 mod login;
 mod mail;
 mod members;
+mod overload;
 mod password_reset;
 mod platform;
 mod profile;
