@@ -352,7 +352,7 @@ fn rate_limits() {
     let err = settings(&[("RATE_LIMIT_LOGIN_PER_MINUTE", "0")]).unwrap_err();
     assert_eq!(
         problems(err),
-        ["RATE_LIMIT_LOGIN_PER_MINUTE: 0 is out of range: use 1 to 100000"]
+        ["RATE_LIMIT_LOGIN_PER_MINUTE: 0 is out of range: use 1 to 60000"]
     );
 }
 
@@ -370,4 +370,50 @@ fn the_authentik_group_prefix_is_checked() {
             ]
         );
     }
+}
+
+#[test]
+fn rate_limits_finer_than_the_limiter_can_count_are_refused() {
+    let s = settings(&[
+        ("RATE_LIMIT_GENERAL_PER_MINUTE", "60000"),
+        ("RATE_LIMIT_LOGIN_PER_MINUTE", "60000"),
+        ("RATE_LIMIT_SIGNUP_PER_HOUR", "3600000"),
+        ("RATE_LIMIT_TOKEN_PER_MINUTE", "60000"),
+    ])
+    .unwrap();
+    assert_eq!(s.rate_limit_general_per_minute, 60_000);
+    let err = settings(&[
+        ("RATE_LIMIT_GENERAL_PER_MINUTE", "60001"),
+        ("RATE_LIMIT_LOGIN_PER_MINUTE", "100000"),
+        ("RATE_LIMIT_SIGNUP_PER_HOUR", "3600001"),
+        ("RATE_LIMIT_TOKEN_PER_MINUTE", "1000000"),
+    ])
+    .unwrap_err();
+    let mut found = problems(err);
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "RATE_LIMIT_GENERAL_PER_MINUTE: 60001 is out of range: use 1 to 60000",
+            "RATE_LIMIT_LOGIN_PER_MINUTE: 100000 is out of range: use 1 to 60000",
+            "RATE_LIMIT_SIGNUP_PER_HOUR: 3600001 is out of range: use 1 to 3600000",
+            "RATE_LIMIT_TOKEN_PER_MINUTE: 1000000 is out of range: use 1 to 60000",
+        ]
+    );
+}
+
+#[test]
+fn password_hashing_threads_and_line() {
+    let s = settings(&[
+        ("AUTH_PASSWORD_HASH_THREADS", "3"),
+        ("AUTH_PASSWORD_HASH_QUEUE", "0"),
+    ])
+    .unwrap();
+    assert_eq!((s.password_hash_threads, s.password_hash_queue), (3, 0));
+    assert_eq!(settings(&[]).unwrap().password_hash_queue, 32);
+    let err = settings(&[("AUTH_PASSWORD_HASH_THREADS", "0")]).unwrap_err();
+    assert_eq!(
+        problems(err),
+        ["AUTH_PASSWORD_HASH_THREADS: 0 is out of range: use 1 to 256"]
+    );
 }

@@ -97,7 +97,11 @@ pub(super) fn read(
         key_publish_ahead,
         key_reload,
         rate_per_minute: r
-            .number("RATE_LIMIT_TOKEN_PER_MINUTE", 1, 1_000_000)
+            .number(
+                "RATE_LIMIT_TOKEN_PER_MINUTE",
+                1,
+                super::limits::MAX_PER_MINUTE,
+            )
             .unwrap_or(60),
     }
 }
