@@ -23,7 +23,7 @@ use actix_web::{
 };
 use tracing_actix_web::TracingLogger;
 
-use crate::auth::session_store::RedisSessionStore;
+use crate::auth::session_store::{RedisSessionStore, SessionKeys};
 use crate::config::Settings;
 use crate::error::AppError;
 use crate::tenancy::TenantRegistry;
@@ -83,11 +83,15 @@ fn http_server(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Res
     let settings = state.settings.clone();
     let secure = settings.session_cookie_secure;
     let csrf = web::Data::new(CsrfConfig::new(settings.secret_bytes(), secure));
-    let policy = web::Data::new(SessionPolicy {
-        absolute_secs: settings.session_absolute.as_secs() as i64,
-    });
+    let policy = web::Data::new(SessionPolicy::new(
+        settings.session_idle,
+        settings.session_absolute,
+    ));
     let registry = web::Data::new(TenantRegistry::new(state.db.clone()));
-    let store = RedisSessionStore::new(state.redis.clone());
+    let store = RedisSessionStore::new(
+        state.redis.clone(),
+        SessionKeys::new(&settings.redis_key_prefix),
+    );
 
     let server = HttpServer::new(move || {
         App::new()

@@ -14,7 +14,7 @@ use crate::auth::password::PasswordHasher;
 use crate::auth::rate_limit::Limits;
 use crate::auth::rate_limit::RateLimiter;
 use crate::auth::recovery::Recovery;
-use crate::auth::session_store::{self, SessionIndex};
+use crate::auth::session_store::{self, SessionIndex, SessionKeys};
 use crate::auth::signing::SigningKeys;
 use crate::auth::sso::SsoAdmission;
 use crate::auth::verification::Verification;
@@ -110,7 +110,10 @@ impl AppState {
             None => None,
         };
         Ok(Self {
-            sessions: SessionIndex::new(redis.clone()),
+            sessions: SessionIndex::new(
+                redis.clone(),
+                SessionKeys::new(&settings.redis_key_prefix),
+            ),
             oidc,
             signing,
             exchange,

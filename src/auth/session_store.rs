@@ -15,7 +15,6 @@ use sha2::{Digest, Sha256};
 
 /// The deadline of one Redis command.
 const REDIS_DEADLINE: Duration = Duration::from_secs(2);
-const KEY_PREFIX: &str = "portal:session:";
 
 /// Connects to Redis with short timeouts and a quick reconnect.
 pub async fn connect(url: &str) -> anyhow::Result<ConnectionManager> {
@@ -50,8 +49,32 @@ pub async fn with_deadline<T>(
 /// session can.
 const INDEX_TTL_SECS: i64 = 31 * 24 * 3600;
 
-fn user_index_key(tenant: uuid::Uuid, user: uuid::Uuid) -> String {
-    format!("portal:user-sessions:{tenant}:{user}")
+/// Where one deployment keeps its sessions in Redis: `<REDIS_KEY_PREFIX>:session:…`
+/// and `<REDIS_KEY_PREFIX>:user-sessions:…`, so deployments sharing a Redis database
+/// never see each other's sessions.
+#[derive(Clone, Debug)]
+pub struct SessionKeys {
+    prefix: String,
+}
+
+impl SessionKeys {
+    /// The key space under `REDIS_KEY_PREFIX`.
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.to_string(),
+        }
+    }
+
+    /// The Redis key of a session: its id, hashed, so a dump reveals no usable id.
+    fn session(&self, key: &SessionKey) -> String {
+        let digest = Sha256::digest(key.as_ref().as_bytes());
+        format!("{}:session:{}", self.prefix, hex::encode(digest))
+    }
+
+    /// The set of a person's session keys.
+    fn person(&self, tenant: uuid::Uuid, user: uuid::Uuid) -> String {
+        format!("{}:user-sessions:{tenant}:{user}", self.prefix)
+    }
 }
 
 /// The session key under which the signed-in person is kept (`web::session::Identity`:
@@ -87,18 +110,19 @@ pub struct LiveSession {
 #[derive(Clone)]
 pub struct SessionIndex {
     conn: ConnectionManager,
+    keys: SessionKeys,
 }
 
 impl SessionIndex {
-    /// An index over the session store's Redis.
-    pub fn new(conn: ConnectionManager) -> Self {
-        Self { conn }
+    /// An index over the session store's Redis and key space.
+    pub fn new(conn: ConnectionManager, keys: SessionKeys) -> Self {
+        Self { conn, keys }
     }
 
     /// Ends every session of one person of one tenant; returns how many were live.
     pub async fn end_all(&self, tenant: uuid::Uuid, user: uuid::Uuid) -> anyhow::Result<usize> {
         let mut conn = self.conn.clone();
-        let index = user_index_key(tenant, user);
+        let index = self.keys.person(tenant, user);
         let keys: Vec<String> = with_deadline(conn.smembers(&index)).await?;
         let mut pipe = redis::pipe();
         for k in &keys {
@@ -119,7 +143,8 @@ impl SessionIndex {
         role: &str,
     ) -> anyhow::Result<usize> {
         let mut conn = self.conn.clone();
-        let keys: Vec<String> = with_deadline(conn.smembers(user_index_key(tenant, user))).await?;
+        let keys: Vec<String> =
+            with_deadline(conn.smembers(self.keys.person(tenant, user))).await?;
         let mut updated = 0;
         for key in keys {
             let raw: Option<String> = with_deadline(conn.get(&key)).await?;
@@ -155,7 +180,7 @@ impl SessionIndex {
         user: uuid::Uuid,
     ) -> anyhow::Result<Vec<(String, LiveSession)>> {
         let mut conn = self.conn.clone();
-        let index = user_index_key(tenant, user);
+        let index = self.keys.person(tenant, user);
         let keys: Vec<String> = with_deadline(conn.smembers(&index)).await?;
         if keys.is_empty() {
             return Ok(Vec::new());
@@ -201,7 +226,7 @@ impl SessionIndex {
         let mut conn = self.conn.clone();
         let mut pipe = redis::pipe();
         pipe.del(&doomed)
-            .srem(user_index_key(tenant, user), &doomed);
+            .srem(self.keys.person(tenant, user), &doomed);
         let (deleted, _): (usize, usize) = with_deadline(pipe.query_async(&mut conn)).await?;
         Ok(deleted)
     }
@@ -211,17 +236,13 @@ impl SessionIndex {
 #[derive(Clone)]
 pub struct RedisSessionStore {
     conn: ConnectionManager,
+    keys: SessionKeys,
 }
 
 impl RedisSessionStore {
-    /// A store over an existing connection.
-    pub fn new(conn: ConnectionManager) -> Self {
-        Self { conn }
-    }
-
-    fn redis_key(key: &SessionKey) -> String {
-        let digest = Sha256::digest(key.as_ref().as_bytes());
-        format!("{KEY_PREFIX}{}", hex::encode(digest))
+    /// A store over an existing connection and key space.
+    pub fn new(conn: ConnectionManager, keys: SessionKeys) -> Self {
+        Self { conn, keys }
     }
 
     fn new_key() -> Result<SessionKey, anyhow::Error> {
@@ -241,13 +262,13 @@ impl RedisSessionStore {
     ) -> anyhow::Result<()> {
         let body = serde_json::to_string(state)?;
         let secs = ttl.whole_seconds().max(1) as u64;
-        let redis_key = Self::redis_key(key);
+        let redis_key = self.keys.session(key);
         let mut pipe = redis::pipe();
         pipe.set_ex(&redis_key, body, secs).ignore();
         // Index the session under its person, so all of them can be ended at once
         // (password reset, deactivation). One round trip with the write itself.
         if let Some((tid, uid)) = owner(state) {
-            let index = user_index_key(tid, uid);
+            let index = self.keys.person(tid, uid);
             pipe.sadd(&index, &redis_key).ignore();
             pipe.expire(&index, INDEX_TTL_SECS).ignore();
         }
@@ -259,7 +280,7 @@ impl RedisSessionStore {
 impl SessionStore for RedisSessionStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<HashMap<String, String>>, LoadError> {
         let mut conn = self.conn.clone();
-        let raw: Option<String> = with_deadline(conn.get(Self::redis_key(key)))
+        let raw: Option<String> = with_deadline(conn.get(self.keys.session(key)))
             .await
             .map_err(LoadError::Other)?;
         match raw {
@@ -297,11 +318,11 @@ impl SessionStore for RedisSessionStore {
     async fn update_ttl(&self, key: &SessionKey, ttl: &CookieDuration) -> anyhow::Result<()> {
         let mut conn = self.conn.clone();
         let secs = ttl.whole_seconds().max(1);
-        with_deadline(conn.expire::<_, ()>(Self::redis_key(key), secs)).await
+        with_deadline(conn.expire::<_, ()>(self.keys.session(key), secs)).await
     }
 
     async fn delete(&self, key: &SessionKey) -> anyhow::Result<()> {
         let mut conn = self.conn.clone();
-        with_deadline(conn.del::<_, ()>(Self::redis_key(key))).await
+        with_deadline(conn.del::<_, ()>(self.keys.session(key))).await
     }
 }

@@ -30,6 +30,11 @@ pub const CSRF_FIELD: &str = "csrf_token";
 /// The largest form body the portal reads.
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
 
+/// Asks the middleware for a new CSRF seed with this response: the person signed in
+/// or out, and forms rendered for the earlier session must stop working.
+#[derive(Clone, Copy, Debug)]
+pub struct RotateCsrf;
+
 /// Key and cookie settings for the middleware.
 #[derive(Clone)]
 pub struct CsrfConfig {
@@ -116,7 +121,9 @@ pub async fn protect(
     // Only pages carry forms; health probes and assets need no CSRF cookie.
     let wants_cookie = fresh && !is_machine_path(req.path());
     let mut res = next.call(req).await?;
-    if wants_cookie {
+    let rotate = res.request().extensions().contains::<RotateCsrf>();
+    if wants_cookie || rotate {
+        let seed = if rotate { new_seed() } else { seed };
         let cookie = Cookie::build(CSRF_COOKIE, seed)
             .path("/")
             .http_only(true)

@@ -4,7 +4,7 @@
 //! [`TenantAdmin`] and [`PlatformUser`]. Nothing else reads or writes session keys.
 
 use actix_session::{Session, SessionExt};
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -18,6 +18,7 @@ use crate::error::{AppError, AppResult};
 use crate::models::user::Actor;
 use crate::platform::PlatformIdentity;
 use crate::tenancy::Tenant;
+use crate::web::csrf::RotateCsrf;
 use crate::web::notice::Notice;
 use crate::web::tenant::CurrentTenant;
 
@@ -25,8 +26,6 @@ const PLATFORM: &str = "platform";
 const SSO_PENDING: &str = "oidc_pending";
 const ID_TOKEN: &str = "oidc_id_token";
 const NOTICE: &str = "notice";
-/// Refresh the idle deadline at most this often, so most requests only read Redis.
-const TOUCH_EVERY_SECS: i64 = 60;
 
 /// What the session remembers about the person. Stored under
 /// [`IDENTITY_KEY`], which the session index reads to find a person's sessions.
@@ -69,6 +68,20 @@ impl Identity {
 pub struct SessionPolicy {
     /// A session ends this long after sign-in, whatever happens.
     pub absolute_secs: i64,
+    /// The idle deadline moves at most this often, so most requests only read Redis:
+    /// a twentieth of the idle time, between 1 s and 60 s. A session in use ends at
+    /// most this much before its idle time.
+    pub touch_secs: i64,
+}
+
+impl SessionPolicy {
+    /// The policy for these lifetimes.
+    pub fn new(idle: std::time::Duration, absolute: std::time::Duration) -> Self {
+        Self {
+            absolute_secs: absolute.as_secs() as i64,
+            touch_secs: (idle.as_secs() as i64 / 20).clamp(1, 60),
+        }
+    }
 }
 
 fn now() -> i64 {
@@ -77,17 +90,28 @@ fn now() -> i64 {
 
 /// The session of one request.
 #[derive(Clone)]
-pub struct PortalSession(Session);
+pub struct PortalSession(Session, HttpRequest);
 
 impl FromRequest for PortalSession {
     type Error = AppError;
     type Future = std::future::Ready<Result<Self, AppError>>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(Ok(Self(req.get_session())))
+        std::future::ready(Ok(Self::of(req)))
     }
 }
 
 impl PortalSession {
+    fn of(req: &HttpRequest) -> Self {
+        Self(req.get_session(), req.clone())
+    }
+
+    /// A new session id, an empty session, and a new CSRF seed with the response.
+    fn restart(&self) {
+        self.0.renew();
+        self.0.clear();
+        self.1.extensions_mut().insert(RotateCsrf);
+    }
+
     fn put<T: Serialize>(&self, key: &str, value: T) -> AppResult<()> {
         self.0.insert(key, value).map_err(AppError::internal)
     }
@@ -106,8 +130,7 @@ impl PortalSession {
         email: &str,
         name: &str,
     ) -> AppResult<()> {
-        self.0.renew();
-        self.0.clear();
+        self.restart();
         let t = now();
         self.put(
             IDENTITY_KEY,
@@ -137,8 +160,7 @@ impl PortalSession {
 
     /// Starts a platform session (a new session id, nothing else in it).
     pub fn sign_in_platform(&self, who: PlatformIdentity) -> AppResult<()> {
-        self.0.renew();
-        self.0.clear();
+        self.restart();
         self.put(PLATFORM, who)
     }
 
@@ -182,9 +204,11 @@ impl PortalSession {
         self.0.remove_as(NOTICE).and_then(Result::ok)
     }
 
-    /// Ends the session: the Redis entry is deleted and the cookie cleared.
+    /// Ends the session: the Redis entry is deleted, the cookie cleared, and the CSRF
+    /// seed replaced.
     pub fn end(&self) {
         self.0.purge();
+        self.1.extensions_mut().insert(RotateCsrf);
     }
 }
 
@@ -204,7 +228,7 @@ impl FromRequest for TenantUser {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let tenant = CurrentTenant::from_request(req, payload);
-        let session = PortalSession(req.get_session());
+        let session = PortalSession::of(req);
         let policy = req
             .app_data::<web::Data<SessionPolicy>>()
             .map(|p| *p.get_ref());
@@ -233,8 +257,9 @@ impl FromRequest for TenantUser {
                 session.end();
                 return Err(refuse());
             }
+            let touch_secs = policy.map_or(60, |p| p.touch_secs);
             // The first page after sign-in records the browser, for the session list.
-            if t - identity.seen > TOUCH_EVERY_SECS || identity.device.is_none() {
+            if t - identity.seen >= touch_secs || identity.device.is_none() {
                 let mut touched = identity.clone();
                 touched.seen = t;
                 touched.device.get_or_insert(device);
@@ -296,14 +321,11 @@ impl FromRequest for PlatformUser {
     type Future = std::future::Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(
-            PortalSession(req.get_session())
-                .platform()
-                .map(PlatformUser)
-                .ok_or(AppError::SignInRequired {
-                    login_url: "/admin/login".into(),
-                }),
-        )
+        std::future::ready(PortalSession::of(req).platform().map(PlatformUser).ok_or(
+            AppError::SignInRequired {
+                login_url: "/admin/login".into(),
+            },
+        ))
     }
 }
 

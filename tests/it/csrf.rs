@@ -87,3 +87,57 @@ async fn the_csrf_cookie_is_http_only_and_same_site() {
     assert!(cookie.contains("HttpOnly"));
     assert!(cookie.contains("SameSite=Lax"));
 }
+
+#[tokio::test]
+async fn signing_in_and_out_gives_the_browser_a_new_csrf_seed() {
+    let app = TestApp::spawn().await;
+    app.signup("Acme", "acme", "ada@acme.test").await;
+    let v = app.visitor();
+    let before = v.get("/t/acme/login").await.csrf();
+    let seed_before = v.cookie("portal_csrf").expect("a CSRF cookie");
+
+    let signed_in = v.login("acme", "ada@acme.test", PASSWORD).await;
+    assert_eq!(
+        signed_in.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        signed_in.body
+    );
+    let seed_after = v.cookie("portal_csrf").expect("a CSRF cookie");
+    assert_ne!(seed_before, seed_after, "the seed outlived the sign-in");
+    // A form rendered before the sign-in no longer works; one rendered after does.
+    let stale = v
+        .post_raw(
+            "/t/acme/profile/name",
+            &[("csrf_token", &before), ("name", "Eve")],
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::FORBIDDEN);
+    let renamed = v
+        .submit(
+            "/t/acme/profile",
+            "/t/acme/profile/name",
+            &[("name", "Ada L.")],
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::SEE_OTHER, "{}", renamed.body);
+
+    let during = v.get("/t/acme/dashboard").await.csrf();
+    assert_eq!(v.logout("acme").await.status, StatusCode::SEE_OTHER);
+    assert_ne!(
+        v.cookie("portal_csrf"),
+        Some(seed_after),
+        "the seed outlived the sign-out"
+    );
+    let stale = v
+        .post_raw(
+            "/t/acme/login",
+            &[
+                ("csrf_token", &during),
+                ("email", "ada@acme.test"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::FORBIDDEN);
+}

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use crate::common::{OwnRedis, TestApp};
 
 async fn session_keys(conn: &mut redis::aio::MultiplexedConnection) -> Vec<String> {
-    conn.keys("portal:session:*").await.unwrap()
+    conn.keys("*:session:*").await.unwrap()
 }
 
 #[tokio::test]
@@ -51,4 +51,48 @@ async fn the_idle_lifetime_is_the_redis_expiry_and_the_absolute_lifetime_is_enfo
         session_keys(&mut conn).await.is_empty(),
         "the expired session is deleted"
     );
+}
+
+#[tokio::test]
+async fn sessions_live_under_the_deployments_key_prefix() {
+    let redis = OwnRedis::start();
+    let url = redis.url();
+    let app = TestApp::spawn_with(&[
+        ("REDIS_URL", &url),
+        ("REDIS_KEY_PREFIX", "tenant-portal-blue"),
+    ])
+    .await;
+    app.signup("Acme", "acme", "ada@acme.test").await;
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut keys: Vec<String> = conn.keys("*session*").await.unwrap();
+    keys.sort();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert!(
+        keys[0].starts_with("tenant-portal-blue:session:"),
+        "{keys:?}"
+    );
+    assert!(
+        keys[1].starts_with("tenant-portal-blue:user-sessions:"),
+        "{keys:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_session_in_use_keeps_nearly_all_of_its_idle_time() {
+    let redis = OwnRedis::start();
+    let url = redis.url();
+    let app = TestApp::spawn_with(&[("REDIS_URL", &url), ("AUTH_SESSION_IDLE_MINUTES", "1")]).await;
+    let ada = app.signup("Acme", "acme", "ada@acme.test").await;
+    ada.get("/t/acme/dashboard").await;
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let key = session_keys(&mut conn).await.pop().expect("a session");
+
+    // Used again a few seconds later: the idle deadline moves with it (it moves at
+    // most every twentieth of the idle time, 3 s here).
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    assert_eq!(ada.get("/t/acme/dashboard").await.status, StatusCode::OK);
+    let ttl: i64 = conn.ttl(&key).await.unwrap();
+    assert!(ttl >= 57, "idle deadline not moved: {ttl}s left of 60");
 }
