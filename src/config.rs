@@ -221,7 +221,7 @@ impl Areas {
         let passwords = accounts::passwords(r, prod);
         let sessions = accounts::sessions(r, prod);
         let log_json = server::log_json(r, prod);
-        let mail = mail::read(r);
+        let mail = mail::read(r, prod);
         let links = accounts::links(r);
         let rate_limits = limits::read(r);
         let oidc = oidc::read(r, prod);

@@ -1,6 +1,7 @@
 //! Outgoing mail: SMTP through lettre when `SMTP_URL` is set; otherwise each message
-//! is written to the mail folder (`PORTAL_MAIL_DIR`) and its links are logged, so a
-//! developer can follow them without a mail server.
+//! is written to the mail folder (`PORTAL_MAIL_DIR`). In development its links are
+//! logged too, so a developer can follow them without a mail server; anywhere else a
+//! link with a token never reaches the log.
 
 use std::path::PathBuf;
 
@@ -40,18 +41,19 @@ enum Transport {
         /// The From address.
         from: Mailbox,
     },
-    /// Files in a folder, for development and tests.
-    Folder(PathBuf),
+    /// Files in a folder, for development and tests; with the links logged or not.
+    Folder(PathBuf, bool),
 }
 
 impl Mailer {
     /// Builds the mailer from `SMTP_URL` (e.g. `smtps://user:pass@smtp.example.com`) or
-    /// the mail folder.
+    /// the mail folder, whose links are logged when `log_links` (development only).
     pub fn new(
         smtp_url: Option<&str>,
         from: &str,
         folder: PathBuf,
         base_url: &url::Url,
+        log_links: bool,
     ) -> anyhow::Result<Self> {
         let transport = match smtp_url {
             Some(url) => Transport::Smtp {
@@ -62,7 +64,7 @@ impl Mailer {
                     .parse()
                     .map_err(|e| anyhow::anyhow!("PORTAL_MAIL_FROM is not an address: {e}"))?,
             },
-            None => Transport::Folder(folder),
+            None => Transport::Folder(folder, log_links),
         };
         Ok(Self {
             transport,
@@ -108,15 +110,19 @@ impl Mailer {
                 })?;
                 Ok(())
             }
-            Transport::Folder(dir) => {
+            Transport::Folder(dir, log_links) => {
                 let dir = dir.clone();
                 let name = format!(
                     "{}-{}.txt",
                     time::OffsetDateTime::now_utc().unix_timestamp_nanos(),
                     uuid::Uuid::new_v4().simple()
                 );
-                for line in mail.body.lines().filter(|l| l.contains("://")) {
-                    tracing::info!(to = %mail.to, link = line.trim(), "mail written to the mail folder");
+                if *log_links {
+                    for line in mail.body.lines().filter(|l| l.contains("://")) {
+                        tracing::info!(to = %mail.to, link = line.trim(), "mail written to the mail folder");
+                    }
+                } else {
+                    tracing::info!(subject = %mail.subject, "mail written to the mail folder");
                 }
                 let text = format!(
                     "To: {}\nSubject: {}\n\n{}\n",
@@ -131,5 +137,76 @@ impl Mailer {
                 .map_err(AppError::internal)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// What the mailer logs while it writes one message with a link to the folder.
+    fn logs_of_one_mail(log_links: bool) -> String {
+        let dir = std::env::temp_dir().join(format!("portal-mail-{}", uuid::Uuid::new_v4()));
+        let base = url::Url::parse("https://portal.example.test").unwrap();
+        let mailer = Mailer::new(
+            None,
+            "Portal <p@example.test>",
+            dir.clone(),
+            &base,
+            log_links,
+        )
+        .unwrap();
+        let body = format!(
+            "Set a new password:\n\n{}\n",
+            mailer.link("/t/acme/password/reset/SECRET-TOKEN")
+        );
+        let logs = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let sink = Arc::clone(&logs);
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || Sink(Arc::clone(&sink)))
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(mailer.send(Mail {
+                to: "ada@acme.test".into(),
+                subject: "Reset your password".into(),
+                body,
+            }))
+            .unwrap();
+        });
+        let written = std::fs::read_dir(&dir).unwrap().count();
+        assert_eq!(written, 1, "the mail is in the folder either way");
+        let _ = std::fs::remove_dir_all(&dir);
+        String::from_utf8(logs.lock().unwrap().clone()).unwrap()
+    }
+
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn links_with_tokens_reach_the_log_only_in_development() {
+        let development = logs_of_one_mail(true);
+        assert!(development.contains("SECRET-TOKEN"), "{development}");
+        let production = logs_of_one_mail(false);
+        assert!(!production.contains("SECRET-TOKEN"), "{production}");
+        assert!(
+            production.contains("mail written to the mail folder"),
+            "{production}"
+        );
     }
 }

@@ -54,6 +54,7 @@ fn insecure_cookie_in_production_is_refused() {
         ("DATABASE_URL", "postgres://p@127.0.0.1/x"),
         ("REDIS_URL", "redis://127.0.0.1:6379"),
         ("SECRET_KEY", &key),
+        ("SMTP_URL", "smtps://u:p@smtp.example.test"),
         ("AUTH_SESSION_COOKIE_SECURE", "false"),
     ])
     .unwrap_err();
@@ -141,6 +142,7 @@ fn production(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, Stri
         ("DATABASE_URL", "postgres://p@127.0.0.1/x".into()),
         ("REDIS_URL", "redis://127.0.0.1:6379".into()),
         ("SECRET_KEY", "k".repeat(64)),
+        ("SMTP_URL", "smtps://u:p@smtp.example.test".into()),
     ];
     vars.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
     vars
@@ -415,5 +417,32 @@ fn password_hashing_threads_and_line() {
     assert_eq!(
         problems(err),
         ["AUTH_PASSWORD_HASH_THREADS: 0 is out of range: use 1 to 256"]
+    );
+}
+
+#[test]
+fn production_needs_a_mail_server_or_an_explicit_mail_folder() {
+    let without_smtp = |extra: &[(&'static str, &'static str)]| {
+        let vars = production(extra);
+        let pairs: Vec<(&str, &str)> = vars
+            .iter()
+            .filter(|(k, _)| *k != "SMTP_URL")
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect();
+        settings(&pairs)
+    };
+    let err = without_smtp(&[]).err().map(problems).unwrap_or_default();
+    assert!(
+        err.iter()
+            .any(|p| p.starts_with("SMTP_URL: is required in production")),
+        "{err:?}"
+    );
+    let folder = without_smtp(&[("PORTAL_MAIL_DIR_IN_PRODUCTION", "true")]);
+    assert!(folder.is_ok(), "{:?}", folder.err().map(problems));
+    let smtp = production_settings(&[]);
+    assert!(smtp.is_ok(), "{:?}", smtp.err().map(problems));
+    assert!(
+        settings(&[]).is_ok(),
+        "development writes to the folder without asking"
     );
 }
