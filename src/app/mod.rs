@@ -1,6 +1,7 @@
 //! The composition root: builds the portal from its settings (pools, clients,
 //! middleware, routes) and runs it with its background work beside it.
 
+mod guards;
 mod state;
 mod workers;
 
@@ -115,12 +116,14 @@ fn http_server(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Res
             // JSON only, no cookies: outside the session and CSRF middleware.
             .service(
                 web::scope("/api/v1")
+                    .wrap(from_fn(guards::refuse_nul))
                     .wrap(from_fn(general_rate_limit))
                     .configure(crate::api::routes)
                     .default_service(web::to(pages::not_found)),
             )
             .service(
                 web::scope("")
+                    .wrap(from_fn(guards::refuse_nul))
                     .wrap(from_fn(csrf::protect))
                     .wrap(session_middleware(store.clone(), &settings))
                     .wrap(from_fn(session_store_unavailable))

@@ -41,6 +41,9 @@ pub enum SsoOutcome {
     Refused(String),
 }
 
+/// The refusal of a person whose claims cannot be stored.
+pub const UNSTORABLE: &str = "The identity provider sent a value with a NUL character, which this portal cannot store. Ask your administrator to correct the account at the provider.";
+
 const NO_EMAIL: &str = "The identity provider did not share a valid email address, which this organization needs. Ask your administrator.";
 const DEACTIVATED: &str =
     "Your account in this organization is deactivated. Ask an administrator to reactivate it.";
@@ -56,6 +59,10 @@ pub async fn sign_in(
     meta: RequestMeta,
     method: &'static str,
 ) -> AppResult<SsoOutcome> {
+    if person.has_nul() {
+        tracing::warn!(tenant = %tenant.slug, "single sign-on refused: a claim holds NUL");
+        return Ok(SsoOutcome::Refused(UNSTORABLE.into()));
+    }
     let admission = admission::admit(
         &person.groups,
         rules.group_prefix,

@@ -26,6 +26,10 @@ pub async fn accept(
     invitation_hash: String,
     meta: RequestMeta,
 ) -> AppResult<SsoOutcome> {
+    if person.has_nul() {
+        tracing::warn!(tenant = %tenant.slug, "invitation through SSO refused: a claim holds NUL");
+        return Ok(SsoOutcome::Refused(crate::auth::sso::UNSTORABLE.into()));
+    }
     let platform_admin = admission::admit(
         &person.groups,
         rules.group_prefix,

@@ -36,3 +36,4 @@ mod sso_adversarial;
 mod sso_settings;
 mod tenancy;
 mod token_api;
+mod unstorable_text;

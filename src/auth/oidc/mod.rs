@@ -77,6 +77,18 @@ pub struct SsoPerson {
     pub id_token: String,
 }
 
+impl SsoPerson {
+    /// Whether a claim carries a NUL character, which the database cannot store.
+    pub fn has_nul(&self) -> bool {
+        let optional = [&self.email, &self.name, &self.preferred_username];
+        self.sub.contains('\0')
+            || optional
+                .iter()
+                .any(|v| v.as_deref().is_some_and(|s| s.contains('\0')))
+            || self.groups.iter().any(|g| g.contains('\0'))
+    }
+}
+
 /// Why single sign-on did not complete.
 #[derive(Debug, thiserror::Error)]
 pub enum SsoError {
