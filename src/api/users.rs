@@ -48,19 +48,20 @@ pub async fn create(
     let signup = input
         .parse(PasswordPolicy::default())
         .map_err(AppError::Validation)?;
-    let (tenant, user) = provision::create_organization(&state.db, &state.hasher, signup, meta)
-        .await
-        .map_err(|e| match e {
-            // The service reports a taken address as a field error; here it is a conflict.
-            AppError::Validation(fields) => AppError::Conflict(
-                fields
-                    .into_iter()
-                    .map(|f| f.message)
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ),
-            other => other,
-        })?;
+    let (tenant, user) =
+        provision::create_organization(&state.db, &state.hasher, state.outbox(), signup, meta)
+            .await
+            .map_err(|e| match e {
+                // The service reports a taken address as a field error; here it is a conflict.
+                AppError::Validation(fields) => AppError::Conflict(
+                    fields
+                        .into_iter()
+                        .map(|f| f.message)
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                ),
+                other => other,
+            })?;
     crate::auth::verification::send_link(
         &state.verification(),
         &tenant,

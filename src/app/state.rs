@@ -27,6 +27,7 @@ use crate::members::changes::MemberChanges;
 use crate::members::invitations::Invitations;
 use crate::members::profile::Profiles;
 use crate::members::registration::Registrations;
+use crate::models::authentik_outbox::Outbox;
 use crate::platform::Platform;
 
 /// What every request handler may use. Only delivery code (pages, API, CLI, health)
@@ -143,6 +144,11 @@ impl AppState {
             .map_err(|_| AppError::Unavailable("session store"))
     }
 
+    /// The Authentik outbox: on when provisioning is configured.
+    pub fn outbox(&self) -> Outbox {
+        Outbox::new(self.authentik.is_some())
+    }
+
     /// Password sign-in with lockout.
     pub fn sign_in(&self) -> SignIn<'_> {
         SignIn {
@@ -180,6 +186,7 @@ impl AppState {
         MemberChanges {
             db: &self.db,
             sessions: &self.sessions,
+            outbox: self.outbox(),
         }
     }
 
@@ -190,6 +197,7 @@ impl AppState {
             hasher: &self.hasher,
             mailer: &self.mailer,
             invitation_ttl: self.settings.invitation_ttl,
+            outbox: self.outbox(),
         }
     }
 
@@ -207,6 +215,7 @@ impl AppState {
             db: &self.db,
             hasher: &self.hasher,
             password_auth_enabled: self.settings.password_auth_enabled,
+            outbox: self.outbox(),
         }
     }
 
@@ -237,6 +246,7 @@ impl AppState {
             db: &self.db,
             group_prefix,
             super_admin_group,
+            outbox: self.outbox(),
         }
     }
 }

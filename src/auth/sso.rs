@@ -9,6 +9,7 @@ use crate::db::Db;
 use crate::domain::{Email, PersonName, Role};
 use crate::error::AppResult;
 use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
+use crate::models::authentik_outbox::Outbox;
 use crate::models::tenant::Tenant;
 use crate::models::user::{self, User};
 
@@ -21,6 +22,9 @@ pub struct SsoAdmission<'a> {
     pub group_prefix: &'a str,
     /// The group of platform admins.
     pub super_admin_group: &'a str,
+    /// Authentik provisioning, on or off (people admitted through an invitation are
+    /// provisioned like any other).
+    pub outbox: Outbox,
 }
 
 /// How a single sign-on ended.

@@ -9,7 +9,7 @@ use crate::config::Settings;
 use crate::db::{migrate, schema::tenant::users};
 use crate::domain::{BusinessType, Country, Email, OrganizationName, PersonName, Role, TenantSlug};
 use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
-use crate::models::authentik_outbox as outbox;
+use crate::models::authentik_outbox::Outbox;
 use crate::models::user;
 use crate::tenancy::{Tenant, provision};
 
@@ -52,6 +52,7 @@ pub(super) fn tenant_create(
         None => None,
     };
     let hasher = PasswordHasher::single(settings.password_hash_rounds)?;
+    let outbox = Outbox::new(settings.authentik.is_some());
     let password = generate_password();
     let hash = hasher.hash_blocking(&password)?;
     let mut conn = connect(settings)?;
@@ -59,11 +60,11 @@ pub(super) fn tenant_create(
     let tenant = conn
         .transaction(|conn| -> Result<Tenant, crate::error::AppError> {
             let tenant = provision::insert_tenant(conn, &org, "portal tenant create")?;
-            outbox::enqueue_tenant(conn, tenant.slug.as_str())?;
+            outbox.tenant_created(conn, tenant.slug.as_str())?;
             if let Some((email, name)) = &admin {
                 let user = user::insert(conn, email, name, Some(&hash), Role::Admin)?;
                 user::mark_verified(conn, user.id)?;
-                outbox::enqueue_person(conn, tenant.slug.as_str(), &user, "created")?;
+                outbox.person_changed(conn, tenant.slug.as_str(), &user, "created")?;
                 let ev = AuditEvent::new("user.created")
                     .actor(None, Some("portal tenant create"))
                     .target(&user.email)
@@ -88,6 +89,7 @@ pub(super) fn demo(settings: &Settings) -> anyhow::Result<()> {
     let email = field(Email::parse("admin@demo.example"))?;
     let name = field(PersonName::parse("Demo Admin"))?;
     let hasher = PasswordHasher::single(settings.password_hash_rounds)?;
+    let outbox = Outbox::new(settings.authentik.is_some());
     let password = generate_password();
     let hash = hasher.hash_blocking(&password)?;
     let mut conn = connect(settings)?;
@@ -111,7 +113,7 @@ pub(super) fn demo(settings: &Settings) -> anyhow::Result<()> {
                     },
                     "portal demo",
                 )?;
-                outbox::enqueue_tenant(conn, t.slug.as_str())?;
+                outbox.tenant_created(conn, t.slug.as_str())?;
                 t
             }
         };
@@ -124,7 +126,7 @@ pub(super) fn demo(settings: &Settings) -> anyhow::Result<()> {
             }
             None => {
                 let user = user::insert(conn, &email, &name, Some(&hash), Role::Admin)?;
-                outbox::enqueue_person(conn, tenant.slug.as_str(), &user, "created")?;
+                outbox.person_changed(conn, tenant.slug.as_str(), &user, "created")?;
                 user.id
             }
         };

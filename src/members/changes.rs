@@ -10,6 +10,7 @@ use crate::db::Db;
 use crate::domain::{MemberStatus, Role};
 use crate::error::{AppError, AppResult};
 use crate::models::audit_log::AuditEvent;
+use crate::models::authentik_outbox::Outbox;
 use crate::models::tenant::Tenant;
 use crate::models::user::{self, User};
 
@@ -20,6 +21,8 @@ pub struct MemberChanges<'a> {
     pub db: &'a Db,
     /// Every session of a person: ended or given the new role.
     pub sessions: &'a SessionIndex,
+    /// Authentik provisioning, on or off.
+    pub outbox: Outbox,
 }
 
 /// A change to one member.
@@ -107,6 +110,7 @@ pub async fn change(
     confirmed: bool,
 ) -> AppResult<Outcome> {
     let slug = req.tenant.slug.to_string();
+    let outbox = deps.outbox;
     let outcome = req
         .change(deps.db, move |tx| {
             let member = user::find_for_update(tx.conn, target)?.ok_or(AppError::NotFound)?;
@@ -129,7 +133,7 @@ pub async fn change(
             }
             // Authentik follows the change (groups, active flag) through the outbox.
             let reason = action.trim_start_matches("member.");
-            crate::models::authentik_outbox::enqueue_person(tx.conn, &slug, &updated, reason)?;
+            outbox.person_changed(tx.conn, &slug, &updated, reason)?;
             tx.record(AuditEvent::new(action).target(&updated.email).details(details))?;
             Ok(Outcome::Done(updated))
         })

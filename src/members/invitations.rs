@@ -15,6 +15,7 @@ use crate::error::{AppError, AppResult};
 use crate::mail::Mail;
 use crate::mail::Mailer;
 use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
+use crate::models::authentik_outbox::Outbox;
 use crate::models::invitation;
 use crate::models::tenant::Tenant;
 use crate::models::user::{self, User};
@@ -31,6 +32,8 @@ pub struct Invitations<'a> {
     pub mailer: &'a Mailer,
     /// How long an invitation link works.
     pub invitation_ttl: std::time::Duration,
+    /// Authentik provisioning, on or off.
+    pub outbox: Outbox,
 }
 
 /// When an invitation sent now stops working.
@@ -194,6 +197,7 @@ pub async fn accept(
     };
     let hash = deps.hasher.hash(&password).await?;
     let slug = tenant.slug.to_string();
+    let outbox = deps.outbox;
     deps.db
         .tenant(&tenant.schema, move |conn| {
             let (id, email, role) = match find(conn, &raw, true)? {
@@ -207,13 +211,14 @@ pub async fn accept(
                 .returning(User::as_returning())
                 .get_result(conn)?;
             mark_accepted(conn, &slug, &meta, id, &user, role, "password")?;
+            outbox.person_changed(conn, &slug, &user, "created")?;
             Ok(Ok(user))
         })
         .await
 }
 
-/// Marks an invitation accepted by the person it created, feeds the Authentik outbox
-/// and audits it, inside the caller's transaction.
+/// Marks an invitation accepted by the person it created and audits it, inside the
+/// caller's transaction (which also tells Authentik about the person).
 pub fn mark_accepted(
     conn: &mut PgConnection,
     slug: &str,
@@ -224,7 +229,6 @@ pub fn mark_accepted(
     method: &str,
 ) -> AppResult<()> {
     invitation::set_accepted(conn, id)?;
-    crate::models::authentik_outbox::enqueue_person(conn, slug, user, "created")?;
     let ev = AuditEvent::new("invitation.accepted")
         .actor(Some(user.id), Some(&user.email))
         .target(&user.email)

@@ -6,7 +6,7 @@ use crate::db::Db;
 use crate::domain::{Email, FieldError, NewPassword, PasswordPolicy, PersonName, Role};
 use crate::error::{AppError, AppResult};
 use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
-use crate::models::authentik_outbox as outbox;
+use crate::models::authentik_outbox::Outbox;
 use crate::models::tenant::Tenant;
 use crate::models::tenant_settings::{Registration, TenantSettings};
 use crate::models::user::{self, User};
@@ -20,6 +20,8 @@ pub struct Registrations<'a> {
     pub hasher: &'a PasswordHasher,
     /// Whether the portal allows password sign-in at all.
     pub password_auth_enabled: bool,
+    /// Authentik provisioning, on or off.
+    pub outbox: Outbox,
 }
 
 /// The registration form as typed.
@@ -75,13 +77,14 @@ pub async fn register(
     }
     let hash = deps.hasher.hash(&password).await?;
     let slug = tenant.slug.to_string();
+    let outbox = deps.outbox;
     let user = deps
         .db
         .tenant(&tenant.schema, move |conn| {
             // Taken emails are refused by the unique index, so two racing
             // registrations cannot both succeed.
             let user = user::insert(conn, &email, &name, Some(&hash), Role::Member)?;
-            outbox::enqueue_person(conn, &slug, &user, "created")?;
+            outbox.person_changed(conn, &slug, &user, "created")?;
             let ev = AuditEvent::new("user.registered")
                 .actor(Some(user.id), Some(&user.email))
                 .target(&user.email)

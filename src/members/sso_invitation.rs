@@ -10,6 +10,7 @@ use crate::domain::{Email, PersonName, Role};
 use crate::error::AppResult;
 use crate::members::invitations;
 use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
+use crate::models::authentik_outbox::Outbox;
 use crate::models::invitation;
 use crate::models::tenant::Tenant;
 use crate::models::user;
@@ -39,13 +40,13 @@ pub async fn accept(
     .platform_admin;
     let slug = tenant.slug.to_string();
     let person = person.clone();
+    let outbox = rules.outbox;
     rules
         .db
         .tenant(&tenant.schema, move |conn| {
             decide(
                 conn,
-                &slug,
-                &meta,
+                (&slug, &meta, outbox),
                 &person,
                 &invitation_hash,
                 platform_admin,
@@ -56,8 +57,7 @@ pub async fn accept(
 
 fn decide(
     conn: &mut PgConnection,
-    slug: &str,
-    meta: &RequestMeta,
+    (slug, meta, outbox): (&str, &RequestMeta, Outbox),
     person: &SsoPerson,
     invitation_hash: &str,
     platform_admin: bool,
@@ -82,6 +82,7 @@ fn decide(
     // The link reached the invited mailbox, so the address is confirmed.
     let user = user::link_sso_identity(conn, created.id, &person.sub)?;
     invitations::mark_accepted(conn, slug, meta, id, &user, role, "sso")?;
+    outbox.person_changed(conn, slug, &user, "created")?;
     let ev = AuditEvent::new("login.succeeded")
         .actor(Some(user.id), Some(&user.email))
         .target(&user.email)

@@ -21,8 +21,45 @@ pub const TENANT_CREATED: &str = "tenant_created";
 /// user and group membership must match the person's current state.
 pub const PERSON_CHANGED: &str = "person_changed";
 
+/// Whether Authentik provisioning is on (`AUTHENTIK_URL` and `AUTHENTIK_TOKEN`). While
+/// it is off nothing is queued: nobody would deliver it, and `portal authentik sync`
+/// brings Authentik up to date when it is turned on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outbox {
+    on: bool,
+}
+
+impl Outbox {
+    /// The outbox, on or off.
+    pub fn new(on: bool) -> Self {
+        Self { on }
+    }
+
+    /// Queues the creation of a tenant's groups, inside the caller's transaction.
+    pub fn tenant_created(self, conn: &mut PgConnection, slug: &str) -> AppResult<()> {
+        if self.on {
+            enqueue_tenant(conn, slug)?;
+        }
+        Ok(())
+    }
+
+    /// Queues bringing a person's Authentik user in line with the person.
+    pub fn person_changed(
+        self,
+        conn: &mut PgConnection,
+        slug: &str,
+        person: &User,
+        reason: &str,
+    ) -> AppResult<()> {
+        if self.on {
+            enqueue_person(conn, slug, person, reason)?;
+        }
+        Ok(())
+    }
+}
+
 /// Queues the creation of a tenant's groups, inside the caller's transaction.
-pub fn enqueue_tenant(conn: &mut PgConnection, slug: &str) -> AppResult<()> {
+fn enqueue_tenant(conn: &mut PgConnection, slug: &str) -> AppResult<()> {
     diesel::insert_into(outbox::table)
         .values((
             outbox::ordering_key.eq(format!("tenant:{slug}")),
@@ -36,7 +73,7 @@ pub fn enqueue_tenant(conn: &mut PgConnection, slug: &str) -> AppResult<()> {
 /// Queues bringing a person's Authentik user in line with the person, inside the
 /// caller's transaction. `reason` is for people reading the outbox (`created`,
 /// `role_changed`, `deactivated`, `removed`, …).
-pub fn enqueue_person(
+fn enqueue_person(
     conn: &mut PgConnection,
     slug: &str,
     person: &User,

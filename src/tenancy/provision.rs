@@ -11,7 +11,7 @@ use crate::domain::{
 };
 use crate::error::{AppError, AppResult};
 use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
-use crate::models::authentik_outbox as outbox;
+use crate::models::authentik_outbox::Outbox;
 use crate::models::platform_audit;
 use crate::models::tenant::{Tenant, TenantRow};
 use crate::models::user::{self, User};
@@ -141,10 +141,12 @@ pub fn slug_taken(slug: &TenantSlug) -> AppError {
     )])
 }
 
-/// Creates the organization and signs up its admin.
+/// Creates the organization and signs up its admin; Authentik follows through the
+/// outbox when provisioning is on.
 pub async fn create_organization(
     db: &Db,
     hasher: &PasswordHasher,
+    outbox: Outbox,
     signup: Signup,
     meta: RequestMeta,
 ) -> AppResult<(Tenant, User)> {
@@ -154,8 +156,8 @@ pub async fn create_organization(
             let tenant = insert_tenant(conn, &signup.organization, signup.email.as_str())?;
             let user = user::insert(conn, &signup.email, &signup.name, Some(&hash), Role::Admin)?;
             // Authentik follows from the outbox, committed with the organization itself.
-            outbox::enqueue_tenant(conn, tenant.slug.as_str())?;
-            outbox::enqueue_person(conn, tenant.slug.as_str(), &user, "created")?;
+            outbox.tenant_created(conn, tenant.slug.as_str())?;
+            outbox.person_changed(conn, tenant.slug.as_str(), &user, "created")?;
             let actor = AuditEvent::new("organization.created")
                 .actor(Some(user.id), Some(&user.email))
                 .target(tenant.slug.as_str());

@@ -70,7 +70,9 @@ pub async fn submit(
     // Without Redis the new admin could not be signed in: refuse before creating
     // anything, so a retry does not find its own organization taken.
     state.redis_ping().await?;
-    match provision::create_organization(&state.db, &state.hasher, signup, meta).await {
+    match provision::create_organization(&state.db, &state.hasher, state.outbox(), signup, meta)
+        .await
+    {
         Ok((tenant, user)) => {
             verification::send_link(&state.verification(), &tenant, Recipient::from(&user)).await?;
             signed_in(&session, &tenant, &user, None)

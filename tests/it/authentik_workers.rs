@@ -8,7 +8,7 @@ use tenant_portal::config::Settings;
 
 use crate::common::authentik_env::{TOKEN, db, outbox, undelivered};
 use crate::common::fake_authentik::FakeAuthentik;
-use crate::common::{PASSWORD, TestApp};
+use crate::common::{OWN_WORKERS, PASSWORD, TestApp};
 
 fn worker(app: &TestApp, fake: &FakeAuthentik) -> Worker {
     let vars = [
@@ -25,8 +25,16 @@ fn worker(app: &TestApp, fake: &FakeAuthentik) -> Worker {
 
 #[tokio::test]
 async fn two_workers_deliver_each_change_exactly_once() {
-    // A portal without Authentik settings queues changes but runs no worker.
-    let app = TestApp::spawn_with(&[("RATE_LIMIT_ENABLED", "false")]).await;
+    // A portal with provisioning on queues the changes; its own worker does not run,
+    // the two below (two instances, say) deliver them to the fake.
+    let fake = FakeAuthentik::start(TOKEN).await;
+    let app = TestApp::spawn_with(&[
+        ("RATE_LIMIT_ENABLED", "false"),
+        ("AUTHENTIK_URL", &fake.url()),
+        ("AUTHENTIK_TOKEN", TOKEN),
+        (OWN_WORKERS, "1"),
+    ])
+    .await;
     let http = reqwest::Client::new();
     for i in 0..10 {
         let res = http
@@ -43,7 +51,6 @@ async fn two_workers_deliver_each_change_exactly_once() {
     }
     assert_eq!(undelivered(&app), 20);
 
-    let fake = FakeAuthentik::start(TOKEN).await;
     let (a, b) = (worker(&app, &fake), worker(&app, &fake));
     for _ in 0..20 {
         let (ra, rb) = tokio::join!(a.round(), b.round());

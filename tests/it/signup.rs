@@ -158,3 +158,22 @@ async fn an_oversized_form_is_refused_with_413() {
     assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(page.body.contains("Too much data"));
 }
+
+#[tokio::test]
+async fn without_authentik_provisioning_nothing_waits_in_the_outbox() {
+    let app = TestApp::spawn().await;
+    let admin = app.signup("Acme", "acme", "ada@acme.test").await;
+    let invited = admin
+        .submit(
+            "/t/acme/members",
+            "/t/acme/members/invite",
+            &[("email", "sam@acme.test"), ("role", "staff")],
+        )
+        .await;
+    assert_eq!(invited.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.query_strings("SELECT count(*)::text AS v FROM public.authentik_outbox"),
+        ["0"],
+        "changes were queued for an Authentik nobody delivers to"
+    );
+}

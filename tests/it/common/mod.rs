@@ -46,6 +46,10 @@ fn database_url(name: &str) -> String {
     format!("{base}/{name}?{query}")
 }
 
+/// Pass `(OWN_WORKERS, "1")` to `spawn_with` for a portal that runs no background work
+/// (outbox delivery, key maintenance): the test runs it itself.
+pub const OWN_WORKERS: &str = "TEST_OWN_WORKERS";
+
 /// A strong password accepted by the policy.
 pub const PASSWORD: &str = "Correct-Horse-Battery-9142";
 
@@ -183,14 +187,22 @@ impl TestApp {
         for (k, v) in overrides {
             vars.insert(k.to_string(), v.to_string());
         }
+        // Not a setting of the portal: whether the test runs the background work itself.
+        let own_workers = vars.remove(OWN_WORKERS).is_some();
         let settings = Settings::from_map(&vars).expect("valid test settings");
         let app = Application::build(settings).await.expect("portal starts");
         let address = format!("http://127.0.0.1:{}", app.port());
         // The background work runs as in `portal serve`, beside the server.
-        let workers = app.start_workers().await;
+        let workers = if own_workers {
+            None
+        } else {
+            Some(app.start_workers().await)
+        };
         tokio::spawn(async move {
             let served = app.run_until_stopped().await;
-            workers.stop().await;
+            if let Some(w) = workers {
+                w.stop().await;
+            }
             served
         });
         TestApp {
