@@ -1,0 +1,2 @@
+#[path = "it/blueprint.rs"]
+mod blueprint;
