@@ -12,6 +12,7 @@ mod authentik_client;
 mod authentik_provisioning;
 mod authentik_sync;
 mod authentik_workers;
+mod blueprint;
 mod browser;
 mod browser_sso;
 mod cli;

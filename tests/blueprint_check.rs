@@ -1,2 +1,0 @@
-#[path = "it/blueprint.rs"]
-mod blueprint;
