@@ -17,13 +17,17 @@ use crate::models::authentik_outbox::{self as outbox, OutboxRow};
 
 /// Rows claimed at once.
 const BATCH: i64 = 16;
-/// How long a claimed row stays hidden from other workers.
-const LEASE: Duration = Duration::from_secs(300);
+/// How long a claimed row stays hidden from other workers unless its worker renews the
+/// claim (every third of it while delivering): a crashed worker's rows are back this
+/// soon, and a stalled one cannot settle rows another worker took over.
+pub const LEASE: Duration = Duration::from_secs(15);
 /// The longest wait between attempts of a refused row.
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
 /// What the worker needs.
 pub struct Worker {
+    /// This worker's claims are fenced by this id.
+    me: Uuid,
     db: Db,
     client: Arc<AuthentikClient>,
     settings: AuthentikSettings,
@@ -39,6 +43,7 @@ impl Worker {
         prefix: String,
     ) -> Self {
         Self {
+            me: Uuid::new_v4(),
             db,
             client,
             settings,
@@ -74,11 +79,43 @@ impl Worker {
         if !self.client.available() {
             return Ok(0);
         }
+        let me = self.me;
         let rows = self
             .db
-            .run(|conn| outbox::claim(conn, BATCH, LEASE))
+            .run(move |conn| outbox::claim(conn, me, BATCH, LEASE))
             .await?;
         let n = rows.len();
+        if n == 0 {
+            return Ok(0);
+        }
+        let heartbeat = self.keep_claimed(rows.iter().map(|r| r.id).collect());
+        let result = self.deliver_batch(rows).await;
+        heartbeat.abort();
+        result.map(|()| n)
+    }
+
+    /// Renews the claim on `ids` every third of the lease until aborted.
+    fn keep_claimed(&self, ids: Vec<i64>) -> tokio::task::JoinHandle<()> {
+        let (db, me) = (self.db.clone(), self.me);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(LEASE / 3);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let ids = ids.clone();
+                if let Err(e) = db
+                    .run(move |conn| outbox::renew(conn, me, &ids, LEASE))
+                    .await
+                {
+                    tracing::warn!(error = %e, "Authentik outbox claim not renewed");
+                }
+            }
+        })
+    }
+
+    /// Delivers claimed rows in order; stops at an outage and hands the rest back.
+    async fn deliver_batch(&self, rows: Vec<OutboxRow>) -> AppResult<()> {
+        let me = self.me;
         let mut rest = rows.into_iter();
         while let Some(row) = rest.next() {
             let id = row.id;
@@ -90,13 +127,13 @@ impl Worker {
                 let ids: Vec<i64> = rest.map(|r| r.id).collect();
                 let pause = self.client.circuit_pause();
                 self.db
-                    .run(move |conn| outbox::release(conn, &ids, pause))
+                    .run(move |conn| outbox::release(conn, me, &ids, pause))
                     .await?;
                 tracing::debug!(row = id, "Authentik unavailable; outbox paused");
                 break;
             }
         }
-        Ok(n)
+        Ok(())
     }
 
     async fn record(&self, row: &OutboxRow, result: Result<(), Failure>) -> AppResult<()> {
@@ -106,12 +143,17 @@ impl Worker {
         let base = self.settings.outbox_backoff;
         let pause = self.client.circuit_pause();
         let kind = row.kind.clone();
+        let me = self.me;
         match result {
-            Ok(()) => self.db.run(move |conn| outbox::mark_done(conn, id)).await,
+            Ok(()) => {
+                self.db
+                    .run(move |conn| outbox::mark_done(conn, me, id))
+                    .await
+            }
             Err(Failure::Authentik(e)) if e.is_outage() => {
                 let msg = e.to_string();
                 self.db
-                    .run(move |conn| outbox::reschedule(conn, id, pause, &msg, false))
+                    .run(move |conn| outbox::reschedule(conn, me, id, pause, &msg, false))
                     .await
             }
             Err(f) if attempts >= max => {
@@ -121,7 +163,7 @@ impl Worker {
                     "Authentik outbox row failed; an operator must look at it"
                 );
                 self.db
-                    .run(move |conn| outbox::mark_failed(conn, id, &msg))
+                    .run(move |conn| outbox::mark_failed(conn, me, id, &msg))
                     .await
             }
             Err(f) => {
@@ -132,7 +174,7 @@ impl Worker {
                     "Authentik outbox row refused; will retry"
                 );
                 self.db
-                    .run(move |conn| outbox::reschedule(conn, id, wait, &msg, true))
+                    .run(move |conn| outbox::reschedule(conn, me, id, wait, &msg, true))
                     .await
             }
         }

@@ -119,10 +119,16 @@ pub struct OutboxRow {
     pub attempts: i32,
 }
 
-/// Claims up to `limit` due rows, the first pending row of each key only, and hides
-/// them from other workers for `lease` (a crashed worker's rows come back after it).
-pub fn claim(conn: &mut PgConnection, limit: i64, lease: Duration) -> AppResult<Vec<OutboxRow>> {
-    let sql = "UPDATE public.authentik_outbox SET next_attempt_at = now() + make_interval(secs => $2), updated_at = now() \
+/// Claims up to `limit` due rows for worker `me`, the first pending row of each key
+/// only, and hides them from other workers for `lease` (renewed by [`renew`] while the
+/// worker works; a crashed worker's rows come back when it runs out).
+pub fn claim(
+    conn: &mut PgConnection,
+    me: Uuid,
+    limit: i64,
+    lease: Duration,
+) -> AppResult<Vec<OutboxRow>> {
+    let sql = "UPDATE public.authentik_outbox SET next_attempt_at = now() + make_interval(secs => $2), updated_at = now(), claimed_by = $3 \
         WHERE id IN ( \
           SELECT o.id FROM public.authentik_outbox o \
           WHERE o.status = 'pending' AND o.next_attempt_at <= now() \
@@ -133,14 +139,26 @@ pub fn claim(conn: &mut PgConnection, limit: i64, lease: Duration) -> AppResult<
     let mut rows: Vec<OutboxRow> = diesel::sql_query(sql)
         .bind::<BigInt, _>(limit)
         .bind::<Double, _>(lease.as_secs_f64())
+        .bind::<diesel::sql_types::Uuid, _>(me)
         .load(conn)?;
     rows.sort_by_key(|r| r.id);
     Ok(rows)
 }
 
-/// The row reached Authentik.
-pub fn mark_done(conn: &mut PgConnection, id: i64) -> AppResult<()> {
-    diesel::update(outbox::table.find(id))
+/// Extends the lease of the rows worker `me` still holds.
+pub fn renew(conn: &mut PgConnection, me: Uuid, ids: &[i64], lease: Duration) -> AppResult<usize> {
+    let sql = "UPDATE public.authentik_outbox SET next_attempt_at = now() + make_interval(secs => $3) \
+        WHERE id = ANY($1) AND claimed_by = $2 AND status = 'pending'";
+    Ok(diesel::sql_query(sql)
+        .bind::<diesel::sql_types::Array<BigInt>, _>(ids)
+        .bind::<diesel::sql_types::Uuid, _>(me)
+        .bind::<Double, _>(lease.as_secs_f64())
+        .execute(conn)?)
+}
+
+/// The row reached Authentik (a no-op when the claim is no longer `me`'s).
+pub fn mark_done(conn: &mut PgConnection, me: Uuid, id: i64) -> AppResult<()> {
+    diesel::update(outbox::table.find(id).filter(outbox::claimed_by.eq(me)))
         .set((
             outbox::status.eq("done"),
             outbox::attempts.eq(outbox::attempts + 1),
@@ -152,28 +170,30 @@ pub fn mark_done(conn: &mut PgConnection, id: i64) -> AppResult<()> {
 }
 
 /// Tries again after `after`; `counts` says whether this attempt counts towards
-/// the limit (outages do not).
+/// the limit (outages do not). A no-op when the claim is no longer `me`'s.
 pub fn reschedule(
     conn: &mut PgConnection,
+    me: Uuid,
     id: i64,
     after: Duration,
     error: &str,
     counts: bool,
 ) -> AppResult<()> {
     let sql = "UPDATE public.authentik_outbox SET next_attempt_at = now() + make_interval(secs => $2), \
-        attempts = attempts + $3, last_error = $4, updated_at = now() WHERE id = $1";
+        attempts = attempts + $3, last_error = $4, updated_at = now() WHERE id = $1 AND claimed_by = $5";
     diesel::sql_query(sql)
         .bind::<BigInt, _>(id)
         .bind::<Double, _>(after.as_secs_f64())
         .bind::<diesel::sql_types::Integer, _>(i32::from(counts))
         .bind::<Text, _>(error)
+        .bind::<diesel::sql_types::Uuid, _>(me)
         .execute(conn)?;
     Ok(())
 }
 
 /// Gives up on a row: an operator has to look at it (`portal authentik status`).
-pub fn mark_failed(conn: &mut PgConnection, id: i64, error: &str) -> AppResult<()> {
-    diesel::update(outbox::table.find(id))
+pub fn mark_failed(conn: &mut PgConnection, me: Uuid, id: i64, error: &str) -> AppResult<()> {
+    diesel::update(outbox::table.find(id).filter(outbox::claimed_by.eq(me)))
         .set((
             outbox::status.eq("failed"),
             outbox::attempts.eq(outbox::attempts + 1),
@@ -184,16 +204,17 @@ pub fn mark_failed(conn: &mut PgConnection, id: i64, error: &str) -> AppResult<(
     Ok(())
 }
 
-/// Hands claimed rows back, due at once (the worker stopped before them).
-pub fn release(conn: &mut PgConnection, ids: &[i64], after: Duration) -> AppResult<()> {
+/// Hands claimed rows back, due after `after` (the worker stopped before them).
+pub fn release(conn: &mut PgConnection, me: Uuid, ids: &[i64], after: Duration) -> AppResult<()> {
     if ids.is_empty() {
         return Ok(());
     }
     let sql = "UPDATE public.authentik_outbox SET next_attempt_at = now() + make_interval(secs => $2) \
-        WHERE id = ANY($1) AND status = 'pending'";
+        WHERE id = ANY($1) AND status = 'pending' AND claimed_by = $3";
     diesel::sql_query(sql)
         .bind::<diesel::sql_types::Array<BigInt>, _>(ids)
         .bind::<Double, _>(after.as_secs_f64())
+        .bind::<diesel::sql_types::Uuid, _>(me)
         .execute(conn)?;
     Ok(())
 }

@@ -1,12 +1,15 @@
 //! Several portal instances share one outbox: every change is delivered once.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use reqwest::StatusCode;
-use tenant_portal::authentik::{AuthentikClient, worker::Worker};
+use tenant_portal::authentik::AuthentikClient;
+use tenant_portal::authentik::worker::{LEASE, Worker};
 use tenant_portal::config::Settings;
+use tenant_portal::models::authentik_outbox as outbox_rows;
 
-use crate::common::authentik_env::{TOKEN, db, outbox, undelivered};
+use crate::common::authentik_env::{TOKEN, db, outbox as rows, undelivered};
 use crate::common::fake_authentik::FakeAuthentik;
 use crate::common::{OWN_WORKERS, PASSWORD, TestApp};
 
@@ -60,11 +63,73 @@ async fn two_workers_deliver_each_change_exactly_once() {
             break;
         }
     }
-    assert_eq!(undelivered(&app), 0, "{:?}", outbox(&app));
+    assert_eq!(undelivered(&app), 0, "{:?}", rows(&app));
     assert_eq!(fake.users().len(), 10);
     assert_eq!(fake.user_creations(), 10, "no person was delivered twice");
     assert_eq!(fake.groups().len(), 30);
-    for row in outbox(&app) {
+    for row in rows(&app) {
         assert!(row.ends_with("|1"), "delivered in one attempt: {row}");
     }
+}
+
+#[tokio::test]
+async fn a_crashed_workers_rows_come_back_within_its_lease_and_its_late_writes_change_nothing() {
+    let fake = FakeAuthentik::start(TOKEN).await;
+    let app = TestApp::spawn_with(&[
+        ("RATE_LIMIT_ENABLED", "false"),
+        ("AUTHENTIK_URL", &fake.url()),
+        ("AUTHENTIK_TOKEN", TOKEN),
+        (OWN_WORKERS, "1"),
+    ])
+    .await;
+    app.signup("Acme", "acme", "ada@acme.test").await;
+    assert_eq!(undelivered(&app), 2);
+
+    // A worker claims the rows and dies before delivering any of them.
+    let crashed = uuid::Uuid::new_v4();
+    let claimed = db(&app)
+        .run(move |conn| outbox_rows::claim(conn, crashed, 16, LEASE))
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 2);
+
+    // Another instance's worker finds nothing while the claim lasts, then delivers.
+    let survivor = worker(&app, &fake);
+    assert_eq!(
+        survivor.round().await.expect("round"),
+        0,
+        "a live claim was taken"
+    );
+    let started = std::time::Instant::now();
+    while undelivered(&app) > 0 {
+        assert!(
+            started.elapsed() < LEASE * 3,
+            "rows of a crashed worker still wait: {:?}",
+            rows(&app)
+        );
+        survivor.round().await.expect("round");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(fake.user_creations(), 1);
+    assert_eq!(
+        rows(&app),
+        ["done|tenant_created|1", "done|person_changed|1"]
+    );
+
+    // The crashed worker comes back with writes for rows it no longer holds.
+    let ids: Vec<i64> = claimed.iter().map(|r| r.id).collect();
+    db(&app)
+        .run(move |conn| {
+            for id in ids {
+                outbox_rows::reschedule(conn, crashed, id, Duration::ZERO, "late", true)?;
+                outbox_rows::mark_failed(conn, crashed, id, "late")?;
+            }
+            Ok(())
+        })
+        .await
+        .expect("late writes");
+    assert_eq!(
+        rows(&app),
+        ["done|tenant_created|1", "done|person_changed|1"]
+    );
 }

@@ -14,6 +14,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        claimed_by -> Nullable<Uuid>,
     }
 }
 

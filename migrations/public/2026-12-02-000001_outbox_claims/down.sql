@@ -1,0 +1,1 @@
+ALTER TABLE authentik_outbox DROP COLUMN claimed_by;
