@@ -85,6 +85,22 @@ pub fn open_or_renew(
     Ok(renewed > 0)
 }
 
+/// The invitation with this id, while it is open (neither accepted nor withdrawn).
+type OpenWithId = diesel::dsl::Filter<
+    diesel::dsl::Filter<
+        diesel::dsl::Find<invitations::table, Uuid>,
+        diesel::dsl::IsNull<invitations::accepted_at>,
+    >,
+    diesel::dsl::IsNull<invitations::revoked_at>,
+>;
+
+fn open_with_id(id: Uuid) -> OpenWithId {
+    invitations::table
+        .find(id)
+        .filter(invitations::accepted_at.is_null())
+        .filter(invitations::revoked_at.is_null())
+}
+
 /// Gives an open invitation a new link (the old one stops working); its address and
 /// role, or `None` when no open invitation has this id.
 pub fn renew_link(
@@ -93,39 +109,29 @@ pub fn renew_link(
     token_hash: &str,
     expires: OffsetDateTime,
 ) -> AppResult<Option<(String, Role)>> {
-    Ok(diesel::update(
-        invitations::table
-            .find(id)
-            .filter(invitations::accepted_at.is_null())
-            .filter(invitations::revoked_at.is_null()),
-    )
-    .set((
-        invitations::token_hash.eq(token_hash),
-        invitations::expires_at.eq(expires),
-        invitations::sent_count.eq(invitations::sent_count + 1),
-        invitations::updated_at.eq(diesel::dsl::now),
-    ))
-    .returning((invitations::email, invitations::role))
-    .get_result(conn)
-    .optional()?)
+    Ok(diesel::update(open_with_id(id))
+        .set((
+            invitations::token_hash.eq(token_hash),
+            invitations::expires_at.eq(expires),
+            invitations::sent_count.eq(invitations::sent_count + 1),
+            invitations::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning((invitations::email, invitations::role))
+        .get_result(conn)
+        .optional()?)
 }
 
 /// Withdraws an open invitation; its address, or `None` when no open invitation has
 /// this id.
 pub fn withdraw(conn: &mut PgConnection, id: Uuid) -> AppResult<Option<String>> {
-    Ok(diesel::update(
-        invitations::table
-            .find(id)
-            .filter(invitations::accepted_at.is_null())
-            .filter(invitations::revoked_at.is_null()),
-    )
-    .set((
-        invitations::revoked_at.eq(Some(OffsetDateTime::now_utc())),
-        invitations::updated_at.eq(diesel::dsl::now),
-    ))
-    .returning(invitations::email)
-    .get_result(conn)
-    .optional()?)
+    Ok(diesel::update(open_with_id(id))
+        .set((
+            invitations::revoked_at.eq(Some(OffsetDateTime::now_utc())),
+            invitations::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(invitations::email)
+        .get_result(conn)
+        .optional()?)
 }
 
 /// Marks an invitation accepted.
