@@ -5,6 +5,7 @@
 
 mod common;
 
+mod api_contract;
 mod api_users;
 mod architecture;
 mod audit;
