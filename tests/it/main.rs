@@ -29,6 +29,7 @@ mod platform;
 mod profile;
 mod rate_limit;
 mod registration;
+mod schemathesis;
 mod session_lifetime;
 mod signup;
 mod sso;
