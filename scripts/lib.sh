@@ -322,6 +322,35 @@ ensure_test_provider() {
         { printf '==> error: npm ci failed in tests/oidc-provider\n' >&2; return 1; }
 }
 
+# The schemathesis release the API contract run (tests/it/schemathesis.rs) is written
+# for: its command-line flags change between releases.
+SCHEMATHESIS_VERSION=4.32.5
+
+# ensure_schemathesis: installs schemathesis SCHEMATHESIS_VERSION from PyPI into a
+# virtual environment of its own (under ~/.cache/tenant-portal, kept between runs) unless
+# it is there already, and exports SCHEMATHESIS, the path of its `st` command, for the
+# test suite. Needs python3 (3.9 or later) with the venv module.
+ensure_schemathesis() {
+    local venv="${XDG_CACHE_HOME:-$HOME/.cache}/tenant-portal/schemathesis-$SCHEMATHESIS_VERSION"
+    export SCHEMATHESIS="$venv/bin/st"
+    if [ -x "$SCHEMATHESIS" ] &&
+        "$venv/bin/python" -c 'import importlib.metadata as m, sys; sys.exit(m.version("schemathesis") != sys.argv[1])' \
+            "$SCHEMATHESIS_VERSION" 2>/dev/null; then
+        say "schemathesis $SCHEMATHESIS_VERSION is installed"
+        return 0
+    fi
+    if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+        ensure_packages python3 python3-venv || return 1
+    fi
+    say "installing schemathesis $SCHEMATHESIS_VERSION (pip, into $venv)"
+    rm -rf "$venv"
+    python3 -m venv "$venv" ||
+        { printf '==> error: could not create a Python virtual environment at %s\n' "$venv" >&2; return 1; }
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-input \
+        "schemathesis==$SCHEMATHESIS_VERSION" </dev/null ||
+        { printf '==> error: pip could not install schemathesis %s\n' "$SCHEMATHESIS_VERSION" >&2; return 1; }
+}
+
 # --- Benchmarks (scripts/bench-*) -------------------------------------------------
 
 # urlencode STRING: percent-encodes STRING for a form body.

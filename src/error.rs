@@ -59,6 +59,18 @@ pub enum AppError {
     /// The request is not of a form the portal takes.
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// The address exists, but not with this method.
+    #[error("method not allowed")]
+    MethodNotAllowed {
+        /// The methods it offers, for `Allow` ("GET, HEAD").
+        allow: String,
+    },
+    /// The body is not of the media type the address takes.
+    #[error("unsupported media type")]
+    UnsupportedMediaType {
+        /// The media type it takes, for `Accept-Post`.
+        accept: &'static str,
+    },
     /// Too many requests; try again after this many seconds.
     #[error("rate limited")]
     RateLimited {
@@ -100,6 +112,8 @@ impl AppError {
             AppError::Conflict(_) => "Conflict",
             AppError::PayloadTooLarge => "PayloadTooLarge",
             AppError::BadRequest(_) => "BadRequest",
+            AppError::MethodNotAllowed { .. } => "MethodNotAllowed",
+            AppError::UnsupportedMediaType { .. } => "UnsupportedMediaType",
             AppError::RateLimited { .. } => "RateLimited",
             AppError::Unavailable(_) | AppError::Busy(_) => "ServiceUnavailable",
             AppError::Internal(_) => "InternalError",
@@ -123,6 +137,8 @@ impl AppError {
             AppError::Conflict(m) => ("Already taken", m.clone()),
             AppError::PayloadTooLarge => ("Too much data", "The form sent more data than the portal accepts. Shorten what you typed and try again.".into()),
             AppError::BadRequest(m) => ("Bad request", m.clone()),
+            AppError::MethodNotAllowed { allow } => ("Method not allowed", format!("This address does not answer this method. It answers {allow}.")),
+            AppError::UnsupportedMediaType { accept } => ("Unsupported media type", format!("Send the body as {accept}, with Content-Type: {accept}.")),
             AppError::RateLimited { retry_after, message } => ("Too many attempts", format!("{message} Try again in {}.", wait_words(*retry_after))),
             AppError::Unavailable(c) => ("Temporarily unavailable", format!("The portal cannot reach its {c} right now. Nothing was lost; please try again in a moment.")),
             AppError::Busy(what) => ("Busy", format!("The portal is busy {what} right now and did nothing with this request. Please try again in a few seconds.")),
@@ -137,6 +153,23 @@ impl AppError {
             AppError::Unavailable(_) => Some(5),
             AppError::Busy(_) => Some(2),
             _ => None,
+        }
+    }
+
+    /// The headers that tell a client what to do next: `Retry-After`, `Allow` (405),
+    /// `Accept-Post` (415).
+    fn hint_headers(&self, res: &mut actix_web::HttpResponseBuilder) {
+        if let Some(secs) = self.retry_after() {
+            res.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        match self {
+            AppError::MethodNotAllowed { allow } => {
+                res.insert_header((header::ALLOW, allow.as_str()));
+            }
+            AppError::UnsupportedMediaType { accept } => {
+                res.insert_header(("Accept-Post", *accept));
+            }
+            _ => {}
         }
     }
 
@@ -218,6 +251,8 @@ impl ResponseError for AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) | AppError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -244,9 +279,7 @@ impl ResponseError for AppError {
         let mut res = HttpResponse::build(status);
         res.content_type("text/html; charset=utf-8");
         res.insert_header((header::CACHE_CONTROL, "no-store"));
-        if let Some(secs) = self.retry_after() {
-            res.insert_header((header::RETRY_AFTER, secs.to_string()));
-        }
+        self.hint_headers(&mut res);
         res.body(body)
     }
 }
@@ -283,9 +316,7 @@ impl ResponseError for ApiError {
                 .into();
         }
         let mut res = HttpResponse::build(self.status_code());
-        if let Some(secs) = self.0.retry_after() {
-            res.insert_header((header::RETRY_AFTER, secs.to_string()));
-        }
+        self.0.hint_headers(&mut res);
         match &self.0 {
             // RFC 6750: no error code when the request carried no credentials.
             AppError::SignInRequired { .. } | AppError::BearerMissing => {

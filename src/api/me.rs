@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::domain::Role;
+use crate::domain::{FieldError, Role};
 use crate::error::{ApiError, AppError};
 use crate::members::directory::{self, Filter, PER_PAGE, Status};
 use crate::tenancy::TenantRegistry;
@@ -51,7 +51,6 @@ pub struct Me {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller", body = Me),
-        (status = 401, description = "InvalidToken or TokenExpired", body = super::openapi::ErrorDoc),
         (status = 403, description = "TenantSuspended", body = super::openapi::ErrorDoc),
     )
 )]
@@ -78,15 +77,47 @@ pub async fn me(
 
 /// Which members to list.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MembersQuery {
-    /// Part of a name or email.
+    /// Part of a name or email (only the first 100 characters count), without control
+    /// characters.
+    #[param(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     q: Option<String>,
-    /// admin, staff or member.
-    role: Option<String>,
-    /// active, locked or deactivated.
-    status: Option<String>,
-    /// Page, from 1.
+    /// Only members of this role.
+    #[param(inline)]
+    role: Option<RoleFilter>,
+    /// Only members in this state.
+    #[param(inline)]
+    status: Option<StatusFilter>,
+    /// Page, from 1 (50 members a page).
+    #[param(minimum = 1, maximum = 1000000)]
     page: Option<i64>,
+}
+
+/// A role to list.
+#[derive(Deserialize, utoipa::ToSchema, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum RoleFilter {
+    /// Admins.
+    Admin,
+    /// Staff.
+    Staff,
+    /// Members.
+    Member,
+}
+
+/// A state to list.
+#[derive(Deserialize, utoipa::ToSchema, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusFilter {
+    /// May sign in.
+    Active,
+    /// Sign-in paused after failed attempts.
+    Locked,
+    /// Stopped by an admin.
+    Deactivated,
+    /// Invited, not joined yet.
+    Invited,
 }
 
 /// One member.
@@ -130,8 +161,9 @@ pub struct MembersPage {
     params(("slug" = String, Path, description = "The organization's slug"), MembersQuery),
     responses(
         (status = 200, description = "A page of members", body = MembersPage),
-        (status = 401, description = "InvalidToken or TokenExpired", body = super::openapi::ErrorDoc),
-        (status = 403, description = "TenantAccessDenied (a token of another organization) or InsufficientPermissions (not an admin)", body = super::openapi::ErrorDoc),
+        (status = 400, description = "BadRequest: a malformed query (a role or status not listed, a page that is not a whole number)", body = super::openapi::ErrorDoc),
+        (status = 403, description = "TenantAccessDenied (a token of another organization), InsufficientPermissions (not an admin) or TenantSuspended", body = super::openapi::ErrorDoc),
+        (status = 422, description = "ValidationError: a page out of range, or control characters in `q`", body = super::openapi::ErrorDoc),
     )
 )]
 pub async fn members(
@@ -155,16 +187,39 @@ pub async fn members(
         .into());
     }
     let q = q.into_inner();
+    let page = q.page.unwrap_or(1);
+    let mut refused = Vec::new();
+    if !(1..=1_000_000).contains(&page) {
+        refused.push(FieldError::new("page", "Give a page from 1 to 1000000."));
+    }
+    // No name or address holds one, and PostgreSQL text cannot hold NUL.
+    if q.q
+        .as_deref()
+        .is_some_and(|s| s.chars().any(char::is_control))
+    {
+        refused.push(FieldError::new("q", "Search without control characters."));
+    }
+    if !refused.is_empty() {
+        return Err(AppError::Validation(refused).into());
+    }
     let filter = Filter {
         query: q
             .q
             .map(|s| s.trim().chars().take(100).collect::<String>())
             .filter(|s| !s.is_empty()),
-        role: q.role.as_deref().and_then(|r| Role::parse(r).ok()),
-        status: q.status.as_deref().and_then(Status::parse),
-        page: q.page.unwrap_or(1).clamp(1, 1_000_000),
+        role: q.role.map(|r| match r {
+            RoleFilter::Admin => Role::Admin,
+            RoleFilter::Staff => Role::Staff,
+            RoleFilter::Member => Role::Member,
+        }),
+        status: q.status.map(|s| match s {
+            StatusFilter::Active => Status::Active,
+            StatusFilter::Locked => Status::Locked,
+            StatusFilter::Deactivated => Status::Deactivated,
+            StatusFilter::Invited => Status::Invited,
+        }),
+        page,
     };
-    let page = filter.page;
     let (rows, total) = state
         .db
         .tenant(&c.tenant.schema, move |conn| directory::page(conn, &filter))

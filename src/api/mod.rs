@@ -10,21 +10,33 @@ pub mod openapi;
 pub mod tokens;
 mod users;
 
-use actix_web::{HttpResponse, http::header, web};
+use actix_web::{HttpResponse, error::JsonPayloadError, http::header, web};
 
+use crate::domain::FieldError;
 use crate::error::{ApiError, AppError};
+use crate::web::methods::path;
 
-/// Registers the API's routes (inside the `/api/v1` scope).
+/// Registers the API's routes (inside the `/api/v1` scope), grouped by path: a method
+/// a path does not offer is answered 405 with `Allow`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(json_config())
-        .route("/users", web::post().to(users::create))
-        .route("/auth/token/exchange", web::post().to(tokens::exchange))
-        .route("/auth/token/refresh", web::post().to(tokens::refresh))
-        .route("/auth/token/revoke", web::post().to(tokens::revoke))
-        .route("/auth/jwks/refresh", web::post().to(tokens::jwks_refresh))
-        .route("/me", web::get().to(me::me))
-        .route("/tenants/{slug}/members", web::get().to(me::members))
-        .route("/openapi.json", web::get().to(openapi::document));
+        .app_data(web::QueryConfig::default().error_handler(|e, _| {
+            ApiError(AppError::BadRequest(format!(
+                "The query is malformed ({e})."
+            )))
+            .into()
+        }))
+        .app_data(
+            web::PathConfig::default().error_handler(|_, _| ApiError(AppError::NotFound).into()),
+        )
+        .service(path("/users").post(users::create).done())
+        .service(path("/auth/token/exchange").post(tokens::exchange).done())
+        .service(path("/auth/token/refresh").post(tokens::refresh).done())
+        .service(path("/auth/token/revoke").post(tokens::revoke).done())
+        .service(path("/auth/jwks/refresh").post(tokens::jwks_refresh).done())
+        .service(path("/me").get(me::me).done())
+        .service(path("/tenants/{slug}/members").get(me::members).done())
+        .service(path("/openapi.json").get(openapi::document).done());
 }
 
 /// `GET /.well-known/jwks.json`: the portal's published signing keys, for services
@@ -35,24 +47,37 @@ pub async fn jwks(state: web::Data<crate::app::AppState>) -> HttpResponse {
         .json(state.signing.jwks())
 }
 
-/// JSON bodies: small, `application/json` only, and errors in the API's shape.
+/// The media type every request body of the API is sent as.
+pub const JSON: &str = "application/json";
+
+/// JSON bodies: at most [`MAX_BODY_BYTES`], `application/json` only, errors in the API's
+/// shape: 415 for another media type, 413 for a larger body, 400 for a body that is not
+/// JSON, 422 for JSON that is not of the documented shape.
 fn json_config() -> web::JsonConfig {
     web::JsonConfig::default()
-        .limit(crate::web::csrf::MAX_FORM_BYTES)
+        .limit(MAX_BODY_BYTES)
         .content_type_required(true)
-        .error_handler(|err, _| {
-            let e = match err {
-                actix_web::error::JsonPayloadError::Overflow { .. }
-                | actix_web::error::JsonPayloadError::OverflowKnownLength { .. } => {
-                    AppError::PayloadTooLarge
-                }
-                actix_web::error::JsonPayloadError::ContentType => AppError::BadRequest(
-                    "Send a JSON body with Content-Type: application/json.".into(),
-                ),
-                other => {
-                    AppError::BadRequest(format!("The JSON body could not be read ({other})."))
-                }
-            };
-            ApiError(e).into()
-        })
+        .error_handler(|err, _| ApiError(json_error(err)).into())
+}
+
+/// The largest request body the API reads.
+pub const MAX_BODY_BYTES: usize = crate::web::csrf::MAX_FORM_BYTES;
+
+fn json_error(err: JsonPayloadError) -> AppError {
+    match err {
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            AppError::PayloadTooLarge
+        }
+        JsonPayloadError::ContentType => AppError::UnsupportedMediaType { accept: JSON },
+        JsonPayloadError::Deserialize(e) if e.is_data() => {
+            AppError::Validation(vec![FieldError::new(
+                "body",
+                format!("The JSON body is not of the documented shape: {e}."),
+            )])
+        }
+        JsonPayloadError::Deserialize(e) => {
+            AppError::BadRequest(format!("The body is not valid JSON: {e}."))
+        }
+        other => AppError::BadRequest(format!("The JSON body could not be read ({other}).")),
+    }
 }

@@ -1,7 +1,7 @@
 //! `POST /api/v1/auth/token/exchange|refresh|revoke` and `POST /api/v1/auth/jwks/refresh`.
 
 use actix_web::{HttpResponse, http::header, web};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::app::AppState;
@@ -43,6 +43,19 @@ pub struct RevokeRequest {
     /// `refresh_token` or `access_token`; optional, the portal tells them apart.
     #[serde(default)]
     pub token_type_hint: Option<String>,
+}
+
+/// The answer to a revocation: an empty object.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Revoked {}
+
+/// The identity provider's key set, fetched now.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct KeysFetched {
+    /// How many keys it holds.
+    pub keys: usize,
+    /// Where it was fetched from.
+    pub url: String,
 }
 
 const NOT_CONFIGURED: &str = "The token exchange is not configured on this portal (JWT_ISSUER and JWT_AUDIENCE, or single sign-on).";
@@ -101,12 +114,15 @@ async fn find_tenant(registry: &TenantRegistry, raw: &str) -> AppResult<std::syn
     tag = "tokens",
     request_body = ExchangeRequest,
     responses(
-        (status = 200, description = "Tokens for the person in the organization", body = crate::auth::api_tokens::TokenPair),
-        (status = 401, description = "InvalidToken or TokenExpired: the Authentik token was refused", body = super::openapi::ErrorDoc),
-        (status = 403, description = "TenantAccessDenied: no group for the organization, or the account is deactivated", body = super::openapi::ErrorDoc),
+        (status = 200, description = "Tokens for the person in the organization", body = crate::auth::api_tokens::TokenPair,
+            headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 400, description = "BadRequest: the body is not JSON, or the token exchange is not configured on this portal", body = super::openapi::ErrorDoc),
+        (status = 401, description = "InvalidToken or TokenExpired: the Authentik token was refused (it is checked before anything else)", body = super::openapi::ErrorDoc,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"tenant-portal\", error=\"invalid_token\"`"))),
+        (status = 403, description = "TenantAccessDenied: no group for the organization, or the account is deactivated; TenantSuspended", body = super::openapi::ErrorDoc),
         (status = 404, description = "TenantNotFound", body = super::openapi::ErrorDoc),
-        (status = 422, description = "ValidationError", body = super::openapi::ErrorDoc),
-        (status = 429, description = "RateLimited", body = super::openapi::ErrorDoc),
+        (status = 422, description = "ValidationError: JSON not of this shape, or a `tenant_id` that is neither a slug nor an id", body = super::openapi::ErrorDoc),
+        (status = 503, description = "ServiceUnavailable: the identity provider's keys cannot be fetched, or the database cannot be reached", body = super::openapi::ErrorDoc),
     )
 )]
 pub async fn exchange(
@@ -195,9 +211,11 @@ const UNKNOWN: &str = "This refresh token is not valid. Exchange an Authentik to
     tag = "tokens",
     request_body = RefreshRequest,
     responses(
-        (status = 200, description = "A new pair; the refresh token presented no longer works", body = crate::auth::api_tokens::TokenPair),
-        (status = 401, description = "InvalidToken: unknown, expired, revoked or already used (then its whole session is revoked)", body = super::openapi::ErrorDoc),
-        (status = 429, description = "RateLimited", body = super::openapi::ErrorDoc),
+        (status = 200, description = "A new pair; the refresh token presented no longer works", body = crate::auth::api_tokens::TokenPair,
+            headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 401, description = "InvalidToken: unknown, expired, revoked or already used (then its whole session is revoked)", body = super::openapi::ErrorDoc,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"tenant-portal\", error=\"invalid_token\"`"))),
+        (status = 403, description = "TenantSuspended", body = super::openapi::ErrorDoc),
     )
 )]
 pub async fn refresh(
@@ -256,8 +274,7 @@ pub async fn refresh(
     tag = "tokens",
     request_body = RevokeRequest,
     responses(
-        (status = 200, description = "Revoked, or nothing to revoke"),
-        (status = 429, description = "RateLimited", body = super::openapi::ErrorDoc),
+        (status = 200, description = "Revoked, or nothing to revoke", body = Revoked),
     )
 )]
 pub async fn revoke(
@@ -305,7 +322,7 @@ pub async fn revoke(
     }
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(serde_json::json!({})))
+        .json(Revoked {}))
 }
 
 /// Fetches the identity provider's key set now (platform admins), for instance right
@@ -316,10 +333,10 @@ pub async fn revoke(
     tag = "tokens",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The key set was fetched; how many keys it holds"),
-        (status = 401, description = "InvalidToken or TokenExpired", body = super::openapi::ErrorDoc),
-        (status = 403, description = "InsufficientPermissions: not a platform admin", body = super::openapi::ErrorDoc),
-        (status = 503, description = "The identity provider cannot be reached", body = super::openapi::ErrorDoc),
+        (status = 200, description = "The key set was fetched", body = KeysFetched),
+        (status = 400, description = "BadRequest: the token exchange is not configured on this portal", body = super::openapi::ErrorDoc),
+        (status = 403, description = "InsufficientPermissions: not a platform admin; TenantSuspended", body = super::openapi::ErrorDoc),
+        (status = 503, description = "ServiceUnavailable: the identity provider cannot be reached", body = super::openapi::ErrorDoc),
     )
 )]
 pub async fn jwks_refresh(
@@ -349,5 +366,5 @@ pub async fn jwks_refresh(
         AppError::Unavailable("identity provider")
     })?;
     crate::platform::keys_refreshed(&state.platform(), &caller.user.email, count, &url).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "keys": count, "url": url })))
+    Ok(HttpResponse::Ok().json(KeysFetched { keys: count, url }))
 }

@@ -13,8 +13,8 @@ use futures_util::StreamExt;
 
 use crate::error::{ApiError, AppError};
 
-/// The largest body this guard reads to look inside; larger ones are for the
-/// extractors to refuse.
+/// The largest body this guard reads to look inside: larger than any form or JSON body
+/// of the portal, which answers 413 to anything bigger.
 const MAX_BODY: usize = 256 * 1024;
 
 const NUL_IN_ADDRESS: &str =
@@ -42,7 +42,15 @@ pub async fn refuse_nul(
         return refuse(req, NUL_IN_ADDRESS);
     }
     if let Some(kind) = body_kind(&req) {
-        let body = read_body(&mut req).await?;
+        let Some(body) = read_body(&mut req).await? else {
+            let e = AppError::PayloadTooLarge;
+            let res = if api {
+                ApiError(e).error_response()
+            } else {
+                e.error_response()
+            };
+            return Ok(req.into_response(res).map_into_right_body());
+        };
         let nul = match kind {
             Body::Form => url::form_urlencoded::parse(&body)
                 .any(|(k, v)| k.contains('\0') || v.contains('\0')),
@@ -78,18 +86,19 @@ fn body_kind(req: &ServiceRequest) -> Option<Body> {
     }
 }
 
-async fn read_body(req: &mut ServiceRequest) -> Result<web::Bytes, Error> {
+/// The whole body, or `None` when it is larger than any form or JSON body of the
+/// portal.
+async fn read_body(req: &mut ServiceRequest) -> Result<Option<web::Bytes>, Error> {
     let mut payload = req.take_payload();
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk?;
-        body.extend_from_slice(&chunk);
-        if body.len() > MAX_BODY {
-            // Too large for any form or JSON body of the portal: let the extractor say so.
-            break;
+        if body.len() + chunk.len() > MAX_BODY {
+            return Ok(None);
         }
+        body.extend_from_slice(&chunk);
     }
-    Ok(body.freeze())
+    Ok(Some(body.freeze()))
 }
 
 /// Whether JSON text has a `\u0000` escape (any case of the hex digits), counting

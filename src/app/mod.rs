@@ -29,6 +29,7 @@ use crate::config::Settings;
 use crate::error::AppError;
 use crate::tenancy::TenantRegistry;
 use crate::web::csrf::{self, CsrfConfig};
+use crate::web::methods::path;
 use crate::web::session::SessionPolicy;
 use crate::{health, web as pages};
 
@@ -109,10 +110,10 @@ fn http_server(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Res
             .wrap(security_headers(secure))
             .wrap(TracingLogger::<crate::telemetry::RedactingRootSpan>::new())
             // Probes and assets never touch the session store.
-            .route("/health/live", web::get().to(health::live))
-            .route("/health/ready", web::get().to(health::ready))
-            .route("/static/app.css", web::get().to(pages::stylesheet))
-            .route("/.well-known/jwks.json", web::get().to(crate::api::jwks))
+            .service(path("/health/live").get(health::live).done())
+            .service(path("/health/ready").get(health::ready).done())
+            .service(path("/static/app.css").get(pages::stylesheet).done())
+            .service(path("/.well-known/jwks.json").get(crate::api::jwks).done())
             // JSON only, no cookies: outside the session and CSRF middleware.
             .service(
                 web::scope("/api/v1")
@@ -188,7 +189,13 @@ async fn general_rate_limit(
             .map(|ip| ip.to_string())
             .unwrap_or_default();
         if let Err(e) = state.limits.limit_general(&ip).await {
-            return Ok(req.error_response(e).map_into_right_body());
+            // The JSON API answers in its own shape, as its document says.
+            let res = if req.path().starts_with("/api/") {
+                req.error_response(crate::error::ApiError(e))
+            } else {
+                req.error_response(e)
+            };
+            return Ok(res.map_into_right_body());
         }
     }
     Ok(next.call(req).await?.map_into_left_body())

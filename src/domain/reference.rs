@@ -273,6 +273,20 @@ pub const BUSINESS_TYPES: &[(&str, &str)] = &[
     ("other", "Other"),
 ];
 
+/// Other names for business types that integrations send, and the key each stands for:
+/// the Sonicus integration guide signs up with `technology`.
+pub const BUSINESS_TYPE_ALIASES: &[(&str, &str)] = &[("technology", "software")];
+
+/// The stored key for a business type key or one of its aliases.
+pub fn business_type_key(name: &str) -> Option<&'static str> {
+    BUSINESS_TYPES
+        .iter()
+        .map(|(k, _)| (*k, *k))
+        .chain(BUSINESS_TYPE_ALIASES.iter().copied())
+        .find(|(n, _)| *n == name)
+        .map(|(_, key)| key)
+}
+
 /// The country name for an ISO code, if the code is one we list.
 pub fn country_name(code: &str) -> Option<&'static str> {
     COUNTRIES
@@ -367,6 +381,21 @@ mod tests {
                 "{key}"
             );
             assert!(!label.is_empty(), "{key}");
+        }
+    }
+
+    #[test]
+    fn aliases_stand_for_listed_keys_and_keys_for_themselves() {
+        assert_eq!(business_type_key("technology"), Some("software"));
+        assert_eq!(business_type_key("retail"), Some("retail"));
+        assert_eq!(business_type_key("Technology"), None);
+        assert_eq!(business_type_key("nope"), None);
+        for (alias, key) in BUSINESS_TYPE_ALIASES {
+            assert!(business_type_label(key).is_some(), "{alias} → {key}");
+            assert!(
+                business_type_label(alias).is_none(),
+                "{alias} is a key already"
+            );
         }
     }
 

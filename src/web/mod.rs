@@ -8,6 +8,7 @@ mod invitations;
 mod landing;
 mod login;
 mod members;
+pub mod methods;
 pub mod notice;
 mod password;
 mod platform;
@@ -28,100 +29,136 @@ pub use assets::stylesheet;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::error::{ApiError, AppError};
+use methods::path;
 
-/// Registers every page route.
+/// Registers every page route, grouped by path: a method a path does not offer is
+/// answered 405 with `Allow`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(landing::landing))
-        .route("/go", web::get().to(landing::go))
-        .route("/signup", web::get().to(signup::form))
-        .route("/signup", web::post().to(signup::submit))
-        .route("/admin", web::get().to(platform::page))
-        .route("/admin/login", web::get().to(platform::login_form))
-        .route("/admin/login", web::post().to(platform::login))
-        .route("/admin/logout", web::post().to(platform::logout))
-        .route("/admin/tenants", web::post().to(platform::create))
-        .route(
-            "/admin/jwks/refresh",
-            web::post().to(platform::refresh_keys),
-        )
-        .route(
-            "/admin/tenants/{slug}/suspend",
-            web::post().to(platform::suspend),
-        )
-        .route(
-            "/admin/tenants/{slug}/reactivate",
-            web::post().to(platform::reactivate),
-        )
-        .route("/auth/oidc/callback", web::get().to(sso::callback))
+    cfg.service(path("/").get(landing::landing).done())
+        .service(path("/go").get(landing::go).done())
         .service(
-            web::scope("/t/{slug}")
-                .route("", web::get().to(dashboard::home))
-                .route("/", web::get().to(dashboard::home))
-                .route("/login", web::get().to(login::form))
-                .route("/login", web::post().to(login::submit))
-                .route("/logout", web::post().to(login::logout))
-                .route("/sso", web::get().to(sso::start))
-                .route("/dashboard", web::get().to(dashboard::dashboard))
-                .route("/security", web::get().to(security::page))
-                .route("/security/unlock", web::post().to(security::unlock))
-                .route("/settings", web::get().to(settings::page))
-                .route("/settings", web::post().to(settings::save))
-                .route("/register", web::get().to(register::form))
-                .route("/register", web::post().to(register::submit))
-                .route("/password/forgot", web::get().to(password::forgot_form))
-                .route("/password/forgot", web::post().to(password::forgot_submit))
-                .route(
-                    "/password/reset/{token}",
-                    web::get().to(password::reset_form),
-                )
-                .route(
-                    "/password/reset/{token}",
-                    web::post().to(password::reset_submit),
-                )
-                .route("/verify-email/resend", web::post().to(verify::resend))
-                .route("/verify-email/{token}", web::get().to(verify::confirm))
-                .route("/members", web::get().to(members::list))
-                .route("/members/invite", web::post().to(members::invite))
-                .route(
-                    "/members/invitations/{id}/resend",
-                    web::post().to(members::resend),
-                )
-                .route(
-                    "/members/invitations/{id}/revoke",
-                    web::post().to(members::revoke),
-                )
-                .route("/members/{id}/role", web::post().to(members::role))
-                .route(
-                    "/members/{id}/deactivate",
-                    web::post().to(members::deactivate),
-                )
-                .route(
-                    "/members/{id}/reactivate",
-                    web::post().to(members::reactivate),
-                )
-                .route("/invitations/{token}", web::get().to(invitations::form))
-                .route("/invitations/{token}", web::post().to(invitations::accept))
-                .route(
-                    "/invitations/{token}/sso",
-                    web::get().to(invitations::with_sso),
-                )
-                .route("/audit", web::get().to(audit::page))
-                .route("/audit.csv", web::get().to(audit::csv))
-                .route("/profile", web::get().to(profile::page))
-                .route("/profile/name", web::post().to(profile::rename))
-                .route("/profile/password", web::post().to(profile::password))
-                .route(
-                    "/profile/sessions/end-others",
-                    web::post().to(profile::end_others),
-                )
-                .route(
-                    "/profile/api-sessions/{id}/revoke",
-                    web::post().to(profile::revoke_api),
-                )
-                .route(
-                    "/profile/sessions/{sid}/end",
-                    web::post().to(profile::end_one),
-                ),
+            path("/signup")
+                .get(signup::form)
+                .post(signup::submit)
+                .done(),
+        )
+        .service(path("/admin").get(platform::page).done())
+        .service(
+            path("/admin/login")
+                .get(platform::login_form)
+                .post(platform::login)
+                .done(),
+        )
+        .service(path("/admin/logout").post(platform::logout).done())
+        .service(path("/admin/tenants").post(platform::create).done())
+        .service(
+            path("/admin/jwks/refresh")
+                .post(platform::refresh_keys)
+                .done(),
+        )
+        .service(
+            path("/admin/tenants/{slug}/suspend")
+                .post(platform::suspend)
+                .done(),
+        )
+        .service(
+            path("/admin/tenants/{slug}/reactivate")
+                .post(platform::reactivate)
+                .done(),
+        )
+        .service(path("/auth/oidc/callback").get(sso::callback).done())
+        .service(web::scope("/t/{slug}").configure(tenant_routes));
+}
+
+/// The pages of one organization, under `/t/{slug}`.
+fn tenant_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(path("").get(dashboard::home).done())
+        .service(path("/").get(dashboard::home).done())
+        .service(path("/login").get(login::form).post(login::submit).done())
+        .service(path("/logout").post(login::logout).done())
+        .service(path("/sso").get(sso::start).done())
+        .service(path("/dashboard").get(dashboard::dashboard).done())
+        .service(path("/security").get(security::page).done())
+        .service(path("/security/unlock").post(security::unlock).done())
+        .service(
+            path("/settings")
+                .get(settings::page)
+                .post(settings::save)
+                .done(),
+        )
+        .service(
+            path("/register")
+                .get(register::form)
+                .post(register::submit)
+                .done(),
+        )
+        .service(
+            path("/password/forgot")
+                .get(password::forgot_form)
+                .post(password::forgot_submit)
+                .done(),
+        )
+        .service(
+            path("/password/reset/{token}")
+                .get(password::reset_form)
+                .post(password::reset_submit)
+                .done(),
+        )
+        .service(path("/verify-email/resend").post(verify::resend).done())
+        .service(path("/verify-email/{token}").get(verify::confirm).done())
+        .service(path("/members").get(members::list).done())
+        .service(path("/members/invite").post(members::invite).done())
+        .service(
+            path("/members/invitations/{id}/resend")
+                .post(members::resend)
+                .done(),
+        )
+        .service(
+            path("/members/invitations/{id}/revoke")
+                .post(members::revoke)
+                .done(),
+        )
+        .service(path("/members/{id}/role").post(members::role).done())
+        .service(
+            path("/members/{id}/deactivate")
+                .post(members::deactivate)
+                .done(),
+        )
+        .service(
+            path("/members/{id}/reactivate")
+                .post(members::reactivate)
+                .done(),
+        )
+        .service(
+            path("/invitations/{token}")
+                .get(invitations::form)
+                .post(invitations::accept)
+                .done(),
+        )
+        .service(
+            path("/invitations/{token}/sso")
+                .get(invitations::with_sso)
+                .done(),
+        )
+        .service(path("/audit").get(audit::page).done())
+        .service(path("/audit.csv").get(audit::csv).done())
+        .service(path("/profile").get(profile::page).done())
+        .service(path("/profile/name").post(profile::rename).done())
+        .service(path("/profile/password").post(profile::password).done())
+        .service(
+            path("/profile/sessions/end-others")
+                .post(profile::end_others)
+                .done(),
+        )
+        .service(
+            path("/profile/api-sessions/{id}/revoke")
+                .post(profile::revoke_api)
+                .done(),
+        )
+        .service(
+            path("/profile/sessions/{sid}/end")
+                .post(profile::end_one)
+                .done(),
         );
 }
 

@@ -5,6 +5,7 @@
 
 mod common;
 
+mod api_contract;
 mod api_users;
 mod architecture;
 mod audit;
@@ -30,6 +31,7 @@ mod platform;
 mod profile;
 mod rate_limit;
 mod registration;
+mod schemathesis;
 mod session_lifetime;
 mod signup;
 mod sso;

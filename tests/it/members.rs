@@ -443,11 +443,11 @@ async fn every_admin_route_refuses_members_and_staff() {
     ];
     let router = std::fs::read_to_string("src/web/mod.rs").expect("router source");
     let scope = router
-        .split(r#"web::scope("/t/{slug}")"#)
+        .split("fn tenant_routes(")
         .nth(1)
         .expect("tenant scope");
     let declared: Vec<&str> = scope
-        .split(".route(")
+        .split("path(")
         .skip(1)
         .filter_map(|r| r.trim_start().strip_prefix('"')?.split('"').next())
         .collect();

@@ -355,8 +355,14 @@ async fn refused_authentik_tokens_get_the_right_error_and_create_nobody() {
             json!({ "tenant_id": "acme" }),
         )
         .await;
-    assert_eq!(missing.status, StatusCode::BAD_REQUEST, "{}", missing.body);
-    assert_eq!(missing.error_type(), "BadRequest");
+    // JSON, but not of the documented shape.
+    assert_eq!(
+        missing.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        missing.body
+    );
+    assert_eq!(missing.error_type(), "ValidationError");
 
     assert_eq!(
         api.app.query_strings(
