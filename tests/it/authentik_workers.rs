@@ -26,18 +26,24 @@ fn worker(app: &TestApp, fake: &FakeAuthentik) -> Worker {
     Worker::new(db(app), client, a, s.authentik_group_prefix.clone())
 }
 
-#[tokio::test]
-async fn two_workers_deliver_each_change_exactly_once() {
-    // A portal with provisioning on queues the changes; its own worker does not run,
-    // the two below (two instances, say) deliver them to the fake.
-    let fake = FakeAuthentik::start(TOKEN).await;
-    let app = TestApp::spawn_with(&[
+/// A portal with provisioning on whose own worker does not run: the test's workers
+/// (other instances, say) deliver.
+async fn portal_without_its_worker(fake: &FakeAuthentik) -> TestApp {
+    TestApp::spawn_with(&[
         ("RATE_LIMIT_ENABLED", "false"),
         ("AUTHENTIK_URL", &fake.url()),
         ("AUTHENTIK_TOKEN", TOKEN),
         (OWN_WORKERS, "1"),
     ])
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn two_workers_deliver_each_change_exactly_once() {
+    // A portal with provisioning on queues the changes; its own worker does not run,
+    // the two below (two instances, say) deliver them to the fake.
+    let fake = FakeAuthentik::start(TOKEN).await;
+    let app = portal_without_its_worker(&fake).await;
     let http = reqwest::Client::new();
     for i in 0..10 {
         let res = http
@@ -75,13 +81,7 @@ async fn two_workers_deliver_each_change_exactly_once() {
 #[tokio::test]
 async fn a_crashed_workers_rows_come_back_within_its_lease_and_its_late_writes_change_nothing() {
     let fake = FakeAuthentik::start(TOKEN).await;
-    let app = TestApp::spawn_with(&[
-        ("RATE_LIMIT_ENABLED", "false"),
-        ("AUTHENTIK_URL", &fake.url()),
-        ("AUTHENTIK_TOKEN", TOKEN),
-        (OWN_WORKERS, "1"),
-    ])
-    .await;
+    let app = portal_without_its_worker(&fake).await;
     app.signup("Acme", "acme", "ada@acme.test").await;
     assert_eq!(undelivered(&app), 2);
 
