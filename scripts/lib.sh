@@ -322,6 +322,24 @@ ensure_test_provider() {
         { printf '==> error: npm ci failed in tests/oidc-provider\n' >&2; return 1; }
 }
 
+# ensure_axe: installs axe-core (tests/axe, `npm ci` from its package-lock.json), which
+# the browser tests inject into every page they visit, unless it is current.
+ensure_axe() {
+    local dir="$REPO_ROOT/tests/axe"
+    [ -f "$dir/package-lock.json" ] || return 0
+    if ! command -v npm >/dev/null 2>&1; then
+        ensure_packages nodejs npm || return 1
+    fi
+    if [ -f "$dir/node_modules/.package-lock.json" ] &&
+        [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
+        say "axe-core is installed"
+        return 0
+    fi
+    say "installing axe-core (npm ci in tests/axe)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error </dev/null) ||
+        { printf '==> error: npm ci failed in tests/axe\n' >&2; return 1; }
+}
+
 # The schemathesis release the API contract run (tests/it/schemathesis.rs) is written
 # for: its command-line flags change between releases.
 SCHEMATHESIS_VERSION=4.32.5

@@ -126,6 +126,8 @@ fn http_server(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Res
                 web::scope("")
                     .wrap(from_fn(guards::refuse_nul))
                     .wrap(from_fn(csrf::protect))
+                    // Inside the session, outside CSRF: sees the person and the token.
+                    .wrap(from_fn(pages::layout::signed_in_errors))
                     .wrap(session_middleware(store.clone(), &settings))
                     .wrap(from_fn(session_store_unavailable))
                     .wrap(from_fn(general_rate_limit))

@@ -118,47 +118,27 @@ pub struct AuditEntry {
 impl AuditEntry {
     /// A sentence for the dashboard's activity list.
     pub fn describe(&self) -> String {
-        let who = self.actor_email.as_deref().unwrap_or("Someone");
-        let target = self.target.as_deref().unwrap_or("an account");
-        match self.action.as_str() {
-            "organization.created" => format!("{who} created the organization"),
-            "user.signed_up" => format!("{who} joined"),
-            "login.succeeded" => format!("{who} signed in"),
-            "login.failed" => format!(
-                "Failed sign-in for {}",
-                self.target
-                    .as_deref()
-                    .or(self.actor_email.as_deref())
-                    .unwrap_or("an unknown account")
-            ),
-            "logout" => format!("{who} signed out"),
-            "user.registered" => format!("{who} registered"),
-            "email.verified" => format!("{who} confirmed their email address"),
-            "password.reset_requested" => format!("Password reset requested for {target}"),
-            "password.reset" => format!("{who} set a new password through a reset link"),
-            "user.password_set" => format!("{who} set a new password for {target}"),
-            "invitation.sent" => format!("{who} invited {target}"),
-            "invitation.resent" => format!("{who} sent a new invitation link to {target}"),
-            "invitation.revoked" => format!("{who} withdrew the invitation of {target}"),
-            "invitation.accepted" => format!("{who} accepted an invitation and joined"),
-            "member.role_changed" => format!("{who} changed the role of {target}"),
-            "member.deactivated" => format!("{who} deactivated {target}"),
-            "member.reactivated" => format!("{who} reactivated {target}"),
-            "profile.updated" => format!("{who} changed their name"),
-            "password.changed" => format!("{who} changed their password"),
-            "settings.updated" => format!("{who} changed the organization's settings"),
-            "account.locked" => format!("Sign-in paused for {target} after failed attempts"),
-            "account.unlocked" => format!("Sign-in for {target} resumed"),
-            "login.refused_locked" => format!("Refused sign-in for {target}: paused"),
-            "login.refused_unverified" => {
-                format!("Refused sign-in for {target}: email not confirmed")
-            }
-            "user.created" => format!(
-                "{who} added {}",
-                self.target.as_deref().unwrap_or("a person")
-            ),
-            other => format!("{who}: {other}"),
-        }
+        crate::models::audit_sentence::sentence(
+            self.actor_email.as_deref(),
+            &self.action,
+            self.target.as_deref(),
+            &Value::Null,
+        )
+    }
+
+    /// How long ago, in words.
+    pub fn ago(&self) -> String {
+        crate::display::relative(self.occurred_at, OffsetDateTime::now_utc())
+    }
+
+    /// The exact time, for hover text.
+    pub fn exact(&self) -> String {
+        crate::display::exact(self.occurred_at)
+    }
+
+    /// The time for `<time datetime>`.
+    pub fn machine(&self) -> String {
+        crate::display::machine(self.occurred_at)
     }
 
     /// The time as shown on pages (UTC).
@@ -234,6 +214,49 @@ impl LogEntry {
         let f =
             time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
         self.occurred_at.format(&f).unwrap_or_default()
+    }
+
+    /// What happened, as a sentence.
+    pub fn sentence(&self) -> String {
+        crate::models::audit_sentence::sentence(
+            self.actor_email.as_deref(),
+            &self.action,
+            self.target.as_deref(),
+            &self.details,
+        )
+    }
+
+    /// The kind of event in words.
+    pub fn label(&self) -> String {
+        crate::models::audit_sentence::label(&self.action)
+    }
+
+    /// How long ago, in words.
+    pub fn ago(&self) -> String {
+        crate::display::relative(self.occurred_at, OffsetDateTime::now_utc())
+    }
+
+    /// The time for `<time datetime>`.
+    pub fn machine(&self) -> String {
+        crate::display::machine(self.occurred_at)
+    }
+
+    /// The details as name and value pairs, for reading.
+    pub fn detail_pairs(&self) -> Vec<(String, String)> {
+        match &self.details {
+            Value::Object(m) => m
+                .iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    (k.replace('_', " "), v)
+                })
+                .collect(),
+            Value::Null => Vec::new(),
+            other => vec![("details".into(), other.to_string())],
+        }
     }
 
     /// Details as compact JSON, empty when there are none.

@@ -4,6 +4,7 @@
 
 pub mod api_session;
 pub mod audit_log;
+pub mod audit_sentence;
 pub mod authentik_outbox;
 pub mod invitation;
 pub mod login_throttle;

@@ -8,6 +8,8 @@ use askama_web::WebTemplate;
 use crate::app::AppState;
 use crate::error::AppResult;
 use crate::models::audit_log::{self, LogEntry, LogFilter, PER_PAGE, parse_day};
+use crate::web::csrf::CsrfToken;
+use crate::web::layout::{Section, TenantLayout};
 use crate::web::session::TenantAdmin;
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -55,6 +57,7 @@ impl AuditQuery {
 #[derive(Template, WebTemplate)]
 #[template(path = "audit.html")]
 pub struct AuditPage {
+    layout: TenantLayout,
     slug: String,
     tenant_name: String,
     rows: Vec<LogEntry>,
@@ -69,10 +72,21 @@ pub struct AuditPage {
     query: String,
 }
 
+impl AuditPage {
+    fn total_words(&self) -> String {
+        crate::display::count(self.total, "entry", "entries")
+    }
+
+    fn action_label(&self, action: &str) -> String {
+        crate::models::audit_sentence::label(action)
+    }
+}
+
 /// `GET /t/{slug}/audit`.
 pub async fn page(
     state: web::Data<AppState>,
     user: TenantAdmin,
+    csrf: CsrfToken,
     q: web::Query<AuditQuery>,
 ) -> AppResult<AuditPage> {
     let filter = q.filter();
@@ -87,6 +101,7 @@ pub async fn page(
         })
         .await?;
     Ok(AuditPage {
+        layout: TenantLayout::new(&user, &csrf, Section::Audit),
         slug: user.tenant.slug.to_string(),
         tenant_name: user.tenant.name.clone(),
         rows,

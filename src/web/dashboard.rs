@@ -11,18 +11,18 @@ use crate::models::audit_log::AuditEntry;
 use crate::models::authentik_outbox::{self as outbox, Backlog};
 use crate::models::user;
 use crate::web::csrf::CsrfToken;
+use crate::web::layout::{Section, TenantLayout};
 use crate::web::respond::see_other;
 use crate::web::session::{self, TenantUser};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "dashboard.html")]
 pub struct DashboardPage {
+    layout: TenantLayout,
     csrf: String,
     slug: String,
     tenant_name: String,
-    user_name: String,
     user_email: String,
-    initials: String,
     role: &'static str,
     role_label: &'static str,
     member_count: i64,
@@ -84,11 +84,10 @@ pub async fn dashboard(
     let role = overview.role;
     let activity = overview.activity()?;
     Ok(DashboardPage {
+        layout: TenantLayout::new(&user, &csrf, Section::Dashboard),
         csrf: csrf.0,
         slug: user.tenant.slug.to_string(),
         tenant_name: user.tenant.name.clone(),
-        initials: initials(&overview.name),
-        user_name: overview.name,
         user_email: overview.email,
         role: role.as_str(),
         role_label: role.label(),
@@ -107,12 +106,4 @@ pub async fn dashboard(
             _ => None,
         },
     })
-}
-
-fn initials(name: &str) -> String {
-    name.split_whitespace()
-        .filter_map(|w| w.chars().next())
-        .take(2)
-        .flat_map(char::to_uppercase)
-        .collect()
 }

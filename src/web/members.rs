@@ -14,6 +14,7 @@ use crate::members::directory::{self, Filter, MemberRow, PER_PAGE, Status};
 use crate::members::invitations;
 use crate::models::invitation::{self, Invitation};
 use crate::web::csrf::CsrfToken;
+use crate::web::layout::{Section, TenantLayout};
 use crate::web::notice::Notice;
 use crate::web::respond::back_with;
 use crate::web::session::TenantAdmin;
@@ -21,6 +22,7 @@ use crate::web::session::TenantAdmin;
 #[derive(Template, WebTemplate)]
 #[template(path = "members.html")]
 pub struct MembersPage {
+    layout: TenantLayout,
     csrf: String,
     slug: String,
     tenant_name: String,
@@ -99,6 +101,7 @@ async fn build(
         })
         .await?;
     Ok(MembersPage {
+        layout: TenantLayout::new(user, &csrf, Section::Members),
         csrf: csrf.0,
         slug: user.tenant.slug.to_string(),
         tenant_name: user.tenant.name.clone(),
@@ -218,6 +221,7 @@ pub struct ChangeForm {
 #[derive(Template, WebTemplate)]
 #[template(path = "confirm.html")]
 pub struct ConfirmPage {
+    layout: TenantLayout,
     csrf: String,
     slug: String,
     tenant_name: String,
@@ -249,6 +253,7 @@ async fn apply(
         Outcome::ConfirmSelf => super::render(
             StatusCode::OK,
             &ConfirmPage {
+                layout: TenantLayout::new(user, &csrf, Section::Members),
                 csrf: csrf.0,
                 slug: user.tenant.slug.to_string(),
                 tenant_name: user.tenant.name.clone(),

@@ -6,6 +6,7 @@ pub mod csrf;
 mod dashboard;
 mod invitations;
 mod landing;
+pub mod layout;
 mod login;
 mod members;
 pub mod methods;
@@ -67,7 +68,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .done(),
         )
         .service(path("/auth/oidc/callback").get(sso::callback).done())
-        .service(web::scope("/t/{slug}").configure(tenant_routes));
+        .service(
+            web::scope("/t/{slug}")
+                .configure(tenant_routes)
+                // Without it an unknown page of an organization answers an empty 404.
+                .default_service(web::to(not_found)),
+        );
 }
 
 /// The pages of one organization, under `/t/{slug}`.
@@ -162,13 +168,14 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
-/// Answers what no route matched: a 404 page, or JSON under `/api/`.
-pub async fn not_found(req: HttpRequest) -> HttpResponse {
+/// Answers what no route matched: a 404 page, or JSON under `/api/`. The page is an
+/// error (not a plain response) so that a signed-in person keeps their layout.
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
     use actix_web::ResponseError;
     if req.path().starts_with("/api/") {
-        ApiError(AppError::NotFound).error_response()
+        Ok(ApiError(AppError::NotFound).error_response())
     } else {
-        AppError::NotFound.error_response()
+        Err(AppError::NotFound)
     }
 }
 

@@ -14,6 +14,7 @@ use crate::models::audit_log::RequestMeta;
 use crate::models::audit_log::{self as audit, AuditEvent};
 use crate::models::user;
 use crate::web::csrf::CsrfToken;
+use crate::web::layout::{Section, TenantLayout};
 use crate::web::notice::Notice;
 use crate::web::respond::back_with;
 use crate::web::session::TenantUser;
@@ -68,6 +69,7 @@ impl From<api_session::ApiSessionView> for ApiSessionRow {
 #[derive(Template, WebTemplate)]
 #[template(path = "profile.html")]
 pub struct ProfilePage {
+    layout: TenantLayout,
     csrf: String,
     slug: String,
     tenant_name: String,
@@ -105,6 +107,7 @@ async fn build(state: &AppState, user: &TenantUser, csrf: CsrfToken) -> AppResul
         .await
         .map_err(|_| AppError::Unavailable("session store"))?;
     Ok(ProfilePage {
+        layout: TenantLayout::new(user, &csrf, Section::Profile),
         csrf: csrf.0,
         slug: user.tenant.slug.to_string(),
         tenant_name: user.tenant.name.clone(),

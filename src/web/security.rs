@@ -10,6 +10,7 @@ use crate::auth::login;
 use crate::domain::Email;
 use crate::error::{AppError, AppResult};
 use crate::web::csrf::CsrfToken;
+use crate::web::layout::{Section, TenantLayout};
 use crate::web::notice::Notice;
 use crate::web::respond::back_with;
 use crate::web::session::TenantAdmin;
@@ -24,6 +25,7 @@ pub struct Lock {
 #[derive(Template, WebTemplate)]
 #[template(path = "security.html")]
 pub struct SecurityPage {
+    layout: TenantLayout,
     csrf: String,
     slug: String,
     tenant_name: String,
@@ -39,6 +41,7 @@ pub async fn page(
 ) -> AppResult<SecurityPage> {
     let rows = login::current_locks(&state.db, &user.request).await?;
     Ok(SecurityPage {
+        layout: TenantLayout::new(&user, &csrf, Section::Security),
         csrf: csrf.0,
         slug: user.tenant.slug.to_string(),
         tenant_name: user.tenant.name.clone(),

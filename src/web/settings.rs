@@ -11,6 +11,7 @@ use crate::error::AppResult;
 use crate::models::tenant_settings::{Registration, TenantSettings, parse_domains};
 use crate::tenancy;
 use crate::web::csrf::CsrfToken;
+use crate::web::layout::{Section, TenantLayout};
 use crate::web::notice::Notice;
 use crate::web::respond::back_with;
 use crate::web::session::TenantAdmin;
@@ -18,6 +19,7 @@ use crate::web::session::TenantAdmin;
 #[derive(Template, WebTemplate)]
 #[template(path = "settings.html")]
 pub struct SettingsPage {
+    layout: TenantLayout,
     csrf: String,
     slug: String,
     tenant_name: String,
@@ -58,6 +60,7 @@ pub async fn page(
 ) -> AppResult<SettingsPage> {
     let s = tenancy::settings_for_admin(&state.db, &user.request).await?;
     Ok(SettingsPage {
+        layout: TenantLayout::new(&user, &csrf, Section::Settings),
         csrf: csrf.0,
         slug: user.tenant.slug.to_string(),
         tenant_name: user.tenant.name.clone(),
@@ -124,6 +127,7 @@ pub async fn save(
         Ok(s) => s,
         Err(errors) => {
             let page = SettingsPage {
+                layout: TenantLayout::new(&user, &csrf, Section::Settings),
                 csrf: csrf.0,
                 slug: user.tenant.slug.to_string(),
                 tenant_name: user.tenant.name.clone(),

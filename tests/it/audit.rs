@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use crate::common::{PASSWORD, TestApp};
 
 fn ids_on_page(html: &str) -> Vec<String> {
-    html.split(r#"<tr data-id=""#)
+    html.split(r#"<li class="event" data-id=""#)
         .skip(1)
         .filter_map(|s| s.split('"').next().map(str::to_string))
         .collect()

@@ -16,6 +16,7 @@ mod authentik_workers;
 mod blueprint;
 mod browser;
 mod browser_sso;
+mod browser_tour;
 mod cli;
 mod csrf;
 mod email_verification;
