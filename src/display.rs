@@ -56,9 +56,34 @@ pub fn count(n: i64, one: &str, many: &str) -> String {
     }
 }
 
+/// A browser as people name it, from its User-Agent: "Firefox on Windows 10",
+/// "Safari on iPhone". Unrecognised strings read "Unknown browser".
+pub fn device(user_agent: &str) -> String {
+    let Some(r) = woothee::parser::Parser::new().parse(user_agent) else {
+        return "Unknown browser".into();
+    };
+    let known = |s: &str| !s.is_empty() && s != "UNKNOWN";
+    match (known(r.name), known(r.os)) {
+        (true, true) => format!("{} on {}", r.name, r.os),
+        (true, false) => r.name.to_string(),
+        (false, true) => format!("A browser on {}", r.os),
+        (false, false) => "Unknown browser".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn devices_are_named_by_browser_and_system() {
+        let firefox =
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
+        assert_eq!(device(firefox), "Firefox on Windows 10");
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+        assert_eq!(device(chrome), "Chrome on Linux");
+        assert_eq!(device(""), "Unknown browser");
+    }
     use time::macros::datetime;
 
     #[test]

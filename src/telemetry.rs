@@ -17,7 +17,12 @@ pub fn init(json: bool) {
             )
             .try_init()
     } else {
-        registry.with(fmt::layer().with_target(false)).try_init()
+        // Colours only for a terminal: in a file or a pipe, escape codes are noise.
+        use std::io::IsTerminal;
+        let ansi = std::io::stdout().is_terminal();
+        registry
+            .with(fmt::layer().with_target(false).with_ansi(ansi))
+            .try_init()
     };
     // A second call (tests) keeps the first subscriber.
     let _ = result;

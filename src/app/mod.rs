@@ -113,6 +113,7 @@ fn http_server(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Res
             .service(path("/health/live").get(health::live).done())
             .service(path("/health/ready").get(health::ready).done())
             .service(path("/static/app.css").get(pages::stylesheet).done())
+            .service(path("/static/app.js").get(pages::script).done())
             .service(path("/.well-known/jwks.json").get(crate::api::jwks).done())
             // JSON only, no cookies: outside the session and CSRF middleware.
             .service(

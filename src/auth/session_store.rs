@@ -98,6 +98,9 @@ pub struct LiveSession {
     /// The browser, when known.
     #[serde(default)]
     pub device: Option<String>,
+    /// The address it was first used from, when known.
+    #[serde(default)]
+    pub ip: Option<String>,
     /// Unix time of sign-in.
     pub iat: i64,
     /// Unix time of last use (to the minute).

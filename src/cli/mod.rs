@@ -11,6 +11,7 @@ use crate::models::tenant::Tenant;
 
 mod admins;
 mod check;
+mod demo_people;
 mod tenants;
 
 use admins::{admin_create, admin_reset};

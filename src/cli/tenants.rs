@@ -16,16 +16,57 @@ use crate::tenancy::{Tenant, provision};
 pub(super) fn tenant_list(settings: &Settings) -> anyhow::Result<()> {
     let mut conn = connect(settings)?;
     let tenants = all_tenants(&mut conn)?;
-    println!("{:<40} {:<10} {:<8} NAME", "SLUG", "STATUS", "COUNTRY");
-    for t in &tenants {
-        let status = match t.status {
-            crate::tenancy::TenantStatus::Active => "active",
-            crate::tenancy::TenantStatus::Suspended => "suspended",
-        };
-        println!("{:<40} {:<10} {:<8} {}", t.slug, status, t.country, t.name);
-    }
-    println!("{} organization(s)", tenants.len());
+    // The slug and country types print without honouring a width, so the columns are
+    // laid out from plain strings.
+    let rows: Vec<[String; 4]> = tenants
+        .iter()
+        .map(|t| {
+            let status = match t.status {
+                crate::tenancy::TenantStatus::Active => "active",
+                crate::tenancy::TenantStatus::Suspended => "suspended",
+            };
+            [
+                t.slug.to_string(),
+                status.to_string(),
+                t.country.to_string(),
+                t.name.clone(),
+            ]
+        })
+        .collect();
+    print!("{}", table(["SLUG", "STATUS", "COUNTRY", "NAME"], &rows));
+    println!(
+        "{}",
+        crate::display::count(tenants.len() as i64, "organization", "organizations")
+    );
     Ok(())
+}
+
+/// Columns padded to their widest cell (counted in characters), two spaces apart;
+/// the last column is not padded.
+fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
+    let mut widths = header.map(|h| h.chars().count());
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut out = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 == N {
+                out.push_str(cell);
+            } else {
+                out.push_str(cell);
+                out.push_str(&" ".repeat(widths[i] - cell.chars().count() + 2));
+            }
+        }
+        out.trim_end().to_string() + "\n"
+    };
+    let mut out = line(header.to_vec());
+    for row in rows {
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    out
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -134,7 +175,14 @@ pub(super) fn demo(settings: &Settings) -> anyhow::Result<()> {
         let ev = AuditEvent::new("user.password_set")
             .actor(None, Some("portal demo"))
             .target(email.as_str());
-        audit::record(conn, tenant.slug.as_str(), &RequestMeta::default(), ev)
+        audit::record(conn, tenant.slug.as_str(), &RequestMeta::default(), ev)?;
+        super::demo_people::seed(
+            conn,
+            tenant.slug.as_str(),
+            &outbox,
+            (id, email.as_str()),
+            &hash,
+        )
     })
     .map_err(|e| anyhow::anyhow!("{}", e.explain().1))?;
     println!();
@@ -146,4 +194,30 @@ pub(super) fn demo(settings: &Settings) -> anyhow::Result<()> {
     println!("  password: {}", password.expose());
     println!();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn columns_line_up_whatever_the_cell_widths() {
+        let rows = [
+            [
+                "a-very-long-slug".to_string(),
+                "active".into(),
+                "NL".into(),
+                "Ä Co".into(),
+            ],
+            [
+                "ab".to_string(),
+                "suspended".into(),
+                "US".into(),
+                "B".into(),
+            ],
+        ];
+        let out = super::table(["SLUG", "STATUS", "COUNTRY", "NAME"], &rows);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "SLUG              STATUS     COUNTRY  NAME");
+        assert_eq!(lines[1], "a-very-long-slug  active     NL       Ä Co");
+        assert_eq!(lines[2], "ab                suspended  US       B");
+    }
 }

@@ -97,8 +97,9 @@ pub enum Outcome {
     Done(User),
     /// Nothing changed.
     Unchanged(User),
-    /// The admin is changing themselves and must confirm first.
-    ConfirmSelf,
+    /// The change needs the admin's confirmation first (deactivating someone, or
+    /// changing oneself).
+    Confirm(User),
 }
 
 /// Applies a change to a member of the tenant, through the admin door.
@@ -114,8 +115,11 @@ pub async fn change(
     let outcome = req
         .change(deps.db, move |tx| {
             let member = user::find_for_update(tx.conn, target)?.ok_or(AppError::NotFound)?;
-            if member.id == tx.admin().id && change != Change::Reactivate && !confirmed {
-                return Ok(Outcome::ConfirmSelf);
+            // Deactivating anyone, or changing oneself, is asked about once first.
+            let asks = change == Change::Deactivate
+                || (member.id == tx.admin().id && change != Change::Reactivate);
+            if asks && !confirmed {
+                return Ok(Outcome::Confirm(member));
             }
             if change.removes_admin(&member) && user::count_active_admins_locked(tx.conn)? <= 1 {
                 return Err(AppError::Conflict(format!(

@@ -205,7 +205,7 @@ pub async fn accept(
                 Err(p) => return Ok(Err(AcceptRefused::Link(p))),
             };
             let email = Email::parse(&email)?;
-            let user = user::insert(conn, &email, &name, Some(&hash), role)?;
+            let user = user::insert_signing_in(conn, &email, &name, Some(&hash), role)?;
             let user: User = diesel::update(users::table.find(user.id))
                 .set(users::email_verified_at.eq(Some(OffsetDateTime::now_utc())))
                 .returning(User::as_returning())

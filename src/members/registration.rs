@@ -83,7 +83,7 @@ pub async fn register(
         .tenant(&tenant.schema, move |conn| {
             // Taken emails are refused by the unique index, so two racing
             // registrations cannot both succeed.
-            let user = user::insert(conn, &email, &name, Some(&hash), Role::Member)?;
+            let user = user::insert_signing_in(conn, &email, &name, Some(&hash), Role::Member)?;
             outbox.person_changed(conn, &slug, &user, "created")?;
             let ev = AuditEvent::new("user.registered")
                 .actor(Some(user.id), Some(&user.email))

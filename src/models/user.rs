@@ -55,12 +55,38 @@ pub fn insert(
     password_hash: Option<&str>,
     role: Role,
 ) -> AppResult<User> {
+    insert_with_login(conn, email, name, password_hash, role, None)
+}
+
+/// Inserts a person who is signed in at once (sign-up, registration, an accepted
+/// invitation): their first sign-in is now, so the member list never says "Never"
+/// for someone who is using the portal.
+pub fn insert_signing_in(
+    conn: &mut PgConnection,
+    email: &Email,
+    name: &PersonName,
+    password_hash: Option<&str>,
+    role: Role,
+) -> AppResult<User> {
+    let now = OffsetDateTime::now_utc();
+    insert_with_login(conn, email, name, password_hash, role, Some(now))
+}
+
+fn insert_with_login(
+    conn: &mut PgConnection,
+    email: &Email,
+    name: &PersonName,
+    password_hash: Option<&str>,
+    role: Role,
+    last_login_at: Option<OffsetDateTime>,
+) -> AppResult<User> {
     diesel::insert_into(users::table)
         .values((
             users::email.eq(email.as_str()),
             users::name.eq(name.as_str()),
             users::password_hash.eq(password_hash),
             users::role.eq(role),
+            users::last_login_at.eq(last_login_at),
         ))
         .returning(User::as_returning())
         .get_result(conn)
@@ -113,6 +139,16 @@ pub fn count_active_admins_locked(conn: &mut PgConnection) -> AppResult<usize> {
         .for_update()
         .load(conn)?;
     Ok(ids.len())
+}
+
+/// How many active admins the tenant has (for showing the last-admin rule; changes
+/// use [`count_active_admins_locked`]).
+pub fn count_active_admins(conn: &mut PgConnection) -> AppResult<i64> {
+    Ok(users::table
+        .filter(users::role.eq(Role::Admin))
+        .filter(users::status.eq(MemberStatus::Active))
+        .count()
+        .get_result(conn)?)
 }
 
 /// Sets a person's role and status; returns them as they are now.

@@ -154,7 +154,13 @@ pub async fn create_organization(
     db.run(move |conn| {
         conn.transaction(|conn| {
             let tenant = insert_tenant(conn, &signup.organization, signup.email.as_str())?;
-            let user = user::insert(conn, &signup.email, &signup.name, Some(&hash), Role::Admin)?;
+            let user = user::insert_signing_in(
+                conn,
+                &signup.email,
+                &signup.name,
+                Some(&hash),
+                Role::Admin,
+            )?;
             // Authentik follows from the outbox, committed with the organization itself.
             outbox.tenant_created(conn, tenant.slug.as_str())?;
             outbox.person_changed(conn, tenant.slug.as_str(), &user, "created")?;

@@ -31,11 +31,23 @@ pub struct DashboardPage {
     notice: Option<&'static str>,
     /// Outbox rows of this tenant not yet in Authentik, for admins.
     sync: Option<Backlog>,
+    /// The organization's full sign-in address, to share.
+    sign_in_url: String,
+    /// Single sign-on is configured for the portal.
+    sso_available: bool,
+    /// The person's own browsers (staff and members), newest use first.
+    devices: Vec<crate::web::profile::SessionView>,
 }
 
 impl DashboardPage {
     fn is_admin(&self) -> bool {
         self.role == "admin"
+    }
+
+    /// A new organization's admin gets a short list of first steps until someone else
+    /// has joined and their own address is confirmed.
+    fn show_checklist(&self) -> bool {
+        self.is_admin() && (self.member_count < 2 || !self.email_verified)
     }
 }
 
@@ -83,6 +95,12 @@ pub async fn dashboard(
     };
     let role = overview.role;
     let activity = overview.activity()?;
+    // Staff and members see their own browsers; admins have the organization's view.
+    let devices = if role == Role::Admin {
+        Vec::new()
+    } else {
+        crate::web::profile::devices(&state, &user).await?
+    };
     Ok(DashboardPage {
         layout: TenantLayout::new(&user, &csrf, Section::Dashboard),
         csrf: csrf.0,
@@ -95,6 +113,9 @@ pub async fn dashboard(
         activity,
         email_verified: overview.email_verified,
         sync: sync.filter(|_| role == Role::Admin),
+        sign_in_url: format!("{}t/{}/login", state.settings.base_url, user.tenant.slug),
+        sso_available: state.sso_configured(),
+        devices,
         notice: match q.verification.as_deref() {
             Some("sent") => {
                 Some("We sent you a new confirmation link. It may take a minute to arrive.")

@@ -39,6 +39,11 @@ pub struct MembersPage {
     invite_email: String,
     invite_role: String,
     invite_error: Option<String>,
+    /// Why the last change was refused.
+    change_error: Option<String>,
+    /// The signed-in admin is the only active one: their own role and deactivation
+    /// are locked, and the page says why before anyone tries.
+    sole_admin: bool,
     roles: [(&'static str, &'static str); 3],
 }
 
@@ -94,10 +99,14 @@ async fn build(
     };
     let uid = user.identity.uid;
     let f = filter.clone();
-    let ((rows, total), open) = user
+    let ((rows, total), open, admins) = user
         .request
         .read(&state.db, move |conn| {
-            Ok((directory::page(conn, &f)?, invitation::open(conn)?))
+            Ok((
+                directory::page(conn, &f)?,
+                invitation::open(conn)?,
+                crate::models::user::count_active_admins(conn)?,
+            ))
         })
         .await?;
     Ok(MembersPage {
@@ -124,6 +133,8 @@ async fn build(
         invite_email: String::new(),
         invite_role: "member".into(),
         invite_error: None,
+        change_error: None,
+        sole_admin: admins <= 1,
         roles: ROLES,
     })
 }
@@ -227,6 +238,7 @@ pub struct ConfirmPage {
     tenant_name: String,
     action: String,
     what: String,
+    consequence: &'static str,
     role: String,
 }
 
@@ -239,28 +251,60 @@ async fn apply(
     form: &ChangeForm,
 ) -> AppResult<HttpResponse> {
     let confirmed = form.confirm.as_deref() == Some("yes");
-    match changes::change(
+    let outcome = changes::change(
         &state.member_changes(),
         &user.request,
         id,
         change,
         confirmed,
     )
-    .await?
-    {
+    .await;
+    let outcome = match outcome {
+        // A rule (the last admin) refused it: the list again, saying why.
+        Err(AppError::Conflict(why)) => {
+            let mut page = build(state, user, csrf, ListQuery::default()).await?;
+            page.change_error = Some(why);
+            return super::render(StatusCode::CONFLICT, &page);
+        }
+        other => other?,
+    };
+    match outcome {
         Outcome::Done(m) => back(user, done_message(&m.email, change)),
         Outcome::Unchanged(m) => back(user, format!("Nothing to change for {}.", m.email)),
-        Outcome::ConfirmSelf => super::render(
-            StatusCode::OK,
-            &ConfirmPage {
-                layout: TenantLayout::new(user, &csrf, Section::Members),
-                csrf: csrf.0,
-                slug: user.tenant.slug.to_string(),
-                tenant_name: user.tenant.name.clone(),
-                action: format!("/t/{}/members/{id}/{}", user.tenant.slug, change.path()),
-                what: change.describe(),
-                role: form.role.chars().take(10).collect(),
-            },
+        Outcome::Confirm(m) => {
+            let own = m.id == user.identity.uid;
+            let (what, consequence) = confirm_words(&m.email, change, own);
+            super::render(
+                StatusCode::OK,
+                &ConfirmPage {
+                    layout: TenantLayout::new(user, &csrf, Section::Members),
+                    csrf: csrf.0,
+                    slug: user.tenant.slug.to_string(),
+                    tenant_name: user.tenant.name.clone(),
+                    action: format!("/t/{}/members/{id}/{}", user.tenant.slug, change.path()),
+                    what,
+                    consequence,
+                    role: form.role.chars().take(10).collect(),
+                },
+            )
+        }
+    }
+}
+
+/// What the confirmation asks ("deactivate sam@…") and what will follow from it.
+fn confirm_words(email: &str, change: Change, own: bool) -> (String, &'static str) {
+    match (change, own) {
+        (Change::Deactivate, false) => (
+            format!("deactivate {email}"),
+            "They are signed out everywhere at once, their API access ends, and they cannot sign in until an admin reactivates them.",
+        ),
+        (Change::Deactivate, true) => (
+            change.describe(),
+            "You are signed out at once and cannot sign in again until another admin reactivates you.",
+        ),
+        _ => (
+            change.describe(),
+            "You may lose access to the admin pages, including this one.",
         ),
     }
 }

@@ -35,6 +35,19 @@ impl Methods {
             .method(Method::HEAD, handler)
     }
 
+    /// `GET` for a link whose following does something once (confirming an address,
+    /// starting or finishing a sign-in). `HEAD`, which mail scanners and link checkers
+    /// send, answers 200 without doing it, so a preview cannot use up the link.
+    pub fn get_once<F, Args>(self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.method(Method::GET, handler)
+            .method(Method::HEAD, head_without_effects)
+    }
+
     /// `POST`.
     pub fn post<F, Args>(self, handler: F) -> Self
     where
@@ -70,6 +83,13 @@ impl Methods {
                 async move { not_allowed(&req, allow) }
             }))
     }
+}
+
+async fn head_without_effects() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .finish()
 }
 
 fn not_allowed(req: &HttpRequest, allow: String) -> HttpResponse {

@@ -25,7 +25,7 @@ mod sso;
 pub mod tenant;
 mod verify;
 
-pub use assets::stylesheet;
+pub use assets::{script, stylesheet};
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -67,7 +67,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .post(platform::reactivate)
                 .done(),
         )
-        .service(path("/auth/oidc/callback").get(sso::callback).done())
+        .service(path("/auth/oidc/callback").get_once(sso::callback).done())
         .service(
             web::scope("/t/{slug}")
                 .configure(tenant_routes)
@@ -82,7 +82,7 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
         .service(path("/").get(dashboard::home).done())
         .service(path("/login").get(login::form).post(login::submit).done())
         .service(path("/logout").post(login::logout).done())
-        .service(path("/sso").get(sso::start).done())
+        .service(path("/sso").get_once(sso::start).done())
         .service(path("/dashboard").get(dashboard::dashboard).done())
         .service(path("/security").get(security::page).done())
         .service(path("/security/unlock").post(security::unlock).done())
@@ -111,7 +111,11 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
                 .done(),
         )
         .service(path("/verify-email/resend").post(verify::resend).done())
-        .service(path("/verify-email/{token}").get(verify::confirm).done())
+        .service(
+            path("/verify-email/{token}")
+                .get_once(verify::confirm)
+                .done(),
+        )
         .service(path("/members").get(members::list).done())
         .service(path("/members/invite").post(members::invite).done())
         .service(
@@ -143,7 +147,7 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
         )
         .service(
             path("/invitations/{token}/sso")
-                .get(invitations::with_sso)
+                .get_once(invitations::with_sso)
                 .done(),
         )
         .service(path("/audit").get(audit::page).done())

@@ -21,11 +21,22 @@ use crate::web::session::TenantUser;
 
 /// A session as the page shows it.
 pub struct SessionView {
-    sid: String,
-    device: String,
-    signed_in: String,
-    last_used: String,
-    current: bool,
+    /// The session's handle.
+    pub sid: String,
+    /// Browser and system in words ("Firefox on Windows 10").
+    pub device: String,
+    /// The full User-Agent, for hover.
+    pub raw_device: String,
+    /// The address it was first used from.
+    pub ip: Option<String>,
+    /// When it began (UTC).
+    pub signed_in: String,
+    /// How long ago it was last used.
+    pub last_used: String,
+    /// When it was last used (UTC).
+    pub last_used_exact: String,
+    /// It is the session of this request.
+    pub current: bool,
 }
 
 /// A session's Unix time, as the page shows it.
@@ -37,11 +48,18 @@ fn when(unix: i64) -> String {
 
 impl SessionView {
     fn new(s: LiveSession, mine: &str) -> Self {
+        let raw_device = s.device.unwrap_or_default();
+        let seen = time::OffsetDateTime::from_unix_timestamp(s.seen).ok();
         Self {
             current: s.sid == mine,
-            device: s.device.unwrap_or_else(|| "Unknown browser".into()),
+            device: crate::display::device(&raw_device),
+            raw_device,
+            ip: s.ip,
             signed_in: when(s.iat),
-            last_used: when(s.seen),
+            last_used: seen
+                .map(|t| crate::display::relative(t, time::OffsetDateTime::now_utc()))
+                .unwrap_or_default(),
+            last_used_exact: when(s.seen),
             sid: s.sid,
         }
     }
@@ -101,11 +119,7 @@ async fn build(state: &AppState, user: &TenantUser, csrf: CsrfToken) -> AppResul
     let me = me
         .filter(|u| u.is_active())
         .ok_or(AppError::Forbidden("Your account is deactivated.".into()))?;
-    let sessions = state
-        .sessions
-        .list(user.tenant.id, uid)
-        .await
-        .map_err(|_| AppError::Unavailable("session store"))?;
+    let sessions = devices(state, user).await?;
     Ok(ProfilePage {
         layout: TenantLayout::new(user, &csrf, Section::Profile),
         csrf: csrf.0,
@@ -115,14 +129,34 @@ async fn build(state: &AppState, user: &TenantUser, csrf: CsrfToken) -> AppResul
         has_password: me.password_hash.is_some(),
         name: me.name,
         email: me.email,
-        sessions: sessions
-            .into_iter()
-            .map(|(_, s)| SessionView::new(s, &user.identity.sid))
-            .collect(),
+        sessions,
         api_sessions: api_sessions.into_iter().map(ApiSessionRow::from).collect(),
         notice: None,
         errors: Vec::new(),
     })
+}
+
+/// The person's live sessions as the pages show them (the store lists the most
+/// recently used first).
+pub async fn devices(state: &AppState, user: &TenantUser) -> AppResult<Vec<SessionView>> {
+    let sessions = state
+        .sessions
+        .list(user.tenant.id, user.identity.uid)
+        .await
+        .map_err(|_| AppError::Unavailable("session store"))?;
+    let me = &user.identity;
+    Ok(sessions
+        .into_iter()
+        .map(|(_, mut s)| {
+            // On the first page after sign-in the store does not have the browser yet:
+            // it is written with this response.
+            if s.sid == me.sid {
+                s.device = s.device.or_else(|| me.device.clone());
+                s.ip = s.ip.or_else(|| me.ip.clone());
+            }
+            SessionView::new(s, &me.sid)
+        })
+        .collect())
 }
 
 /// `GET /t/{slug}/profile`.

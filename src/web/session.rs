@@ -51,6 +51,9 @@ pub struct Identity {
     /// The browser that signed in, for the profile's session list.
     #[serde(default)]
     pub device: Option<String>,
+    /// The address the session was first used from, for the session list.
+    #[serde(default)]
+    pub ip: Option<String>,
 }
 
 impl Identity {
@@ -144,6 +147,7 @@ impl PortalSession {
                 seen: t,
                 sid: crate::crypto::generate_token().1[..16].to_string(),
                 device: None,
+                ip: None,
             },
         )
     }
@@ -239,6 +243,7 @@ impl FromRequest for TenantUser {
             .and_then(|v| v.to_str().ok())
             .map(|ua| ua.chars().take(300).collect::<String>())
             .unwrap_or_else(|| "Unknown browser".into());
+        let ip = crate::web::request::meta_of(req).ip;
         Box::pin(async move {
             let tenant = tenant.await?;
             let login_url = login_url(&tenant, next.as_deref());
@@ -258,12 +263,18 @@ impl FromRequest for TenantUser {
                 return Err(refuse());
             }
             let touch_secs = policy.map_or(60, |p| p.touch_secs);
+            let mut identity = identity;
             // The first page after sign-in records the browser, for the session list.
             if t - identity.seen >= touch_secs || identity.device.is_none() {
                 let mut touched = identity.clone();
                 touched.seen = t;
                 touched.device.get_or_insert(device);
-                session.set_identity(touched)?;
+                if touched.ip.is_none() {
+                    touched.ip = ip;
+                }
+                session.set_identity(touched.clone())?;
+                // The page being built sees what the session now says.
+                identity = touched;
             }
             Ok(TenantUser {
                 tenant,

@@ -178,7 +178,8 @@ async fn deactivation_removes_the_groups_and_deactivates_only_when_no_other_tena
         ["tenant-acme-member", "tenant-beta-staff"]
     );
 
-    ada.changed("bob@example.test", "deactivate", &[]).await;
+    ada.changed("bob@example.test", "deactivate", &[("confirm", "yes")])
+        .await;
     wait_delivered(&app).await;
     assert_eq!(fake.groups_of("bob@example.test"), ["tenant-beta-staff"]);
     assert!(
@@ -186,7 +187,8 @@ async fn deactivation_removes_the_groups_and_deactivates_only_when_no_other_tena
         "still active: Beta has them"
     );
 
-    cy.changed("bob@example.test", "deactivate", &[]).await;
+    cy.changed("bob@example.test", "deactivate", &[("confirm", "yes")])
+        .await;
     wait_delivered(&app).await;
     assert!(fake.groups_of("bob@example.test").is_empty());
     assert!(!fake.users_with_email("bob@example.test")[0].is_active);

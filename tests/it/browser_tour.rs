@@ -206,6 +206,12 @@ async fn every_page_has_its_navigation_fits_a_phone_and_passes_axe() {
     submit(&t.b).await;
     wait_for_path(&t.b, "/t/acme/dashboard").await;
     t.check("member-dashboard", Frame::Member).await;
+    // Their own browser, named, marked as this device.
+    let devices = text(&t.b, "#devices").await;
+    assert!(
+        devices.contains("Chrome on Linux") && devices.to_lowercase().contains("this device"),
+        "{devices}"
+    );
     t.visit("/t/acme/profile", "member-profile", Frame::Member)
         .await;
     // A page only admins may open: refused, inside the member's own frame.
@@ -223,6 +229,21 @@ async fn every_page_has_its_navigation_fits_a_phone_and_passes_axe() {
     submit(&t.b).await;
     wait_for_path(&t.b, "/t/acme/dashboard").await;
     t.check("dashboard", Frame::Admin).await;
+    // A new organization's first steps, with the full sign-in address to copy.
+    let url: String = t
+        .js("return document.getElementById('sign-in-url').value")
+        .await;
+    assert!(
+        url.starts_with("http") && url.ends_with("/t/acme/login"),
+        "{url}"
+    );
+    let copy_shown: bool = t
+        .js("return !document.querySelector('button[data-copy]').hidden")
+        .await;
+    assert!(
+        copy_shown,
+        "the copy button appears where the clipboard works"
+    );
     for (label, path, name) in [
         ("Members", "/t/acme/members", "members"),
         ("Audit log", "/t/acme/audit", "audit"),
@@ -248,6 +269,36 @@ async fn every_page_has_its_navigation_fits_a_phone_and_passes_axe() {
     t.visit("/t/acme/no-such-page", "tenant-not-found", Frame::Admin)
         .await;
     assert_eq!(text(&t.b, "#error-title").await, "Page not found");
+
+    // Destructive actions ask once, naming what follows; the last-admin rule is shown
+    // before anyone tries.
+    t.b.goto(&format!("{}/t/acme/members", app.address))
+        .await
+        .unwrap();
+    assert!(text(&t.b, "#sole-admin-rule").await.contains("only admin"));
+    let row = "#members tr[data-email='mia@acme.test']";
+    t.b.find(Locator::Css(&format!("{row} details.confirm summary")))
+        .await
+        .expect("Deactivate…")
+        .click()
+        .await
+        .unwrap();
+    let asked = text(&t.b, &format!("{row} .confirm-panel")).await;
+    assert!(asked.contains("signed out everywhere"), "{asked}");
+    assert_eq!(
+        app.query_strings(
+            "SELECT status::text AS v FROM tenant_acme.users WHERE email = 'mia@acme.test'"
+        ),
+        ["active"],
+        "opening the question changes nothing"
+    );
+    t.check("members-confirm", Frame::Admin).await;
+    click(&t.b, Locator::Css(&format!("{row} .confirm-panel button"))).await;
+    assert!(
+        text(&t.b, "#members-notice")
+            .await
+            .contains("mia@acme.test is deactivated")
+    );
 
     // The audit log reads as sentences.
     t.b.goto(&format!("{}/t/acme/audit", app.address))

@@ -233,7 +233,7 @@ async fn a_role_change_shows_on_the_next_request_and_deactivation_ends_the_sessi
         .submit(
             MEMBERS,
             &format!("/t/acme/members/{bob_id}/deactivate"),
-            &[],
+            &[("confirm", "yes")],
         )
         .await;
     assert_eq!(off.status, StatusCode::SEE_OTHER);
@@ -287,7 +287,7 @@ async fn the_last_admin_cannot_be_demoted_and_self_changes_need_confirmation() {
         .submit(MEMBERS, &role_url, &[("role", "member")])
         .await;
     assert_eq!(ask.status, StatusCode::OK);
-    assert!(ask.body.contains("Are you sure?"), "{}", ask.body);
+    assert!(ask.body.contains("Please confirm"), "{}", ask.body);
     assert!(ask.body.contains("change your role to member"));
     let refused = admin
         .submit(
@@ -334,7 +334,7 @@ async fn an_admin_of_one_organization_cannot_touch_people_of_another() {
         .submit(
             "/t/globex/members",
             &format!("/t/globex/members/{bob_id}/deactivate"),
-            &[],
+            &[("confirm", "yes")],
         )
         .await;
     assert_eq!(other.status, StatusCode::NOT_FOUND);
@@ -343,7 +343,7 @@ async fn an_admin_of_one_organization_cannot_touch_people_of_another() {
         .submit(
             "/t/globex/members",
             &format!("/t/acme/members/{bob_id}/deactivate"),
-            &[],
+            &[("confirm", "yes")],
         )
         .await;
     assert_eq!(cross.status, StatusCode::SEE_OTHER);

@@ -65,7 +65,8 @@ async fn only_platform_admins_reach_the_platform_pages() {
         page.body
     );
     assert!(
-        page.body.contains(r#"<td class="members">1</td>"#),
+        page.body
+            .contains(r#"<td class="members" data-label="Active members">1</td>"#),
         "{}",
         page.body
     );

@@ -611,7 +611,7 @@ async fn a_deactivated_person_and_a_demoted_admin_lose_their_api_rights_at_once(
         .submit(
             "/t/acme/members",
             &format!("/t/acme/members/{id}/deactivate"),
-            &[],
+            &[("confirm", "yes")],
         )
         .await;
     assert_eq!(off.status, StatusCode::SEE_OTHER, "{}", off.body);
