@@ -128,3 +128,55 @@ async fn portal_demo_gives_the_demo_organization_people_an_invitation_and_histor
     let people = app.query_strings("SELECT count(*)::text AS v FROM tenant_demo.users");
     assert_eq!(people, ["4"]);
 }
+
+#[tokio::test]
+async fn sign_up_names_every_problem_at_once_including_a_taken_address() {
+    let app = TestApp::spawn().await;
+    app.signup("Acme", "acme", "ada@acme.test").await;
+    let v = app.visitor();
+    let page = v
+        .signup("Acme Again", "acme", "not-an-email", "password1234")
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("already taken"), "{}", page.body);
+    assert!(page.body.contains("too easy to guess"), "{}", page.body);
+    assert!(page.body.contains("href=\"#email\""), "{}", page.body);
+}
+
+#[tokio::test]
+async fn the_sign_up_budget_counts_organizations_created_and_its_429_keeps_the_form() {
+    let app = TestApp::spawn_with(&[("RATE_LIMIT_SIGNUP_PER_HOUR", "2")]).await;
+    let v = app.visitor();
+    // Typos do not use up the budget.
+    for _ in 0..5 {
+        let typo = v
+            .signup("Acme", "acme", "ada@acme", crate::common::PASSWORD)
+            .await;
+        assert_eq!(typo.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    app.signup("Acme", "acme", "ada@acme.test").await;
+    app.signup("Globex", "globex", "hank@globex.test").await;
+    // The third organization within the hour is refused, with the form as typed.
+    let refused = app
+        .visitor()
+        .signup(
+            "Initech",
+            "initech",
+            "peter@initech.test",
+            crate::common::PASSWORD,
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers.contains_key("retry-after"));
+    assert!(
+        refused.body.contains("id=\"signup-refused\""),
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains("value=\"Initech\""),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("value=\"peter@initech.test\""));
+}
