@@ -107,6 +107,20 @@ impl MemberRow {
             .map(crate::display::minute)
             .unwrap_or_else(|| "Never".into())
     }
+
+    /// The last sign-in in words ("3 hours ago"), or "Never".
+    pub fn last_seen_ago(&self) -> String {
+        self.last_login_at
+            .map(|t| crate::display::relative(t, OffsetDateTime::now_utc()))
+            .unwrap_or_else(|| "Never".into())
+    }
+
+    /// The last sign-in for `<time datetime>`, empty when there was none.
+    pub fn last_seen_machine(&self) -> String {
+        self.last_login_at
+            .map(crate::display::machine)
+            .unwrap_or_default()
+    }
 }
 
 /// A lowercase "contains" pattern; LIKE wildcards are escaped so a search for `50%`
