@@ -153,8 +153,20 @@ pub struct TenantErrorPage {
     message: String,
 }
 
+/// An error page inside the platform layout (`/admin`).
+#[derive(Template)]
+#[template(path = "admin_error.html")]
+pub struct PlatformErrorPage {
+    admin_name: String,
+    csrf: String,
+    status: u16,
+    title: &'static str,
+    message: String,
+}
+
 /// Middleware: an HTML error page under `/t/{slug}/` for a person signed in to that
-/// organization is shown inside the tenant layout. Runs inside the session and CSRF
+/// organization is shown inside the tenant layout, and one under `/admin` for a
+/// signed-in platform admin inside the platform layout. Runs inside the session and CSRF
 /// middleware, so it sees both; headers of the error (Retry-After, Allow) are kept.
 pub async fn signed_in_errors(
     req: ServiceRequest,
@@ -167,10 +179,14 @@ pub async fn signed_in_errors(
     {
         return Ok(res);
     }
-    let Some(page) = tenant_error_page(&res).await else {
-        return Ok(res);
+    let body = if res.request().path().starts_with("/admin") {
+        platform_error_page(&res)
+            .await
+            .and_then(|p| p.render().ok())
+    } else {
+        tenant_error_page(&res).await.and_then(|p| p.render().ok())
     };
-    let Ok(body) = page.render() else {
+    let Some(body) = body else {
         return Ok(res);
     };
     Ok(res.map_body(|head, _| {
@@ -180,6 +196,21 @@ pub async fn signed_in_errors(
         );
         BoxBody::new(body)
     }))
+}
+
+async fn platform_error_page(res: &ServiceResponse<BoxBody>) -> Option<PlatformErrorPage> {
+    let err = res.response().error()?.as_error::<AppError>()?;
+    let req = res.request();
+    let admin = PortalSession::extract(req).await.ok()?.platform()?;
+    let csrf = req.extensions().get::<CsrfToken>().cloned()?;
+    let (title, message) = err.explain();
+    Some(PlatformErrorPage {
+        admin_name: admin.name,
+        csrf: csrf.0,
+        status: res.status().as_u16(),
+        title,
+        message,
+    })
 }
 
 async fn tenant_error_page(res: &ServiceResponse<BoxBody>) -> Option<TenantErrorPage> {

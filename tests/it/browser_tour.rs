@@ -332,6 +332,9 @@ async fn every_page_has_its_navigation_fits_a_phone_and_passes_axe() {
     submit(&t.b).await;
     wait_for_path(&t.b, "/admin").await;
     t.check("admin", Frame::Platform).await;
+    t.visit("/admin/no-such-page", "admin-not-found", Frame::Platform)
+        .await;
+    assert_eq!(text(&t.b, "#error-title").await, "Page not found");
 
     t.b.clone().close().await.expect("close browser");
     t.finish();
