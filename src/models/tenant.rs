@@ -121,3 +121,99 @@ pub fn set_status(conn: &mut PgConnection, slug: &str, status: &str) -> AppResul
             .execute(conn)?,
     )
 }
+
+/// A registry row as the platform's organization list shows it: everything comes from
+/// the registry, none of it from the tenant's schema.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = tenants)]
+pub struct Listed {
+    /// Address.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Stored status.
+    pub status: String,
+    /// Active members (kept by the tenant's `users` trigger).
+    pub member_count: i32,
+    /// Active admins.
+    pub admin_count: i32,
+    /// Active admins' addresses, space-separated.
+    pub admin_emails: String,
+    /// Last sign-in or membership change.
+    pub last_activity_at: Option<OffsetDateTime>,
+    /// When it signed up.
+    pub created_at: OffsetDateTime,
+}
+
+/// Where a page of the organization list starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cursor {
+    /// From the first slug.
+    First,
+    /// The slugs after this one.
+    After(String),
+    /// The slugs before this one (a page back).
+    Before(String),
+}
+
+/// Which organizations to list.
+#[derive(Debug, Clone)]
+pub struct ListFilter {
+    /// Text contained in the slug, name or an admin's address.
+    pub search: Option<String>,
+    /// Exactly this stored status.
+    pub status: Option<String>,
+    /// Where the page starts.
+    pub cursor: Cursor,
+}
+
+fn like_pattern(q: &str) -> String {
+    let escaped = q
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// Up to `limit` organizations in slug order from the cursor (a `Before` page comes
+/// back in slug order too). Keyset paging: the cost of a page does not grow with how
+/// far into the list it is.
+pub fn list(conn: &mut PgConnection, f: &ListFilter, limit: i64) -> AppResult<Vec<Listed>> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Bool, Text};
+    let mut q = tenants::table.select(Listed::as_select()).into_boxed();
+    if let Some(search) = f.search.as_deref().filter(|s| !s.is_empty()) {
+        // The same expression as the trigram index `tenants_search`.
+        q = q.filter(
+            sql::<Bool>("(slug || ' ' || name || ' ' || admin_emails) ILIKE ")
+                .bind::<Text, _>(like_pattern(search)),
+        );
+    }
+    if let Some(status) = &f.status {
+        q = q.filter(tenants::status.eq(status.clone()));
+    }
+    let backwards = matches!(f.cursor, Cursor::Before(_));
+    q = match &f.cursor {
+        Cursor::First => q.order(tenants::slug.asc()),
+        Cursor::After(s) => q
+            .filter(tenants::slug.gt(s.clone()))
+            .order(tenants::slug.asc()),
+        Cursor::Before(s) => q
+            .filter(tenants::slug.lt(s.clone()))
+            .order(tenants::slug.desc()),
+    };
+    let mut rows = q.limit(limit).load(conn)?;
+    if backwards {
+        rows.reverse();
+    }
+    Ok(rows)
+}
+
+/// The registry row of this slug as the platform shows it, whatever its status.
+pub fn listed(conn: &mut PgConnection, slug: &str) -> AppResult<Option<Listed>> {
+    Ok(tenants::table
+        .filter(tenants::slug.eq(slug))
+        .select(Listed::as_select())
+        .first(conn)
+        .optional()?)
+}

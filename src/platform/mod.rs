@@ -13,11 +13,11 @@ use crate::members::invitations::Invitations;
 use crate::models::audit_log::RequestMeta;
 use crate::models::{platform_admin, platform_audit};
 
+mod directory;
 mod organizations;
 
-pub use organizations::{
-    NewTenantInput, TenantSummary, create_tenant, recent_events, set_status, tenants_overview,
-};
+pub use directory::{ORGS_PER_PAGE, OrgLine, OrgListing, OrgQuery, STATUSES, organizations};
+pub use organizations::{NewTenantInput, create_tenant, recent_events, set_status};
 
 /// What the platform's operators' work needs.
 #[derive(Clone, Copy)]

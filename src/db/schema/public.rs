@@ -64,6 +64,10 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        member_count -> Int4,
+        admin_count -> Int4,
+        admin_emails -> Text,
+        last_activity_at -> Nullable<Timestamptz>,
     }
 }
 
