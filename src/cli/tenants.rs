@@ -3,6 +3,8 @@
 use diesel::prelude::*;
 
 use super::admins::generate_password;
+use secrecy::ExposeSecret;
+
 use super::{all_tenants, connect, field};
 use crate::auth::password::PasswordHasher;
 use crate::config::Settings;
@@ -13,18 +15,85 @@ use crate::models::authentik_outbox::Outbox;
 use crate::models::user;
 use crate::tenancy::{Tenant, provision};
 
+/// Organizations read per round trip by `portal tenant list`.
+const LIST_BATCH: i64 = 500;
+
+/// Prints every organization page by page (keyset on the slug), so 10,000
+/// organizations never sit in memory at once; the running count is the progress.
 pub(super) fn tenant_list(settings: &Settings) -> anyhow::Result<()> {
+    use crate::models::tenant::{Cursor, ListFilter, list};
     let mut conn = connect(settings)?;
-    let tenants = all_tenants(&mut conn)?;
-    println!("{:<40} {:<10} {:<8} NAME", "SLUG", "STATUS", "COUNTRY");
-    for t in &tenants {
-        let status = match t.status {
-            crate::tenancy::TenantStatus::Active => "active",
-            crate::tenancy::TenantStatus::Suspended => "suspended",
+    println!(
+        "{:<40} {:<10} {:>8} {:<17} NAME",
+        "SLUG", "STATUS", "MEMBERS", "LAST ACTIVITY"
+    );
+    let mut cursor = Cursor::First;
+    let mut seen = 0usize;
+    loop {
+        let filter = ListFilter {
+            search: None,
+            status: None,
+            cursor: cursor.clone(),
         };
-        println!("{:<40} {:<10} {:<8} {}", t.slug, status, t.country, t.name);
+        let page = list(&mut conn, &filter, LIST_BATCH).map_err(|e| anyhow::anyhow!("{e}"))?;
+        for t in &page {
+            let activity = t
+                .last_activity_at
+                .map(crate::display::minute)
+                .unwrap_or_else(|| "never".into());
+            println!(
+                "{:<40} {:<10} {:>8} {:<17} {}",
+                t.slug,
+                t.status,
+                t.member_count,
+                activity.trim_end_matches(" UTC"),
+                t.name
+            );
+        }
+        seen += page.len();
+        match page.last() {
+            Some(last) if page.len() as i64 == LIST_BATCH => {
+                eprintln!("... {seen} organization(s) so far");
+                cursor = Cursor::After(last.slug.clone());
+            }
+            _ => break,
+        }
     }
-    println!("{} organization(s)", tenants.len());
+    println!("{seen} organization(s)");
+    Ok(())
+}
+
+/// `portal tenant delete <slug>`: closes the organization now; its schema is dropped
+/// once the grace period (`TENANT_DELETE_GRACE_DAYS`) is over.
+pub(super) fn tenant_delete(settings: &Settings, slug: &str) -> anyhow::Result<()> {
+    let slug = field(TenantSlug::parse(slug))?;
+    let grace = settings.tenant_delete_grace;
+    // The pool lives and dies inside the runtime: its connections close on its threads.
+    let purge = super::runtime()?.block_on(async {
+        let db = crate::db::Db::new(settings.database_url.expose_secret(), 1)?;
+        let registry = crate::tenancy::TenantRegistry::new(db.clone());
+        crate::platform::request_deletion(&db, &registry, "portal tenant delete", &slug, grace)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.explain().1))
+    })?;
+    println!(
+        "{slug} is closed; its data is dropped after {} unless restored (portal tenant restore {slug})",
+        crate::display::minute(purge)
+    );
+    Ok(())
+}
+
+/// `portal tenant restore <slug>`: undoes a deletion during its grace period.
+pub(super) fn tenant_restore(settings: &Settings, slug: &str) -> anyhow::Result<()> {
+    let slug = field(TenantSlug::parse(slug))?;
+    super::runtime()?.block_on(async {
+        let db = crate::db::Db::new(settings.database_url.expose_secret(), 1)?;
+        let registry = crate::tenancy::TenantRegistry::new(db.clone());
+        crate::platform::restore(&db, &registry, "portal tenant restore", &slug)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.explain().1))
+    })?;
+    println!("{slug} is restored: its people can sign in again");
     Ok(())
 }
 

@@ -68,7 +68,8 @@ impl TenantRow {
             name: self.name.clone(),
             business_type: self.business_type.clone(),
             country: self.country.trim().to_string(),
-            status: if self.status == "suspended" {
+            // An organization waiting for its deletion is closed like a suspended one.
+            status: if self.status == "suspended" || self.status == "deleting" {
                 TenantStatus::Suspended
             } else {
                 TenantStatus::Active
@@ -78,10 +79,14 @@ impl TenantRow {
     }
 }
 
-/// The registry row of this slug, if any.
+/// The stored status of a deleted organization's tombstone: its schema is gone.
+pub const DELETED: &str = "deleted";
+
+/// The registry row of this slug, if any (a tombstone is none: nothing is left).
 pub fn find_by_slug(conn: &mut PgConnection, slug: &TenantSlug) -> AppResult<Option<Tenant>> {
     tenants::table
         .filter(tenants::slug.eq(slug.as_str()))
+        .filter(tenants::status.ne(DELETED))
         .select(TenantRow::as_select())
         .first(conn)
         .optional()?
@@ -98,9 +103,11 @@ pub fn slug_of(conn: &mut PgConnection, id: Uuid) -> AppResult<Option<String>> {
         .optional()?)
 }
 
-/// Every tenant, by slug.
+/// Every tenant with a schema, by slug (tombstones are left out: nothing may
+/// recreate their schema).
 pub fn all(conn: &mut PgConnection) -> AppResult<Vec<Tenant>> {
     tenants::table
+        .filter(tenants::status.ne(DELETED))
         .order(tenants::slug.asc())
         .select(TenantRow::as_select())
         .load(conn)?
@@ -112,14 +119,16 @@ pub fn all(conn: &mut PgConnection) -> AppResult<Vec<Tenant>> {
 /// Sets the status (`active` or `suspended`) of the tenant with this slug; how many
 /// rows changed (0 when there is none).
 pub fn set_status(conn: &mut PgConnection, slug: &str, status: &str) -> AppResult<usize> {
-    Ok(
-        diesel::update(tenants::table.filter(tenants::slug.eq(slug)))
-            .set((
-                tenants::status.eq(status),
-                tenants::updated_at.eq(diesel::dsl::now),
-            ))
-            .execute(conn)?,
+    Ok(diesel::update(
+        tenants::table
+            .filter(tenants::slug.eq(slug))
+            .filter(tenants::status.eq_any(["active", "suspended"])),
     )
+    .set((
+        tenants::status.eq(status),
+        tenants::updated_at.eq(diesel::dsl::now),
+    ))
+    .execute(conn)?)
 }
 
 /// A registry row as the platform's organization list shows it: everything comes from
@@ -143,6 +152,12 @@ pub struct Listed {
     pub last_activity_at: Option<OffsetDateTime>,
     /// When it signed up.
     pub created_at: OffsetDateTime,
+    /// Who asked for its deletion.
+    pub delete_requested_by: Option<String>,
+    /// When its schema is dropped, while a deletion waits.
+    pub purge_after: Option<OffsetDateTime>,
+    /// When its schema was dropped.
+    pub purged_at: Option<OffsetDateTime>,
 }
 
 /// Where a page of the organization list starts.
@@ -216,4 +231,87 @@ pub fn listed(conn: &mut PgConnection, slug: &str) -> AppResult<Option<Listed>> 
         .select(Listed::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// Marks an active or suspended organization for deletion: closed at once, its schema
+/// dropped after `purge_after`. How many rows changed (0: none such, or already going).
+pub fn request_delete(
+    conn: &mut PgConnection,
+    slug: &str,
+    by: &str,
+    purge_after: OffsetDateTime,
+) -> AppResult<usize> {
+    Ok(diesel::update(
+        tenants::table
+            .filter(tenants::slug.eq(slug))
+            .filter(tenants::status.eq_any(["active", "suspended"])),
+    )
+    .set((
+        tenants::status_before_delete.eq(tenants::status.nullable()),
+        tenants::status.eq("deleting"),
+        tenants::delete_requested_at.eq(diesel::dsl::now),
+        tenants::delete_requested_by.eq(by),
+        tenants::purge_after.eq(purge_after),
+        tenants::updated_at.eq(diesel::dsl::now),
+    ))
+    .execute(conn)?)
+}
+
+/// Undoes a deletion whose schema still exists: the status it had before comes back.
+pub fn restore(conn: &mut PgConnection, slug: &str) -> AppResult<usize> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::Text;
+    Ok(diesel::update(
+        tenants::table
+            .filter(tenants::slug.eq(slug))
+            .filter(tenants::status.eq("deleting")),
+    )
+    .set((
+        tenants::status.eq(sql::<Text>("coalesce(status_before_delete, 'active')")),
+        tenants::status_before_delete.eq(None::<String>),
+        tenants::delete_requested_at.eq(None::<OffsetDateTime>),
+        tenants::delete_requested_by.eq(None::<String>),
+        tenants::purge_after.eq(None::<OffsetDateTime>),
+        tenants::updated_at.eq(diesel::dsl::now),
+    ))
+    .execute(conn)?)
+}
+
+/// Up to `limit` organizations whose grace period is over, oldest first.
+pub fn due_for_purge(conn: &mut PgConnection, limit: i64) -> AppResult<Vec<String>> {
+    Ok(tenants::table
+        .filter(tenants::status.eq("deleting"))
+        .filter(tenants::purge_after.le(diesel::dsl::now))
+        .order(tenants::purge_after.asc())
+        .limit(limit)
+        .select(tenants::slug)
+        .load(conn)?)
+}
+
+/// Locks a due deletion's row and returns its schema name, when it is still due (a
+/// restore may have come first).
+pub fn lock_due(conn: &mut PgConnection, slug: &str) -> AppResult<Option<String>> {
+    Ok(tenants::table
+        .filter(tenants::slug.eq(slug))
+        .filter(tenants::status.eq("deleting"))
+        .filter(tenants::purge_after.le(diesel::dsl::now))
+        .select(tenants::schema_name)
+        .for_update()
+        .first(conn)
+        .optional()?)
+}
+
+/// Turns a purged organization's row into its tombstone.
+pub fn mark_purged(conn: &mut PgConnection, slug: &str) -> AppResult<()> {
+    diesel::update(tenants::table.filter(tenants::slug.eq(slug)))
+        .set((
+            tenants::status.eq(DELETED),
+            tenants::purged_at.eq(diesel::dsl::now),
+            tenants::member_count.eq(0),
+            tenants::admin_count.eq(0),
+            tenants::admin_emails.eq(""),
+            tenants::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)?;
+    Ok(())
 }

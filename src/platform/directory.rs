@@ -11,7 +11,7 @@ use crate::models::tenant::{self, Cursor, ListFilter, Listed};
 pub const ORGS_PER_PAGE: i64 = 50;
 
 /// The statuses a list may be filtered by.
-pub const STATUSES: &[&str] = &["active", "suspended"];
+pub const STATUSES: &[&str] = &["active", "suspended", "deleting", "deleted"];
 
 /// The list's filters as the address bar carries them.
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -225,12 +225,13 @@ async fn set_status(
 ) -> AppResult<HttpResponse> {
     let slug = TenantSlug::parse(slug).map_err(|_| AppError::NotFound)?;
     platform::set_status(&state.platform(), registry, &user.0, &slug, status).await?;
-    back(
+    back_with(
         session,
-        match status {
+        format!("/admin/organizations/{slug}"),
+        Notice::done(match status {
             TenantStatus::Suspended => format!("{slug} is suspended: its people cannot sign in."),
             TenantStatus::Active => format!("{slug} is active again."),
-        },
+        }),
     )
 }
 

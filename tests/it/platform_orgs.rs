@@ -168,7 +168,11 @@ fn link(body: &str, id: &str) -> Option<String> {
     let marker = format!(r#"id="{id}" href=""#);
     let start = body.find(&marker)? + marker.len();
     let end = body[start..].find('"')?;
-    Some(body[start..start + end].replace("&amp;", "&"))
+    Some(
+        body[start..start + end]
+            .replace("&amp;", "&")
+            .replace("&#38;", "&"),
+    )
 }
 
 #[tokio::test]
@@ -233,4 +237,161 @@ async fn the_list_pages_by_keyset_searches_and_filters() {
     );
     let active = slugs(&root.get("/admin?status=active&q=acme").await.body);
     assert_eq!(active, ["acme"]);
+}
+
+#[tokio::test]
+async fn an_organizations_page_shows_its_figures_and_suspends_it_after_naming_the_consequence() {
+    let app = TestApp::spawn().await;
+    let ada = app.signup("Acme", "acme", "ada@acme.test").await;
+    join(&app, &ada, "bob@acme.test", "member").await;
+    let root = super_admin(&app).await;
+    for v in [&app.visitor(), &ada] {
+        let page = v.get("/admin/organizations/acme").await;
+        assert_eq!(page.location.as_deref(), Some("/admin/login"));
+    }
+    assert_eq!(
+        root.get("/admin/organizations/nope").await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    let page = root.get("/admin/organizations/acme").await;
+    assert_eq!(page.status, StatusCode::OK);
+    for shown in [
+        r#"<h1 id="org-name">Acme</h1>"#,
+        r#"<dd id="org-members">2</dd>"#,
+        r#"<dd id="org-admin-count">1</dd>"#,
+        r#"<dd id="org-admins">ada@acme.test</dd>"#,
+        "Provisioning is off on this platform.",
+        "<code>tenant.created</code>",
+        r#"id="org-status">active<"#,
+    ] {
+        assert!(page.body.contains(shown), "{shown} missing: {}", page.body);
+    }
+
+    let question = root.get("/admin/organizations/acme/suspend").await;
+    assert_eq!(question.status, StatusCode::OK);
+    assert!(
+        question
+            .body
+            .contains("Its 2 active member(s) can no longer sign in"),
+        "{}",
+        question.body
+    );
+    let done = root
+        .submit(
+            "/admin/organizations/acme/suspend",
+            "/admin/tenants/acme/suspend",
+            &[("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert_eq!(done.location.as_deref(), Some("/admin/organizations/acme"));
+    let after = root.get("/admin/organizations/acme").await;
+    assert!(after.body.contains("acme is suspended"), "{}", after.body);
+    assert!(after.body.contains(r#"id="org-status">suspended<"#));
+    assert!(after.body.contains("<code>tenant.suspended</code>"));
+    let refused = app
+        .visitor()
+        .post_raw(
+            "/t/acme/login",
+            &[("email", "ada@acme.test"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    let question = root.get("/admin/organizations/acme/reactivate").await;
+    assert!(
+        question.body.contains("can sign in again"),
+        "{}",
+        question.body
+    );
+    root.submit(
+        "/admin/organizations/acme/reactivate",
+        "/admin/tenants/acme/reactivate",
+        &[("confirm", "yes")],
+    )
+    .await;
+    let login = app.visitor().login("acme", "ada@acme.test", PASSWORD).await;
+    assert_eq!(login.status, StatusCode::SEE_OTHER, "{}", login.body);
+}
+
+#[tokio::test]
+async fn the_platform_audit_log_filters_pages_and_exports_csv() {
+    let app = TestApp::spawn().await;
+    app.signup("Acme", "acme", "ada@acme.test").await;
+    app.signup("Globex", "globex", "hank@globex.test").await;
+    let root = super_admin(&app).await;
+    // Many older events, so the log has pages.
+    app.query_strings(
+        "INSERT INTO public.platform_audit_log (actor, action, target, occurred_at) \
+         SELECT 'ops@platform.test', 'tenant.noted', 'org-' || i, now() - interval '3 days' \
+           FROM generate_series(1, 120) AS i RETURNING action AS v",
+    );
+    root.submit("/admin", "/admin/tenants/globex/suspend", &[])
+        .await;
+
+    let page = root.get("/admin/audit?target=globex").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("<code>tenant.suspended</code>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("<code>tenant.created</code>"));
+    assert!(!page.body.contains(">acme<"), "{}", page.body);
+
+    let by_action = root.get("/admin/audit?action=tenant.suspended").await;
+    assert_eq!(
+        by_action
+            .body
+            .matches("<code>tenant.suspended</code>")
+            .count(),
+        1
+    );
+    let by_actor = root.get("/admin/audit?actor=ops%40platform").await;
+    assert_eq!(
+        by_actor.body.matches("<code>tenant.noted</code>").count(),
+        50
+    );
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    let recent = root.get(&format!("/admin/audit?from={today}")).await;
+    assert!(!recent.body.contains("tenant.noted"), "{}", recent.body);
+
+    // "Older" walks the 120 noted events in pages of 50.
+    let mut seen = 0;
+    let mut at = "/admin/audit?action=tenant.noted".to_string();
+    loop {
+        let page = root.get(&at).await;
+        seen += page.body.matches("<code>tenant.noted</code>").count();
+        match link(&page.body, "older-page") {
+            Some(next) => at = next,
+            None => break,
+        }
+    }
+    assert_eq!(seen, 120);
+
+    let csv = root.get("/admin/audit.csv?actor=ops%40platform").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(
+        csv.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(lines[0], "id,occurred_at,actor,action,target,details");
+    assert_eq!(lines.len(), 121);
+    assert!(
+        lines[1].contains("ops@platform.test,tenant.noted,org-120"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        app.visitor()
+            .get("/admin/audit.csv")
+            .await
+            .location
+            .as_deref()
+            == Some("/admin/login")
+    );
 }

@@ -68,6 +68,11 @@ diesel::table! {
         admin_count -> Int4,
         admin_emails -> Text,
         last_activity_at -> Nullable<Timestamptz>,
+        status_before_delete -> Nullable<Text>,
+        delete_requested_at -> Nullable<Timestamptz>,
+        delete_requested_by -> Nullable<Text>,
+        purge_after -> Nullable<Timestamptz>,
+        purged_at -> Nullable<Timestamptz>,
     }
 }
 
