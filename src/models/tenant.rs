@@ -315,3 +315,33 @@ pub fn mark_purged(conn: &mut PgConnection, slug: &str) -> AppResult<()> {
         .execute(conn)?;
     Ok(())
 }
+
+/// Up to `limit` organizations with a schema after this slug, by slug: how commands
+/// that visit every organization walk them without loading them all.
+pub fn page_after(
+    conn: &mut PgConnection,
+    after: Option<&str>,
+    limit: i64,
+) -> AppResult<Vec<Tenant>> {
+    let mut q = tenants::table
+        .filter(tenants::status.ne(DELETED))
+        .order(tenants::slug.asc())
+        .limit(limit)
+        .select(TenantRow::as_select())
+        .into_boxed();
+    if let Some(slug) = after {
+        q = q.filter(tenants::slug.gt(slug.to_string()));
+    }
+    q.load(conn)?
+        .into_iter()
+        .map(TenantRow::into_tenant)
+        .collect()
+}
+
+/// How many organizations have a schema (a progress bar's length).
+pub fn count_live(conn: &mut PgConnection) -> AppResult<i64> {
+    Ok(tenants::table
+        .filter(tenants::status.ne(DELETED))
+        .count()
+        .get_result(conn)?)
+}
