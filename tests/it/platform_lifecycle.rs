@@ -295,3 +295,38 @@ async fn an_export_holds_the_organizations_data_and_no_secret() {
         Some("/admin/login")
     );
 }
+
+#[tokio::test]
+async fn tenant_list_walks_every_organization_in_pages_with_progress() {
+    let app = TestApp::spawn().await;
+    app.signup("Acme", "acme", "ada@acme.test").await;
+    // Registry rows only: the list reads nothing else. One is a tombstone.
+    app.query_strings(
+        "INSERT INTO public.tenants (slug, schema_name, name, business_type, country, status) \
+         SELECT 'org-' || lpad(i::text, 4, '0'), 'tenant_org_' || lpad(i::text, 4, '0'), \
+                'Organization ' || i, 'software', 'US', \
+                CASE WHEN i = 7 THEN 'deleted' ELSE 'active' END \
+           FROM generate_series(1, 1100) AS i RETURNING slug AS v",
+    );
+    let vars = [("DATABASE_URL", app.database_url.as_str())];
+    let o = portal(&["tenant", "list"], &vars, None);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let rows: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("org-") || l.starts_with("acme"))
+        .collect();
+    assert_eq!(rows.len(), 1101);
+    assert!(
+        rows[0].starts_with("acme ") && rows[0].contains(" 1 "),
+        "{}",
+        rows[0]
+    );
+    assert!(rows[1100].starts_with("org-1100"));
+    assert!(stdout.contains("1101 organization(s)"));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("... 1000 organization(s) so far"),
+        "{stderr}"
+    );
+}
