@@ -109,6 +109,9 @@ pub struct Settings {
     pub authentik_group_prefix: String,
     /// Warnings worth showing at start-up that do not stop it.
     pub warnings: Vec<String>,
+    /// `TENANT_DELETE_GRACE_DAYS` (30): how long a deleted organization can be restored
+    /// before its schema is dropped.
+    pub tenant_delete_grace: Duration,
 }
 
 impl fmt::Debug for Settings {
@@ -205,6 +208,7 @@ struct Areas {
     authentik: Option<AuthentikSettings>,
     authentik_group_prefix: String,
     warnings: Vec<String>,
+    tenant_delete_grace: Duration,
 }
 
 impl Areas {
@@ -228,6 +232,7 @@ impl Areas {
         let tokens = tokens::read(r, &server.base_url, oidc.as_ref());
         let authentik = authentik::read(r, prod);
         let authentik_group_prefix = authentik::group_prefix(r);
+        let tenant_delete_grace = r.duration("TENANT_DELETE_GRACE_DAYS", 1, 365, 30);
         Some(Areas {
             environment,
             server,
@@ -245,6 +250,7 @@ impl Areas {
             authentik,
             authentik_group_prefix,
             warnings,
+            tenant_delete_grace,
         })
     }
 }
@@ -286,6 +292,7 @@ impl From<Areas> for Settings {
             authentik: a.authentik,
             authentik_group_prefix: a.authentik_group_prefix,
             warnings: a.warnings,
+            tenant_delete_grace: a.tenant_delete_grace,
         }
     }
 }

@@ -39,8 +39,9 @@ impl Workers {
         tasks.push(tokio::spawn(maintain_keys(
             state.signing.clone(),
             every,
-            stopped,
+            stopped.clone(),
         )));
+        tasks.push(tokio::spawn(purge_deleted(state.db.clone(), stopped)));
         Self { stop, tasks }
     }
 
@@ -71,6 +72,22 @@ async fn maintain_keys(
         }
         if let Err(e) = keys.maintain().await {
             tracing::warn!(error = %e, "token signing keys not maintained");
+        }
+    }
+}
+
+/// Drops the schemas of deleted organizations whose grace period is over: at start,
+/// then every hour (the grace is counted in days), until stopped.
+async fn purge_deleted(db: crate::db::Db, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        if let Err(e) = crate::platform::purge_due(&db, 100).await {
+            tracing::warn!(error = %e, "deleted organizations not purged yet");
         }
     }
 }

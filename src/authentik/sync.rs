@@ -15,7 +15,7 @@ use crate::db::{Db, schema::tenant::users};
 use crate::domain::Role;
 use crate::error::AppResult;
 use crate::models::authentik_outbox as outbox;
-use crate::models::tenant::Tenant;
+use crate::models::tenant::{self as tenant_rows, Tenant};
 
 /// What a sync did to one tenant.
 #[derive(Debug, Clone)]
@@ -119,6 +119,9 @@ fn connect(settings: &Settings) -> anyhow::Result<(Db, Arc<AuthentikClient>)> {
     Ok((db, Arc::new(AuthentikClient::new(a)?)))
 }
 
+/// Organizations read per round trip by `portal authentik sync`.
+const SYNC_PAGE: i64 = 200;
+
 /// `portal authentik sync [--tenant <slug>] [--dry-run]`.
 pub async fn cli_sync(
     settings: &Settings,
@@ -126,43 +129,72 @@ pub async fn cli_sync(
     dry_run: bool,
 ) -> anyhow::Result<()> {
     let (db, client) = connect(settings)?;
-    let registry = crate::tenancy::TenantRegistry::new(db.clone());
-    let mut tenants = registry.list().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    if let Some(slug) = only {
-        tenants.retain(|t| t.slug.as_str() == slug);
-        if tenants.is_empty() {
-            anyhow::bail!("no organization has the address {slug}");
-        }
-    }
-    let bar = ProgressBar::new(tenants.len() as u64);
+    let only = match only {
+        Some(raw) => Some(
+            crate::domain::TenantSlug::parse(raw)
+                .map_err(|_| anyhow::anyhow!("no organization has the address {raw}"))?,
+        ),
+        None => None,
+    };
+    let len = match &only {
+        Some(_) => 1,
+        None => db
+            .run(tenant_rows::count_live)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+    };
+    let bar = ProgressBar::new(len.max(0) as u64);
     bar.set_style(
         ProgressStyle::with_template("sync {bar:30} {pos}/{len} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let prefix = &settings.authentik_group_prefix;
-    let mut reports = Vec::with_capacity(tenants.len());
-    for t in &tenants {
-        bar.set_message(t.slug.to_string());
-        reports.push(tenant(&db, &client, prefix, t, dry_run).await);
-        bar.inc(1);
+    let (mut checked, mut total, mut failed) = (0usize, 0usize, 0usize);
+    // Organizations are read a page at a time (keyset on the slug) and reported as
+    // they are done, so 10,000 of them never sit in memory at once.
+    let mut after: Option<String> = None;
+    loop {
+        let batch = match &only {
+            Some(slug) if after.is_none() => {
+                let key = slug.clone();
+                let found = db
+                    .run(move |conn| tenant_rows::find_by_slug(conn, &key))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                match found {
+                    Some(t) => vec![t],
+                    None => anyhow::bail!("no organization has the address {slug}"),
+                }
+            }
+            Some(_) => Vec::new(),
+            None => {
+                let from = after.clone();
+                db.run(move |conn| tenant_rows::page_after(conn, from.as_deref(), SYNC_PAGE))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+            }
+        };
+        let Some(last) = batch.last() else { break };
+        after = Some(last.slug.to_string());
+        for t in &batch {
+            bar.set_message(t.slug.to_string());
+            let r = tenant(&db, &client, prefix, t, dry_run).await;
+            for c in &r.changes {
+                bar.suspend(|| println!("{}: {c}", r.slug));
+            }
+            total += r.changes.len();
+            if let Some(e) = &r.error {
+                bar.suspend(|| println!("{}: ERROR {e}", r.slug));
+                failed += 1;
+            }
+            checked += 1;
+            bar.inc(1);
+        }
     }
     bar.finish_and_clear();
     let verb = if dry_run { "would change" } else { "changed" };
-    let mut total = 0;
-    let mut failed = 0;
-    for r in &reports {
-        for c in &r.changes {
-            println!("{}: {c}", r.slug);
-        }
-        total += r.changes.len();
-        if let Some(e) = &r.error {
-            println!("{}: ERROR {e}", r.slug);
-            failed += 1;
-        }
-    }
     println!(
-        "{} organization(s) checked; {verb} {total} thing(s){}",
-        reports.len(),
+        "{checked} organization(s) checked; {verb} {total} thing(s){}",
         if dry_run {
             " (dry run: nothing was changed)"
         } else {

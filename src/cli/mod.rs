@@ -16,7 +16,7 @@ mod tenants;
 
 use admins::{admin_create, admin_reset};
 use check::check;
-use tenants::{demo, tenant_create, tenant_list};
+use tenants::{demo, tenant_create, tenant_delete, tenant_list, tenant_restore};
 
 /// tenant-portal: a multi-tenant organization portal.
 #[derive(Parser)]
@@ -108,6 +108,16 @@ enum TenantCommand {
     },
     /// List organizations.
     List,
+    /// Delete an organization: closed now, its data dropped after the grace period.
+    Delete {
+        /// Its address.
+        slug: String,
+    },
+    /// Undo a deletion during its grace period.
+    Restore {
+        /// Its address.
+        slug: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -152,6 +162,8 @@ pub fn run() -> i32 {
         Command::Migrate => migrate_all(&settings),
         Command::Demo => demo(&settings),
         Command::Tenant(TenantCommand::List) => tenant_list(&settings),
+        Command::Tenant(TenantCommand::Delete { slug }) => tenant_delete(&settings, &slug),
+        Command::Tenant(TenantCommand::Restore { slug }) => tenant_restore(&settings, &slug),
         Command::Tenant(TenantCommand::Create {
             slug,
             name,

@@ -3,6 +3,8 @@
 use diesel::prelude::*;
 
 use super::admins::generate_password;
+use secrecy::ExposeSecret;
+
 use super::{all_tenants, connect, field};
 use crate::auth::password::PasswordHasher;
 use crate::config::Settings;
@@ -13,60 +15,86 @@ use crate::models::authentik_outbox::Outbox;
 use crate::models::user;
 use crate::tenancy::{Tenant, provision};
 
+/// Organizations read per round trip by `portal tenant list`.
+const LIST_BATCH: i64 = 500;
+
+/// Prints every organization page by page (keyset on the slug), so 10,000
+/// organizations never sit in memory at once; the running count is the progress.
 pub(super) fn tenant_list(settings: &Settings) -> anyhow::Result<()> {
+    use crate::models::tenant::{Cursor, ListFilter, list};
     let mut conn = connect(settings)?;
-    let tenants = all_tenants(&mut conn)?;
-    // The slug and country types print without honouring a width, so the columns are
-    // laid out from plain strings.
-    let rows: Vec<[String; 4]> = tenants
-        .iter()
-        .map(|t| {
-            let status = match t.status {
-                crate::tenancy::TenantStatus::Active => "active",
-                crate::tenancy::TenantStatus::Suspended => "suspended",
-            };
-            [
-                t.slug.to_string(),
-                status.to_string(),
-                t.country.to_string(),
-                t.name.clone(),
-            ]
-        })
-        .collect();
-    print!("{}", table(["SLUG", "STATUS", "COUNTRY", "NAME"], &rows));
     println!(
-        "{}",
-        crate::display::count(tenants.len() as i64, "organization", "organizations")
+        "{:<40} {:<10} {:>8} {:<17} NAME",
+        "SLUG", "STATUS", "MEMBERS", "LAST ACTIVITY"
+    );
+    let mut cursor = Cursor::First;
+    let mut seen = 0usize;
+    loop {
+        let filter = ListFilter {
+            search: None,
+            status: None,
+            cursor: cursor.clone(),
+        };
+        let page = list(&mut conn, &filter, LIST_BATCH).map_err(|e| anyhow::anyhow!("{e}"))?;
+        for t in &page {
+            let activity = t
+                .last_activity_at
+                .map(crate::display::minute)
+                .unwrap_or_else(|| "never".into());
+            println!(
+                "{:<40} {:<10} {:>8} {:<17} {}",
+                t.slug,
+                t.status,
+                t.member_count,
+                activity.trim_end_matches(" UTC"),
+                t.name
+            );
+        }
+        seen += page.len();
+        match page.last() {
+            Some(last) if page.len() as i64 == LIST_BATCH => {
+                eprintln!("... {seen} organization(s) so far");
+                cursor = Cursor::After(last.slug.clone());
+            }
+            _ => break,
+        }
+    }
+    println!("{seen} organization(s)");
+    Ok(())
+}
+
+/// `portal tenant delete <slug>`: closes the organization now; its schema is dropped
+/// once the grace period (`TENANT_DELETE_GRACE_DAYS`) is over.
+pub(super) fn tenant_delete(settings: &Settings, slug: &str) -> anyhow::Result<()> {
+    let slug = field(TenantSlug::parse(slug))?;
+    let grace = settings.tenant_delete_grace;
+    // The pool lives and dies inside the runtime: its connections close on its threads.
+    let purge = super::runtime()?.block_on(async {
+        let db = crate::db::Db::new(settings.database_url.expose_secret(), 1)?;
+        let registry = crate::tenancy::TenantRegistry::new(db.clone());
+        crate::platform::request_deletion(&db, &registry, "portal tenant delete", &slug, grace)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.explain().1))
+    })?;
+    println!(
+        "{slug} is closed; its data is dropped after {} unless restored (portal tenant restore {slug})",
+        crate::display::minute(purge)
     );
     Ok(())
 }
 
-/// Columns padded to their widest cell (counted in characters), two spaces apart;
-/// the last column is not padded.
-fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
-    let mut widths = header.map(|h| h.chars().count());
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let mut out = String::new();
-        for (i, cell) in cells.iter().enumerate() {
-            if i + 1 == N {
-                out.push_str(cell);
-            } else {
-                out.push_str(cell);
-                out.push_str(&" ".repeat(widths[i] - cell.chars().count() + 2));
-            }
-        }
-        out.trim_end().to_string() + "\n"
-    };
-    let mut out = line(header.to_vec());
-    for row in rows {
-        out.push_str(&line(row.iter().map(String::as_str).collect()));
-    }
-    out
+/// `portal tenant restore <slug>`: undoes a deletion during its grace period.
+pub(super) fn tenant_restore(settings: &Settings, slug: &str) -> anyhow::Result<()> {
+    let slug = field(TenantSlug::parse(slug))?;
+    super::runtime()?.block_on(async {
+        let db = crate::db::Db::new(settings.database_url.expose_secret(), 1)?;
+        let registry = crate::tenancy::TenantRegistry::new(db.clone());
+        crate::platform::restore(&db, &registry, "portal tenant restore", &slug)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.explain().1))
+    })?;
+    println!("{slug} is restored: its people can sign in again");
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -194,30 +222,4 @@ pub(super) fn demo(settings: &Settings) -> anyhow::Result<()> {
     println!("  password: {}", password.expose());
     println!();
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn columns_line_up_whatever_the_cell_widths() {
-        let rows = [
-            [
-                "a-very-long-slug".to_string(),
-                "active".into(),
-                "NL".into(),
-                "Ä Co".into(),
-            ],
-            [
-                "ab".to_string(),
-                "suspended".into(),
-                "US".into(),
-                "B".into(),
-            ],
-        ];
-        let out = super::table(["SLUG", "STATUS", "COUNTRY", "NAME"], &rows);
-        let lines: Vec<&str> = out.lines().collect();
-        assert_eq!(lines[0], "SLUG              STATUS     COUNTRY  NAME");
-        assert_eq!(lines[1], "a-very-long-slug  active     NL       Ä Co");
-        assert_eq!(lines[2], "ab                suspended  US       B");
-    }
 }

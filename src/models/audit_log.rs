@@ -353,7 +353,9 @@ pub fn to_csv(rows: &[LogEntry]) -> String {
     out
 }
 
-fn csv_cell(raw: &str) -> String {
+/// One CSV cell: quoted when needed, and defused so a spreadsheet never runs it as a
+/// formula.
+pub fn csv_cell(raw: &str) -> String {
     let defused = if raw.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{raw}")
     } else {

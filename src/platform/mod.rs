@@ -13,11 +13,21 @@ use crate::members::invitations::Invitations;
 use crate::models::audit_log::RequestMeta;
 use crate::models::{platform_admin, platform_audit};
 
+mod directory;
+mod events;
+mod export;
+mod lifecycle;
 mod organizations;
+mod profile;
 
-pub use organizations::{
-    NewTenantInput, TenantSummary, create_tenant, recent_events, set_status, tenants_overview,
+pub use directory::{ORGS_PER_PAGE, OrgLine, OrgListing, OrgQuery, STATUSES, organizations};
+pub use events::{EVENTS_PER_PAGE, events_page, export_csv};
+pub use export::{EXPORT_FORMAT, export_organization, record_own_export, record_platform_export};
+pub use lifecycle::{
+    TYPE_THE_SLUG, confirmed, purge_due, request_deletion, request_own_deletion, restore,
 };
+pub use organizations::{NewTenantInput, create_tenant, recent_events, set_status};
+pub use profile::{OrgProfile, organization};
 
 /// What the platform's operators' work needs.
 #[derive(Clone, Copy)]

@@ -1,8 +1,6 @@
-//! The organizations as the platform sees them: the overview, creation, suspension,
-//! and the platform audit log.
+//! Creating, suspending and reactivating organizations, and the platform audit log.
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
 use serde::Deserialize;
 
 use super::{Platform, PlatformIdentity};
@@ -16,56 +14,6 @@ use crate::models::platform_audit::{self, record};
 use crate::models::tenant;
 use crate::tenancy::provision::{self, NewOrganization};
 use crate::tenancy::{Tenant, TenantRegistry, TenantStatus};
-
-/// One organization as the platform sees it.
-#[derive(Debug, QueryableByName)]
-pub struct TenantSummary {
-    /// Address.
-    #[diesel(sql_type = Text)]
-    pub slug: String,
-    /// Name.
-    #[diesel(sql_type = Text)]
-    pub name: String,
-    /// `active` or `suspended`.
-    #[diesel(sql_type = Text)]
-    pub status: String,
-    /// Active members.
-    #[diesel(sql_type = BigInt)]
-    pub members: i64,
-    /// Created, as `YYYY-MM-DD`.
-    #[diesel(sql_type = Text)]
-    pub created: String,
-}
-
-/// Every organization with its active member count, in one statement.
-pub async fn tenants_overview(
-    deps: &Platform<'_>,
-    registry: &TenantRegistry,
-) -> AppResult<Vec<TenantSummary>> {
-    let all = registry.list().await?;
-    if all.is_empty() {
-        return Ok(Vec::new());
-    }
-    // Schema names come from the registry and were checked when read; quoted anyway.
-    let counts: Vec<String> = all
-        .iter()
-        .map(|t| {
-            format!(
-                "SELECT '{id}'::uuid AS id, count(*) AS members FROM {schema}.users WHERE status = 'active'",
-                id = t.id,
-                schema = t.schema.quoted()
-            )
-        })
-        .collect();
-    let sql = format!(
-        "SELECT t.slug, t.name, t.status, c.members, to_char(t.created_at, 'YYYY-MM-DD') AS created \
-         FROM tenants t JOIN ({}) c ON c.id = t.id ORDER BY t.slug",
-        counts.join(" UNION ALL ")
-    );
-    deps.db
-        .run(move |conn| Ok(diesel::sql_query(sql).load(conn)?))
-        .await
-}
 
 /// The platform's newest audit entries.
 pub async fn recent_events(

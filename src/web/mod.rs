@@ -11,8 +11,12 @@ mod login;
 mod members;
 pub mod methods;
 pub mod notice;
+mod org_delete;
+mod org_export;
 mod password;
 mod platform;
+mod platform_audit;
+mod platform_orgs;
 mod profile;
 mod register;
 pub mod request;
@@ -67,6 +71,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .post(platform::reactivate)
                 .done(),
         )
+        .configure(platform_routes)
         .service(path("/auth/oidc/callback").get_once(sso::callback).done())
         .service(
             web::scope("/t/{slug}")
@@ -74,6 +79,43 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 // Without it an unknown page of an organization answers an empty 404.
                 .default_service(web::to(not_found)),
         );
+}
+
+/// The platform's pages about one organization (issue 16).
+fn platform_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        path("/admin/organizations/{slug}")
+            .get(platform_orgs::page)
+            .done(),
+    )
+    .service(
+        path("/admin/organizations/{slug}/suspend")
+            .get(platform_orgs::confirm_suspend)
+            .done(),
+    )
+    .service(
+        path("/admin/organizations/{slug}/reactivate")
+            .get(platform_orgs::confirm_reactivate)
+            .done(),
+    )
+    .service(
+        path("/admin/organizations/{slug}/delete")
+            .get(platform_orgs::confirm_delete)
+            .post(platform_orgs::delete)
+            .done(),
+    )
+    .service(
+        path("/admin/organizations/{slug}/restore")
+            .post(platform_orgs::restore)
+            .done(),
+    )
+    .service(
+        path("/admin/organizations/{slug}/export.json")
+            .get(org_export::platform_export)
+            .done(),
+    )
+    .service(path("/admin/audit").get(platform_audit::page).done())
+    .service(path("/admin/audit.csv").get(platform_audit::csv).done());
 }
 
 /// The pages of one organization, under `/t/{slug}`.
@@ -90,6 +132,12 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
             path("/settings")
                 .get(settings::page)
                 .post(settings::save)
+                .done(),
+        )
+        .service(path("/settings/delete").post(org_delete::delete).done())
+        .service(
+            path("/settings/export.json")
+                .get(org_export::own_export)
                 .done(),
         )
         .service(

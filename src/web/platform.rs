@@ -10,7 +10,7 @@ use crate::auth::login::secret;
 use crate::domain::{FieldError, TenantSlug, reference};
 use crate::error::{AppError, AppResult};
 use crate::models::audit_log::RequestMeta;
-use crate::platform::{self, NewTenantInput, TenantSummary};
+use crate::platform::{self, NewTenantInput, OrgListing, OrgQuery};
 use crate::tenancy::{TenantRegistry, TenantStatus};
 use crate::web::csrf::CsrfToken;
 use crate::web::notice::Notice;
@@ -83,7 +83,10 @@ pub async fn logout(session: PortalSession) -> HttpResponse {
 pub struct AdminPage {
     csrf: String,
     admin_name: String,
-    tenants: Vec<TenantSummary>,
+    orgs: OrgListing,
+    search: String,
+    status: String,
+    statuses: &'static [&'static str],
     events: Vec<(String, Option<String>, String, Option<String>)>,
     notice: Option<Notice>,
     input: NewTenantInput,
@@ -141,14 +144,17 @@ async fn connections(state: &AppState) -> AppResult<Connections> {
 
 async fn build(
     state: &AppState,
-    registry: &TenantRegistry,
+    query: &OrgQuery,
     user: &PlatformUser,
     csrf: CsrfToken,
 ) -> AppResult<AdminPage> {
     Ok(AdminPage {
         csrf: csrf.0,
         admin_name: user.0.name.clone(),
-        tenants: platform::tenants_overview(&state.platform(), registry).await?,
+        orgs: platform::organizations(&state.platform(), query).await?,
+        search: query.search(),
+        status: query.status().unwrap_or_default().to_string(),
+        statuses: platform::STATUSES,
         events: platform::recent_events(&state.platform(), 50).await?,
         notice: None,
         input: NewTenantInput::default(),
@@ -159,15 +165,15 @@ async fn build(
     })
 }
 
-/// `GET /admin`.
+/// `GET /admin`: a page of organizations (`q`, `status`, `after`/`before`).
 pub async fn page(
     state: web::Data<AppState>,
-    registry: web::Data<TenantRegistry>,
     user: PlatformUser,
     session: PortalSession,
     csrf: CsrfToken,
+    query: web::Query<OrgQuery>,
 ) -> AppResult<AdminPage> {
-    let mut page = build(&state, &registry, &user, csrf).await?;
+    let mut page = build(&state, &query, &user, csrf).await?;
     page.notice = session.take_notice();
     Ok(page)
 }
@@ -180,7 +186,6 @@ fn back(session: &PortalSession, done: String) -> AppResult<HttpResponse> {
 /// `POST /admin/tenants`.
 pub async fn create(
     state: web::Data<AppState>,
-    registry: web::Data<TenantRegistry>,
     user: PlatformUser,
     session: PortalSession,
     csrf: CsrfToken,
@@ -204,7 +209,7 @@ pub async fn create(
             }
             Err(e) => return Err(e),
         };
-    let mut page = build(&state, &registry, &user, csrf).await?;
+    let mut page = build(&state, &OrgQuery::default(), &user, csrf).await?;
     page.input = input;
     page.errors = errors;
     super::render(status, &page)
@@ -220,12 +225,13 @@ async fn set_status(
 ) -> AppResult<HttpResponse> {
     let slug = TenantSlug::parse(slug).map_err(|_| AppError::NotFound)?;
     platform::set_status(&state.platform(), registry, &user.0, &slug, status).await?;
-    back(
+    back_with(
         session,
-        match status {
+        format!("/admin/organizations/{slug}"),
+        Notice::done(match status {
             TenantStatus::Suspended => format!("{slug} is suspended: its people cannot sign in."),
             TenantStatus::Active => format!("{slug} is active again."),
-        },
+        }),
     )
 }
 

@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use crate::common::{self, TestApp};
 
 /// Runs `portal` with exactly these variables (no inherited configuration, no .env).
-fn portal(args: &[&str], vars: &[(&str, &str)], stdin: Option<&str>) -> Output {
+pub(crate) fn portal(args: &[&str], vars: &[(&str, &str)], stdin: Option<&str>) -> Output {
     let dir = std::env::temp_dir();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_portal"));
     cmd.args(args)
@@ -40,7 +40,7 @@ fn portal(args: &[&str], vars: &[(&str, &str)], stdin: Option<&str>) -> Output {
     child.wait_with_output().expect("portal finishes")
 }
 
-fn out(o: &Output) -> String {
+pub(crate) fn out(o: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&o.stdout),

@@ -30,6 +30,8 @@ mod newcomer;
 mod overload;
 mod password_reset;
 mod platform;
+mod platform_lifecycle;
+mod platform_orgs;
 mod profile;
 mod rate_limit;
 mod registration;

@@ -368,6 +368,7 @@ fn admin_routes(ada: &str, inv: &str) -> AdminRoutes {
         "/t/acme/audit.csv",
         "/t/acme/settings",
         "/t/acme/security",
+        "/t/acme/settings/export.json",
     ];
     let posts = vec![
         (
@@ -392,6 +393,10 @@ fn admin_routes(ada: &str, inv: &str) -> AdminRoutes {
         (
             "/t/acme/security/unlock".to_string(),
             vec![("email", "ada@acme.test")],
+        ),
+        (
+            "/t/acme/settings/delete".to_string(),
+            vec![("confirm_slug", "acme")],
         ),
     ];
     (gets, posts)
@@ -509,6 +514,10 @@ async fn every_admin_route_refuses_members_and_staff() {
     assert_eq!(
         app.query_strings("SELECT registration AS v FROM tenant_acme.tenant_settings"),
         ["invite_only"]
+    );
+    assert_eq!(
+        app.query_strings("SELECT status AS v FROM public.tenants WHERE slug = 'acme'"),
+        ["active"]
     );
 }
 

@@ -64,6 +64,15 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        member_count -> Int4,
+        admin_count -> Int4,
+        admin_emails -> Text,
+        last_activity_at -> Nullable<Timestamptz>,
+        status_before_delete -> Nullable<Text>,
+        delete_requested_at -> Nullable<Timestamptz>,
+        delete_requested_by -> Nullable<Text>,
+        purge_after -> Nullable<Timestamptz>,
+        purged_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -1,0 +1,9 @@
+DROP INDEX platform_audit_log_actor;
+DROP INDEX platform_audit_log_target;
+DROP INDEX tenants_status_slug;
+DROP INDEX tenants_search;
+ALTER TABLE tenants
+    DROP COLUMN last_activity_at,
+    DROP COLUMN admin_emails,
+    DROP COLUMN admin_count,
+    DROP COLUMN member_count;
