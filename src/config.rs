@@ -21,6 +21,7 @@ mod server;
 mod stores;
 mod tokens;
 pub use authentik::AuthentikSettings;
+pub use mail::MailQueueSettings;
 pub use oidc::{DEFAULT_ID_TOKEN_ALGORITHMS, OidcSettings};
 use reader::Reader;
 pub use secret::MIN_SECRET_KEY_LEN;
@@ -109,6 +110,8 @@ pub struct Settings {
     pub authentik_group_prefix: String,
     /// Warnings worth showing at start-up that do not stop it.
     pub warnings: Vec<String>,
+    /// `PORTAL_MAIL_POLL_MS`, `PORTAL_MAIL_BACKOFF_MS`, `PORTAL_MAIL_MAX_ATTEMPTS`.
+    pub mail_queue: MailQueueSettings,
 }
 
 impl fmt::Debug for Settings {
@@ -286,6 +289,7 @@ impl From<Areas> for Settings {
             authentik: a.authentik,
             authentik_group_prefix: a.authentik_group_prefix,
             warnings: a.warnings,
+            mail_queue: a.mail.queue,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! middleware, routes) and runs it with its background work beside it.
 
 mod guards;
+pub mod mail_worker;
 mod state;
 mod workers;
 
@@ -15,7 +16,7 @@ use actix_session::{
     config::{BrowserSession, CookieContentSecurity, TtlExtensionPolicy},
 };
 use actix_web::{
-    App, Error, HttpServer,
+    App, Error, HttpMessage, HttpServer,
     body::MessageBody,
     cookie::{Key, SameSite, time::Duration as CookieDuration},
     dev::{Server, ServiceRequest, ServiceResponse},
@@ -30,6 +31,7 @@ use crate::error::AppError;
 use crate::tenancy::TenantRegistry;
 use crate::web::csrf::{self, CsrfConfig};
 use crate::web::methods::path;
+use crate::web::respond::AfterCommit;
 use crate::web::session::SessionPolicy;
 use crate::{health, web as pages};
 
@@ -168,14 +170,22 @@ fn session_middleware(
 }
 
 /// The session middleware fails the whole request when Redis does not answer; answer
-/// with the portal's 503 page instead of an empty 500.
+/// with the portal's 503 page instead of an empty 500 — or, when the handler had
+/// already committed a change (`SignInLater`), with its success and a way to sign in.
 async fn session_store_unavailable(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    // The handler leaves word here; the request itself cannot be kept (actix needs it
+    // unshared while it answers).
+    let slot = AfterCommit::default();
+    req.extensions_mut().insert(slot.clone());
     next.call(req).await.map_err(|e| {
         tracing::warn!(error = %e, "session store unavailable");
-        AppError::Unavailable("session store").into()
+        match slot.take() {
+            Some(later) => later.into(),
+            None => AppError::Unavailable("session store").into(),
+        }
     })
 }
 

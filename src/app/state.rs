@@ -216,6 +216,7 @@ impl AppState {
             hasher: &self.hasher,
             password_auth_enabled: self.settings.password_auth_enabled,
             outbox: self.outbox(),
+            verification: self.verification(),
         }
     }
 

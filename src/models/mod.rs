@@ -7,6 +7,7 @@ pub mod audit_log;
 pub mod authentik_outbox;
 pub mod invitation;
 pub mod login_throttle;
+pub mod mail_outbox;
 pub mod platform_admin;
 pub mod platform_audit;
 pub mod sql_enum;

@@ -19,6 +19,7 @@ mod browser_sso;
 mod cli;
 mod csrf;
 mod email_verification;
+mod faults;
 mod health;
 mod jwks;
 mod lockout;
