@@ -112,6 +112,9 @@ pub struct Settings {
     pub warnings: Vec<String>,
     /// `PORTAL_MAIL_POLL_MS`, `PORTAL_MAIL_BACKOFF_MS`, `PORTAL_MAIL_MAX_ATTEMPTS`.
     pub mail_queue: MailQueueSettings,
+    /// `METRICS_TOKEN`: the bearer token of `GET /metrics`; without it there is no
+    /// such page.
+    pub metrics_token: Option<SecretString>,
 }
 
 impl fmt::Debug for Settings {
@@ -208,6 +211,7 @@ struct Areas {
     authentik: Option<AuthentikSettings>,
     authentik_group_prefix: String,
     warnings: Vec<String>,
+    metrics_token: Option<String>,
 }
 
 impl Areas {
@@ -231,6 +235,7 @@ impl Areas {
         let tokens = tokens::read(r, &server.base_url, oidc.as_ref());
         let authentik = authentik::read(r, prod);
         let authentik_group_prefix = authentik::group_prefix(r);
+        let metrics_token = mail::metrics_token(r);
         Some(Areas {
             environment,
             server,
@@ -248,6 +253,7 @@ impl Areas {
             authentik,
             authentik_group_prefix,
             warnings,
+            metrics_token,
         })
     }
 }
@@ -290,6 +296,7 @@ impl From<Areas> for Settings {
             authentik_group_prefix: a.authentik_group_prefix,
             warnings: a.warnings,
             mail_queue: a.mail.queue,
+            metrics_token: a.metrics_token.map(SecretString::from),
         }
     }
 }

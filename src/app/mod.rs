@@ -3,6 +3,7 @@
 
 mod guards;
 pub mod mail_worker;
+pub mod metrics;
 mod state;
 mod workers;
 
@@ -96,6 +97,7 @@ fn http_server(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Res
         state.redis.clone(),
         SessionKeys::new(&settings.redis_key_prefix),
     );
+    let metrics = web::Data::new(metrics::Metrics::new()?);
 
     let server = HttpServer::new(move || {
         App::new()
@@ -103,6 +105,7 @@ fn http_server(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Res
             .app_data(registry.clone())
             .app_data(csrf.clone())
             .app_data(policy.clone())
+            .app_data(metrics.clone())
             .app_data(pages::form_config())
             .app_data(web::QueryConfig::default().error_handler(|e, _| {
                 AppError::BadRequest(format!("The address has a malformed query ({e}).")).into()
@@ -111,9 +114,11 @@ fn http_server(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Res
             .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
             .wrap(security_headers(secure))
             .wrap(TracingLogger::<crate::telemetry::RedactingRootSpan>::new())
+            .wrap(from_fn(metrics::count_requests))
             // Probes and assets never touch the session store.
             .service(path("/health/live").get(health::live).done())
             .service(path("/health/ready").get(health::ready).done())
+            .service(path("/metrics").get(metrics::scrape).done())
             .service(path("/static/app.css").get(pages::stylesheet).done())
             .service(path("/.well-known/jwks.json").get(crate::api::jwks).done())
             // JSON only, no cookies: outside the session and CSRF middleware.

@@ -63,3 +63,13 @@ pub(super) fn read(r: &mut Reader<'_>, prod: bool) -> Mail {
         queue,
     }
 }
+
+/// `METRICS_TOKEN` (read here with the other operator-facing settings of this file):
+/// long enough that it cannot be guessed.
+pub(super) fn metrics_token(r: &mut Reader<'_>) -> Option<String> {
+    let token = r.text("METRICS_TOKEN")?;
+    if token.len() < 32 {
+        r.problem("METRICS_TOKEN", "must be at least 32 characters".into());
+    }
+    Some(token)
+}

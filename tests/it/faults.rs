@@ -5,6 +5,7 @@
 use reqwest::StatusCode;
 
 use crate::common::{OwnRedis, PASSWORD, TestApp};
+use crate::metrics;
 
 /// Makes Redis hold every write for `ms` while reads still answer: the portal sees
 /// Redis up when it checks, and the session write after the commit fails.
@@ -165,4 +166,68 @@ async fn api_sign_ups_on_a_one_connection_pool_answer_what_was_committed() {
         "SELECT count(*)::text AS v FROM pg_namespace WHERE nspname LIKE 'tenant\\_org\\_%'",
     );
     assert_eq!(schemas, [created.to_string()]);
+}
+
+/// With Redis stopped, a signed-in page answers 503 (fast once the breaker is open:
+/// the timings are printed, not asserted), the sign-in page still renders, and after
+/// Redis returns people sign in again without a restart of the portal.
+#[tokio::test]
+async fn with_redis_stopped_signed_in_pages_fail_fast_and_sign_in_pages_still_render() {
+    let mut redis = OwnRedis::start();
+    let token = "metrics-token-for-the-redis-fault-test-0123";
+    let app = TestApp::spawn_with(&[
+        ("REDIS_URL", redis.url().as_str()),
+        ("METRICS_TOKEN", token),
+    ])
+    .await;
+    let ada = app.signup("Acme", "acme", "ada@acme.test").await;
+    assert_eq!(ada.get("/t/acme/dashboard").await.status, StatusCode::OK);
+
+    redis.stop();
+    let mut timings = Vec::new();
+    for _ in 0..10 {
+        let started = std::time::Instant::now();
+        let page = ada.get("/t/acme/dashboard").await;
+        timings.push(started.elapsed());
+        assert_eq!(
+            page.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            page.body
+        );
+        assert!(page.headers.contains_key("retry-after"));
+    }
+    let started = std::time::Instant::now();
+    let login = app.visitor().get("/t/acme/login").await;
+    let login_time = started.elapsed();
+    assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+    assert!(login.body.contains("csrf_token"), "{}", login.body);
+    eprintln!("Redis down: signed-in page answers {timings:?}; sign-in page {login_time:?}");
+    // The breaker is open: Redis is left alone instead of being waited for.
+    let (_, text) = metrics::scrape(&app, Some(token)).await;
+    assert_eq!(
+        metrics::sample(&text, "portal_redis_circuit_open"),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(metrics::sample(&text, "portal_redis_errors_total").unwrap_or(0.0) >= 3.0);
+
+    redis.restart();
+    let mut signed_in = StatusCode::SERVICE_UNAVAILABLE;
+    for _ in 0..40 {
+        signed_in = app
+            .visitor()
+            .login("acme", "ada@acme.test", PASSWORD)
+            .await
+            .status;
+        if signed_in == StatusCode::SEE_OTHER {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(
+        signed_in,
+        StatusCode::SEE_OTHER,
+        "no recovery after Redis returned"
+    );
 }

@@ -26,6 +26,7 @@ mod lockout;
 mod login;
 mod mail;
 mod members;
+mod metrics;
 mod overload;
 mod password_reset;
 mod platform;
