@@ -4,6 +4,7 @@
 
 use reqwest::StatusCode;
 
+use crate::common::own_postgres::OwnPostgres;
 use crate::common::{OwnRedis, PASSWORD, TestApp};
 use crate::metrics;
 
@@ -229,5 +230,61 @@ async fn with_redis_stopped_signed_in_pages_fail_fast_and_sign_in_pages_still_re
         signed_in,
         StatusCode::SEE_OTHER,
         "no recovery after Redis returned"
+    );
+}
+
+/// With the portal's own PostgreSQL stopped, pages and sign-ups answer 503 (and
+/// readiness says so) without half-made organizations; once PostgreSQL is back, the
+/// same portal serves again without a restart.
+#[tokio::test]
+async fn with_postgresql_stopped_requests_answer_503_and_the_portal_recovers() {
+    let pg = OwnPostgres::start();
+    let url = pg.url("portal");
+    let app = TestApp::spawn_with(&[("DATABASE_URL", url.as_str())]).await;
+    let ada = app.signup("Acme", "acme", "ada@acme.test").await;
+    assert_eq!(ada.get("/t/acme/members").await.status, StatusCode::OK);
+
+    pg.stop();
+    let started = std::time::Instant::now();
+    let members = ada.get("/t/acme/members").await;
+    assert_eq!(
+        members.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        members.body
+    );
+    assert!(members.headers.contains_key("retry-after"));
+    let signup = app
+        .visitor()
+        .signup("Globex", "globex", "hank@globex.test", PASSWORD)
+        .await;
+    assert_eq!(
+        signup.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        signup.body
+    );
+    let ready = app.visitor().get("/health/ready").await;
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+    eprintln!("PostgreSQL down: three answers in {:?}", started.elapsed());
+
+    pg.restart();
+    let mut back = StatusCode::SERVICE_UNAVAILABLE;
+    for _ in 0..40 {
+        back = ada.get("/t/acme/members").await.status;
+        if back == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(
+        back,
+        StatusCode::OK,
+        "no recovery after PostgreSQL returned"
+    );
+    app.signup("Globex", "globex", "hank@globex.test").await;
+    assert_eq!(
+        pg.query_strings("SELECT slug AS v FROM tenants ORDER BY slug"),
+        ["acme".to_string(), "globex".to_string()]
     );
 }

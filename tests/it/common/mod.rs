@@ -6,6 +6,7 @@ pub mod browser;
 pub mod fake_authentik;
 pub mod fake_op;
 pub mod keys;
+pub mod own_postgres;
 pub mod smtp;
 pub mod sso_support;
 
