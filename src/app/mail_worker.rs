@@ -33,6 +33,17 @@ pub struct MailWorker {
     db: Db,
     mailer: Mailer,
     settings: MailQueueSettings,
+    lease: Duration,
+}
+
+/// Renews a claim until dropped: when a round ends in any way (done, failed, or its
+/// task cancelled), the renewals stop and the lease runs out.
+struct Heartbeat(tokio::task::JoinHandle<()>);
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl MailWorker {
@@ -43,7 +54,14 @@ impl MailWorker {
             db,
             mailer,
             settings,
+            lease: LEASE,
         }
+    }
+
+    /// The same worker with another claim lease (tests of a crashed worker).
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
     }
 
     /// Sends until `stop` turns true; the message being sent is finished first, and
@@ -80,35 +98,33 @@ impl MailWorker {
 
     /// Claims and sends one batch; returns how many messages it handled.
     pub async fn round(&self, stop: &watch::Receiver<bool>) -> AppResult<usize> {
-        let me = self.me;
+        let (me, lease) = (self.me, self.lease);
         let rows = self
             .db
-            .run(move |conn| queue::claim(conn, me, BATCH, LEASE))
+            .run(move |conn| queue::claim(conn, me, BATCH, lease))
             .await?;
         let n = rows.len();
         if n == 0 {
             return Ok(0);
         }
-        let heartbeat = self.keep_claimed(rows.iter().map(|r| r.id).collect());
-        let result = self.send_batch(rows, stop).await;
-        heartbeat.abort();
-        result.map(|()| n)
+        let _heartbeat = self.keep_claimed(rows.iter().map(|r| r.id).collect());
+        self.send_batch(rows, stop).await.map(|()| n)
     }
 
-    /// Renews the claim on `ids` every third of the lease until aborted.
-    fn keep_claimed(&self, ids: Vec<i64>) -> tokio::task::JoinHandle<()> {
-        let (db, me) = (self.db.clone(), self.me);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(LEASE / 3);
+    /// Renews the claim on `ids` every third of the lease until dropped.
+    fn keep_claimed(&self, ids: Vec<i64>) -> Heartbeat {
+        let (db, me, lease) = (self.db.clone(), self.me, self.lease);
+        Heartbeat(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(lease / 3);
             tick.tick().await;
             loop {
                 tick.tick().await;
                 let ids = ids.clone();
-                if let Err(e) = db.run(move |c| queue::renew(c, me, &ids, LEASE)).await {
+                if let Err(e) = db.run(move |c| queue::renew(c, me, &ids, lease)).await {
                     tracing::warn!(error = %e, "mail claim not renewed");
                 }
             }
-        })
+        }))
     }
 
     /// Sends claimed messages one by one. When the mail server fails, the rest wait as
