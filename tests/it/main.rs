@@ -35,6 +35,7 @@ mod rate_limit;
 mod registration;
 mod schemathesis;
 mod session_lifetime;
+mod shutdown;
 mod signup;
 mod sso;
 mod sso_adversarial;
