@@ -31,6 +31,34 @@ struct Breaker {
     trial: bool,
 }
 
+impl Breaker {
+    /// Whether a command may go out at `now`; after the pause, one trial does.
+    fn admit(&mut self, now: Instant) -> bool {
+        match self.open_until {
+            None => true,
+            Some(t) if now < t || self.trial => false,
+            Some(_) => {
+                self.trial = true;
+                true
+            }
+        }
+    }
+
+    /// Records how a command that went out ended.
+    fn record(&mut self, ok: bool, now: Instant) {
+        self.trial = false;
+        if ok {
+            self.failures = 0;
+            self.open_until = None;
+        } else {
+            self.failures = self.failures.saturating_add(1);
+            if self.failures >= THRESHOLD || self.open_until.is_some() {
+                self.open_until = Some(now + OPEN_FOR);
+            }
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Shared {
     breaker: Mutex<Breaker>,
@@ -70,33 +98,18 @@ impl GatedRedis {
 
     /// May a command go out now? Opens the way for one trial after the pause.
     fn admit(&self) -> bool {
-        let Ok(mut b) = self.shared.breaker.lock() else {
-            return true;
-        };
-        match b.open_until {
-            None => true,
-            Some(t) if Instant::now() < t || b.trial => false,
-            Some(_) => {
-                b.trial = true;
-                true
-            }
+        match self.shared.breaker.lock() {
+            Ok(mut b) => b.admit(Instant::now()),
+            Err(_) => true,
         }
     }
 
     fn record(&self, ok: bool) {
-        let Ok(mut b) = self.shared.breaker.lock() else {
-            return;
-        };
-        b.trial = false;
-        if ok {
-            b.failures = 0;
-            b.open_until = None;
-        } else {
+        if !ok {
             self.shared.errors.fetch_add(1, Ordering::Relaxed);
-            b.failures = b.failures.saturating_add(1);
-            if b.failures >= THRESHOLD || b.open_until.is_some() {
-                b.open_until = Some(Instant::now() + OPEN_FOR);
-            }
+        }
+        if let Ok(mut b) = self.shared.breaker.lock() {
+            b.record(ok, Instant::now());
         }
     }
 
@@ -158,5 +171,33 @@ impl ConnectionLike for GatedRedis {
 
     fn get_db(&self) -> i64 {
         self.conn.get_db()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_breaker_opens_after_three_failures_and_lets_one_trial_through_after_the_pause() {
+        let mut b = Breaker::default();
+        let t0 = Instant::now();
+        for _ in 0..THRESHOLD - 1 {
+            assert!(b.admit(t0));
+            b.record(false, t0);
+        }
+        assert!(b.admit(t0), "still closed below the threshold");
+        b.record(false, t0);
+        assert!(!b.admit(t0), "open after the threshold");
+        assert!(!b.admit(t0 + OPEN_FOR / 2));
+        let later = t0 + OPEN_FOR + Duration::from_millis(1);
+        assert!(b.admit(later), "one trial after the pause");
+        assert!(!b.admit(later), "only one");
+        b.record(false, later);
+        assert!(!b.admit(later), "a failed trial opens it again");
+        let again = later + OPEN_FOR + Duration::from_millis(1);
+        assert!(b.admit(again));
+        b.record(true, again);
+        assert!(b.admit(again) && b.admit(again), "a good trial closes it");
     }
 }
