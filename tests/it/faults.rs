@@ -130,7 +130,7 @@ async fn api_sign_ups_on_a_one_connection_pool_answer_what_was_committed() {
     ])
     .await;
     let client = reqwest::Client::new();
-    let calls = (0..30).map(|i| {
+    let calls = (0..60).map(|i| {
         let client = client.clone();
         let url = format!("{}/api/v1/users", app.address);
         async move {
