@@ -21,6 +21,7 @@ mod server;
 mod stores;
 mod tokens;
 pub use authentik::AuthentikSettings;
+pub use mail::MailQueueSettings;
 pub use oidc::{DEFAULT_ID_TOKEN_ALGORITHMS, OidcSettings};
 use reader::Reader;
 pub use secret::MIN_SECRET_KEY_LEN;
@@ -112,6 +113,11 @@ pub struct Settings {
     /// `TENANT_DELETE_GRACE_DAYS` (30): how long a deleted organization can be restored
     /// before its schema is dropped.
     pub tenant_delete_grace: Duration,
+    /// `PORTAL_MAIL_POLL_MS`, `PORTAL_MAIL_BACKOFF_MS`, `PORTAL_MAIL_MAX_ATTEMPTS`.
+    pub mail_queue: MailQueueSettings,
+    /// `METRICS_TOKEN`: the bearer token of `GET /metrics`; without it there is no
+    /// such page.
+    pub metrics_token: Option<SecretString>,
 }
 
 impl fmt::Debug for Settings {
@@ -209,6 +215,7 @@ struct Areas {
     authentik_group_prefix: String,
     warnings: Vec<String>,
     tenant_delete_grace: Duration,
+    metrics_token: Option<String>,
 }
 
 impl Areas {
@@ -233,6 +240,7 @@ impl Areas {
         let authentik = authentik::read(r, prod);
         let authentik_group_prefix = authentik::group_prefix(r);
         let tenant_delete_grace = r.duration("TENANT_DELETE_GRACE_DAYS", 1, 365, 30);
+        let metrics_token = mail::metrics_token(r);
         Some(Areas {
             environment,
             server,
@@ -251,6 +259,7 @@ impl Areas {
             authentik_group_prefix,
             warnings,
             tenant_delete_grace,
+            metrics_token,
         })
     }
 }
@@ -293,6 +302,8 @@ impl From<Areas> for Settings {
             authentik_group_prefix: a.authentik_group_prefix,
             warnings: a.warnings,
             tenant_delete_grace: a.tenant_delete_grace,
+            mail_queue: a.mail.queue,
+            metrics_token: a.metrics_token.map(SecretString::from),
         }
     }
 }

@@ -191,6 +191,15 @@ impl From<diesel::result::Error> for AppError {
             | Error::DatabaseError(DatabaseErrorKind::UnableToSendCommand, _) => {
                 AppError::Unavailable("database")
             }
+            // PostgreSQL out of a resource (its lock table under a flood of sign-ups,
+            // say): the transaction was rolled back, so "try again" is the truth.
+            Error::DatabaseError(_, ref info)
+                if info.message().starts_with("out of shared memory")
+                    || info.message().starts_with("sorry, too many clients") =>
+            {
+                tracing::warn!(error = info.message(), "database out of resources");
+                AppError::Unavailable("database")
+            }
             other => AppError::Internal(other.into()),
         }
     }

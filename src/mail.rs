@@ -2,6 +2,10 @@
 //! is written to the mail folder (`PORTAL_MAIL_DIR`). In development its links are
 //! logged too, so a developer can follow them without a mail server; anywhere else a
 //! link with a token never reaches the log.
+//!
+//! Services never send directly: they queue a [`Mail`] in the mail outbox inside the
+//! transaction of what it announces (`models::mail_outbox`), and the mail worker
+//! sends it through the [`Mailer`].
 
 use std::path::PathBuf;
 
@@ -12,8 +16,8 @@ use lettre::{
 
 use crate::error::{AppError, AppResult};
 
-/// One message to send.
-#[derive(Debug, Clone)]
+/// One message to send. Its `Debug` leaves the body out: it may hold a live link.
+#[derive(Clone)]
 pub struct Mail {
     /// Recipient address.
     pub to: String,
@@ -22,6 +26,17 @@ pub struct Mail {
     /// Plain-text body.
     pub body: String,
 }
+
+impl std::fmt::Debug for Mail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mail")
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long one SMTP exchange may take before the mail is tried again later.
+const SMTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Sends the portal's mail, and makes the absolute links that mail carries.
 #[derive(Clone)]
@@ -59,6 +74,7 @@ impl Mailer {
             Some(url) => Transport::Smtp {
                 transport: AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                     .map_err(|e| anyhow::anyhow!("SMTP_URL is not usable: {e}"))?
+                    .timeout(Some(SMTP_TIMEOUT))
                     .build(),
                 from: from
                     .parse()
@@ -75,18 +91,6 @@ impl Mailer {
     /// An absolute link into the portal, for a message.
     pub fn link(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
-    }
-
-    /// Sends a message in the background: the request that caused it does not wait,
-    /// and takes the same time whether or not a message leaves. A failure is logged.
-    pub fn send_later(&self, mail: Mail) {
-        let mailer = self.clone();
-        tokio::spawn(async move {
-            let subject = mail.subject.clone();
-            if let Err(e) = mailer.send(mail).await {
-                tracing::error!(error = %e, subject, "mail could not be sent");
-            }
-        });
     }
 
     /// Sends a message. Failure is reported, never panics.

@@ -2,6 +2,8 @@
 //! middleware, routes) and runs it with its background work beside it.
 
 mod guards;
+pub mod mail_worker;
+pub mod metrics;
 mod state;
 mod workers;
 
@@ -15,7 +17,7 @@ use actix_session::{
     config::{BrowserSession, CookieContentSecurity, TtlExtensionPolicy},
 };
 use actix_web::{
-    App, Error, HttpServer,
+    App, Error, HttpMessage, HttpServer,
     body::MessageBody,
     cookie::{Key, SameSite, time::Duration as CookieDuration},
     dev::{Server, ServiceRequest, ServiceResponse},
@@ -30,6 +32,7 @@ use crate::error::AppError;
 use crate::tenancy::TenantRegistry;
 use crate::web::csrf::{self, CsrfConfig};
 use crate::web::methods::path;
+use crate::web::respond::AfterCommit;
 use crate::web::session::SessionPolicy;
 use crate::{health, web as pages};
 
@@ -94,6 +97,7 @@ fn http_server(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Res
         state.redis.clone(),
         SessionKeys::new(&settings.redis_key_prefix),
     );
+    let metrics = web::Data::new(metrics::Metrics::new()?);
 
     let server = HttpServer::new(move || {
         App::new()
@@ -101,6 +105,7 @@ fn http_server(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Res
             .app_data(registry.clone())
             .app_data(csrf.clone())
             .app_data(policy.clone())
+            .app_data(metrics.clone())
             .app_data(pages::form_config())
             .app_data(web::QueryConfig::default().error_handler(|e, _| {
                 AppError::BadRequest(format!("The address has a malformed query ({e}).")).into()
@@ -109,9 +114,11 @@ fn http_server(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Res
             .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
             .wrap(security_headers(secure))
             .wrap(TracingLogger::<crate::telemetry::RedactingRootSpan>::new())
+            .wrap(from_fn(metrics::count_requests))
             // Probes and assets never touch the session store.
             .service(path("/health/live").get(health::live).done())
             .service(path("/health/ready").get(health::ready).done())
+            .service(path("/metrics").get(metrics::scrape).done())
             .service(path("/static/app.css").get(pages::stylesheet).done())
             .service(path("/static/app.js").get(pages::script).done())
             .service(path("/.well-known/jwks.json").get(crate::api::jwks).done())
@@ -171,14 +178,22 @@ fn session_middleware(
 }
 
 /// The session middleware fails the whole request when Redis does not answer; answer
-/// with the portal's 503 page instead of an empty 500.
+/// with the portal's 503 page instead of an empty 500 — or, when the handler had
+/// already committed a change (`SignInLater`), with its success and a way to sign in.
 async fn session_store_unavailable(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    // The handler leaves word here; the request itself cannot be kept (actix needs it
+    // unshared while it answers).
+    let slot = AfterCommit::default();
+    req.extensions_mut().insert(slot.clone());
     next.call(req).await.map_err(|e| {
         tracing::warn!(error = %e, "session store unavailable");
-        AppError::Unavailable("session store").into()
+        match slot.take() {
+            Some(later) => later.into(),
+            None => AppError::Unavailable("session store").into(),
+        }
     })
 }
 

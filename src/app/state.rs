@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use redis::aio::ConnectionManager;
 use secrecy::ExposeSecret;
 
 use crate::auth::exchange::Exchange;
@@ -40,7 +39,7 @@ pub struct AppState {
     /// bcrypt on the blocking pool.
     pub hasher: PasswordHasher,
     /// Redis, for the session store and health checks.
-    pub redis: ConnectionManager,
+    pub redis: crate::auth::redis_gate::GatedRedis,
     /// Every session of a person.
     pub sessions: SessionIndex,
     /// Outgoing mail.
@@ -216,6 +215,7 @@ impl AppState {
             hasher: &self.hasher,
             password_auth_enabled: self.settings.password_auth_enabled,
             outbox: self.outbox(),
+            verification: self.verification(),
         }
     }
 

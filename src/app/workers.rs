@@ -1,5 +1,5 @@
-//! Background work beside the server: the Authentik outbox worker and the signing-key
-//! maintenance. Started by `serve` (and explicitly by tests), stopped on shutdown.
+//! Background work beside the server: the Authentik outbox worker, the mail worker and
+//! the signing-key maintenance. Started by `serve` (and explicitly by tests), stopped on shutdown.
 
 use std::sync::Arc;
 
@@ -7,6 +7,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::app::AppState;
+use crate::app::mail_worker::MailWorker;
 use crate::auth::signing::SigningKeys;
 use crate::authentik::worker::Worker;
 
@@ -32,6 +33,13 @@ impl Workers {
             );
             tasks.push(tokio::spawn(worker.run(stopped.clone())));
         }
+        // Mail leaves from the queue its transactions wrote; requests never wait for it.
+        let mail = MailWorker::new(
+            state.db.clone(),
+            state.mailer.clone(),
+            state.settings.mail_queue,
+        );
+        tasks.push(tokio::spawn(mail.run(stopped.clone())));
         if let Err(e) = state.signing.maintain().await {
             tracing::warn!(error = %e, "token signing keys not ready yet");
         }

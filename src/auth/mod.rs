@@ -8,6 +8,7 @@ pub mod oidc;
 pub mod password;
 pub mod rate_limit;
 pub mod recovery;
+pub mod redis_gate;
 pub mod session_store;
 pub mod signing;
 pub mod signing_cli;

@@ -1,7 +1,8 @@
 //! Forgotten passwords: a mailed, single-use, expiring link that sets a new one.
 //!
 //! Asking for a link answers the same whether or not the email belongs to someone;
-//! the mail leaves in the background so the answer takes the same time either way.
+//! the mail is queued with the link and leaves in the background, so the answer takes
+//! the same time either way.
 
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -15,6 +16,7 @@ use crate::error::{AppError, AppResult};
 use crate::mail::Mail;
 use crate::mail::Mailer;
 use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
+use crate::models::mail_outbox;
 use crate::models::tenant::Tenant;
 use crate::models::tenant_settings as settings;
 use crate::models::user::{self, User};
@@ -48,49 +50,50 @@ pub async fn request_reset(
     let ttl = deps.password_reset_ttl;
     let slug = tenant.slug.to_string();
     let platform_allows = deps.password_auth_enabled;
-    let issued = deps
-        .db
+    let mailer = deps.mailer.clone();
+    let org = tenant.name.clone();
+    deps.db
         .tenant(&tenant.schema, move |conn| {
             let allowed = platform_allows && settings::load(conn)?.password_login;
             let user = user::find_by_email(conn, &email)?.filter(|u| u.is_active());
-            let (issued, known) = match user {
+            let (mailed, known) = match user {
                 Some(u) if allowed => {
                     let token = user_token::issue(conn, u.id, Purpose::PasswordReset, ttl)?;
-                    (Some((u, token)), true)
+                    // The mail is committed with its token: neither exists without the other.
+                    let link = mailer.link(&format!("/t/{slug}/password/reset/{token}"));
+                    mail_outbox::enqueue(conn, &reset_mail(&u, &org, ttl, &link))?;
+                    (true, true)
                 }
-                Some(_) => (None, true),
-                None => (None, false),
+                Some(_) => (false, true),
+                None => (false, false),
             };
             let ev = AuditEvent::new("password.reset_requested")
                 .target(email.as_str())
-                .details(serde_json::json!({ "mailed": issued.is_some(), "known": known }));
+                .details(serde_json::json!({ "mailed": mailed, "known": known }));
             audit::record(conn, &slug, &meta, ev)?;
-            Ok(issued)
+            Ok(())
         })
-        .await?;
-    if let Some((user, token)) = issued {
-        let minutes = ttl.as_secs() / 60;
-        let link = deps
-            .mailer
-            .link(&format!("/t/{}/password/reset/{token}", tenant.slug));
-        let body = format!(
-            "Hello {name},\n\n\
-             Someone asked to reset the password of your {org} account ({email}).\n\
-             Open this link within {minutes} minutes to choose a new password:\n\n\
-             {link}\n\n\
-             The link works once. If you did not ask for this, ignore this message: \
-             your password stays as it is.\n",
-            name = user.name,
-            org = tenant.name,
-            email = user.email,
-        );
-        deps.mailer.send_later(Mail {
-            to: user.email,
-            subject: format!("Reset your {} password", tenant.name),
-            body,
-        });
+        .await
+}
+
+/// The mail with a reset link.
+fn reset_mail(user: &User, org: &str, ttl: std::time::Duration, link: &str) -> Mail {
+    let minutes = ttl.as_secs() / 60;
+    let body = format!(
+        "Hello {name},\n\n\
+         Someone asked to reset the password of your {org} account ({email}).\n\
+         Open this link within {minutes} minutes to choose a new password:\n\n\
+         {link}\n\n\
+         The link works once. If you did not ask for this, ignore this message: \
+         your password stays as it is.\n",
+        name = user.name,
+        email = user.email,
+    );
+    Mail {
+        to: user.email.clone(),
+        subject: format!("Reset your {org} password"),
+        body,
     }
-    Ok(())
 }
 
 /// The person a reset link belongs to, without using the link.

@@ -11,17 +11,20 @@ use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, Upd
 use actix_web::cookie::time::Duration as CookieDuration;
 use rand::{Rng, distributions::Alphanumeric};
 use redis::{AsyncCommands, aio::ConnectionManager};
+
+use crate::auth::redis_gate::GatedRedis;
 use sha2::{Digest, Sha256};
 
 /// The deadline of one Redis command.
 const REDIS_DEADLINE: Duration = Duration::from_secs(2);
 
-/// Connects to Redis with short timeouts and a quick reconnect.
-pub async fn connect(url: &str) -> anyhow::Result<ConnectionManager> {
+/// Connects to Redis with short timeouts and a quick reconnect, behind a breaker of
+/// this connection's own.
+pub async fn connect(url: &str) -> anyhow::Result<GatedRedis> {
     let client = redis::Client::open(url)?;
     let config = redis::aio::ConnectionManagerConfig::new()
-        .set_connection_timeout(Duration::from_secs(1))
-        .set_response_timeout(REDIS_DEADLINE)
+        .set_connection_timeout(Duration::from_millis(100))
+        .set_response_timeout(crate::auth::redis_gate::COMMAND_DEADLINE)
         .set_number_of_retries(1)
         .set_max_delay(500);
     let conn = tokio::time::timeout(
@@ -30,7 +33,7 @@ pub async fn connect(url: &str) -> anyhow::Result<ConnectionManager> {
     )
     .await
     .map_err(|_| anyhow::anyhow!("timed out connecting to Redis"))??;
-    Ok(conn)
+    Ok(GatedRedis::new(conn))
 }
 
 /// Runs one Redis operation with the deadline.
@@ -112,13 +115,13 @@ pub struct LiveSession {
 /// The only code besides the store itself that touches stored sessions.
 #[derive(Clone)]
 pub struct SessionIndex {
-    conn: ConnectionManager,
+    conn: GatedRedis,
     keys: SessionKeys,
 }
 
 impl SessionIndex {
     /// An index over the session store's Redis and key space.
-    pub fn new(conn: ConnectionManager, keys: SessionKeys) -> Self {
+    pub fn new(conn: GatedRedis, keys: SessionKeys) -> Self {
         Self { conn, keys }
     }
 
@@ -238,13 +241,13 @@ impl SessionIndex {
 /// The session store.
 #[derive(Clone)]
 pub struct RedisSessionStore {
-    conn: ConnectionManager,
+    conn: GatedRedis,
     keys: SessionKeys,
 }
 
 impl RedisSessionStore {
     /// A store over an existing connection and key space.
-    pub fn new(conn: ConnectionManager, keys: SessionKeys) -> Self {
+    pub fn new(conn: GatedRedis, keys: SessionKeys) -> Self {
         Self { conn, keys }
     }
 

@@ -11,6 +11,7 @@ use crate::error::AppResult;
 use crate::mail::Mail;
 use crate::mail::Mailer;
 use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
+use crate::models::mail_outbox;
 use crate::models::tenant::Tenant;
 use crate::models::user::User;
 use crate::models::user_token::{self, Purpose, TokenProblem};
@@ -49,36 +50,63 @@ impl From<&User> for Recipient {
     }
 }
 
-/// Issues a new verification link (older ones stop working) and mails it.
+impl Verification<'_> {
+    /// What queueing a verification mail inside another transaction needs (owned, so
+    /// it can move into that transaction's closure).
+    pub fn mail(&self) -> VerificationMail {
+        VerificationMail {
+            mailer: self.mailer.clone(),
+            ttl: self.email_verification_ttl,
+        }
+    }
+}
+
+/// Issues verification links and queues their mail inside a caller's transaction, so
+/// that an account and its confirmation mail are committed together.
+#[derive(Clone)]
+pub struct VerificationMail {
+    mailer: Mailer,
+    ttl: std::time::Duration,
+}
+
+impl VerificationMail {
+    /// Issues a new link (older ones stop working) and queues its mail, inside the
+    /// caller's transaction, whose search path must be the tenant's.
+    pub fn queue(&self, conn: &mut PgConnection, tenant: &Tenant, to: &Recipient) -> AppResult<()> {
+        let token = user_token::issue(conn, to.id, Purpose::EmailVerification, self.ttl)?;
+        let hours = self.ttl.as_secs() / 3600;
+        let link = self
+            .mailer
+            .link(&format!("/t/{}/verify-email/{token}", tenant.slug));
+        let body = format!(
+            "Hello {name},\n\n\
+             Please confirm that {email} is your address for {org} by opening this link \
+             within {hours} hours:\n\n\
+             {link}\n\n\
+             If you did not create an account, ignore this message.\n",
+            name = to.name,
+            email = to.email,
+            org = tenant.name,
+        );
+        mail_outbox::enqueue(
+            conn,
+            &Mail {
+                to: to.email.clone(),
+                subject: format!("Confirm your email address for {}", tenant.name),
+                body,
+            },
+        )
+    }
+}
+
+/// Issues a new verification link (older ones stop working) and queues its mail, in
+/// one transaction.
 pub async fn send_link(deps: &Verification<'_>, tenant: &Tenant, to: Recipient) -> AppResult<()> {
-    let ttl = deps.email_verification_ttl;
-    let id = to.id;
-    let token = deps
-        .db
-        .tenant(&tenant.schema, move |conn| {
-            user_token::issue(conn, id, Purpose::EmailVerification, ttl)
-        })
-        .await?;
-    let hours = ttl.as_secs() / 3600;
-    let link = deps
-        .mailer
-        .link(&format!("/t/{}/verify-email/{token}", tenant.slug));
-    let body = format!(
-        "Hello {name},\n\n\
-         Please confirm that {email} is your address for {org} by opening this link \
-         within {hours} hours:\n\n\
-         {link}\n\n\
-         If you did not create an account, ignore this message.\n",
-        name = to.name,
-        email = to.email,
-        org = tenant.name,
-    );
-    deps.mailer.send_later(Mail {
-        to: to.email,
-        subject: format!("Confirm your email address for {}", tenant.name),
-        body,
-    });
-    Ok(())
+    let mail = deps.mail();
+    let t = tenant.clone();
+    deps.db
+        .tenant(&tenant.schema, move |conn| mail.queue(conn, &t, &to))
+        .await
 }
 
 /// Mails a new link unless this person already got several in the last hour; a

@@ -1,5 +1,6 @@
 //! The outbox worker: started by the server when Authentik is configured, it delivers
 //! due rows, backs off when Authentik refuses, and waits while the circuit is open.
+//! Asked to stop, it finishes the row under way and hands the rest of its batch back.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +24,15 @@ const BATCH: i64 = 16;
 pub const LEASE: Duration = Duration::from_secs(15);
 /// The longest wait between attempts of a refused row.
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+
+/// Renews a claim until dropped.
+struct Heartbeat(tokio::task::JoinHandle<()>);
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
 
 /// What the worker needs.
 pub struct Worker {
@@ -56,7 +66,7 @@ impl Worker {
     pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
         tracing::info!("Authentik outbox worker started");
         while !*stop.borrow() {
-            let delivered = match self.round().await {
+            let delivered = match self.round_until(Some(&stop)).await {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::warn!(error = %e, "Authentik outbox round failed");
@@ -76,6 +86,15 @@ impl Worker {
 
     /// Claims and delivers one batch; returns how many rows it handled.
     pub async fn round(&self) -> AppResult<usize> {
+        self.round_until(None).await
+    }
+
+    /// One batch; once `stop` turns true the row under way is finished and the rest
+    /// handed back at once, for another instance.
+    async fn round_until(
+        &self,
+        stop: Option<&tokio::sync::watch::Receiver<bool>>,
+    ) -> AppResult<usize> {
         if !self.client.available() {
             return Ok(0);
         }
@@ -88,16 +107,15 @@ impl Worker {
         if n == 0 {
             return Ok(0);
         }
-        let heartbeat = self.keep_claimed(rows.iter().map(|r| r.id).collect());
-        let result = self.deliver_batch(rows).await;
-        heartbeat.abort();
-        result.map(|()| n)
+        let _heartbeat = self.keep_claimed(rows.iter().map(|r| r.id).collect());
+        self.deliver_batch(rows, stop).await.map(|()| n)
     }
 
-    /// Renews the claim on `ids` every third of the lease until aborted.
-    fn keep_claimed(&self, ids: Vec<i64>) -> tokio::task::JoinHandle<()> {
+    /// Renews the claim on `ids` every third of the lease until dropped (however the
+    /// round ends, even cancelled, the renewals end with it).
+    fn keep_claimed(&self, ids: Vec<i64>) -> Heartbeat {
         let (db, me) = (self.db.clone(), self.me);
-        tokio::spawn(async move {
+        Heartbeat(tokio::spawn(async move {
             let mut tick = tokio::time::interval(LEASE / 3);
             tick.tick().await;
             loop {
@@ -110,11 +128,16 @@ impl Worker {
                     tracing::warn!(error = %e, "Authentik outbox claim not renewed");
                 }
             }
-        })
+        }))
     }
 
-    /// Delivers claimed rows in order; stops at an outage and hands the rest back.
-    async fn deliver_batch(&self, rows: Vec<OutboxRow>) -> AppResult<()> {
+    /// Delivers claimed rows in order; stops at an outage, or when asked to stop, and
+    /// hands the rest back.
+    async fn deliver_batch(
+        &self,
+        rows: Vec<OutboxRow>,
+        stop: Option<&tokio::sync::watch::Receiver<bool>>,
+    ) -> AppResult<()> {
         let me = self.me;
         let mut rest = rows.into_iter();
         while let Some(row) = rest.next() {
@@ -122,6 +145,13 @@ impl Worker {
             let result = self.deliver(&row).await;
             let outage = matches!(&result, Err(Failure::Authentik(e)) if e.is_outage());
             self.record(&row, result).await?;
+            if stop.is_some_and(|s| *s.borrow()) {
+                let ids: Vec<i64> = rest.map(|r| r.id).collect();
+                self.db
+                    .run(move |conn| outbox::release(conn, me, &ids, Duration::ZERO))
+                    .await?;
+                break;
+            }
             if outage {
                 // Authentik is down: hand the rest back rather than fail them one by one.
                 let ids: Vec<i64> = rest.map(|r| r.id).collect();

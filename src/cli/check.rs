@@ -61,11 +61,30 @@ pub(super) fn check(settings: Settings) -> i32 {
                 }
             }
         }
+        report_mail_queue(&state).await;
         if !check_exchange_keys(&state).await {
             code = 1;
         }
         code
     })
+}
+
+/// Says what waits in the mail queue; a backlog is reported, never a failure (the
+/// mail leaves once the mail server answers).
+async fn report_mail_queue(state: &crate::app::AppState) {
+    match state.db.run(crate::models::mail_outbox::backlog).await {
+        Ok(b) => {
+            let oldest = b
+                .oldest_pending_secs
+                .map(|s| format!(", oldest {s:.0} s"))
+                .unwrap_or_default();
+            println!(
+                "mail queue: {} pending{oldest}, {} given up",
+                b.pending, b.dead
+            );
+        }
+        Err(e) => println!("mail queue: unknown ({e})"),
+    }
 }
 
 /// Fetches the key set the token exchange checks Authentik tokens against and says how

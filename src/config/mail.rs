@@ -1,7 +1,9 @@
-//! Outgoing mail: `SMTP_URL`, `PORTAL_MAIL_FROM`, `PORTAL_MAIL_DIR` and
-//! `PORTAL_MAIL_DIR_IN_PRODUCTION`.
+//! Outgoing mail: `SMTP_URL`, `PORTAL_MAIL_FROM`, `PORTAL_MAIL_DIR`,
+//! `PORTAL_MAIL_DIR_IN_PRODUCTION`, and the mail queue's `PORTAL_MAIL_POLL_MS`,
+//! `PORTAL_MAIL_BACKOFF_MS` and `PORTAL_MAIL_MAX_ATTEMPTS`.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use super::Reader;
 
@@ -10,6 +12,19 @@ pub(super) struct Mail {
     pub(super) smtp_url: Option<String>,
     pub(super) from: String,
     pub(super) dir: PathBuf,
+    pub(super) queue: MailQueueSettings,
+}
+
+/// How the mail worker works through the mail queue.
+#[derive(Debug, Clone, Copy)]
+pub struct MailQueueSettings {
+    /// `PORTAL_MAIL_POLL_MS`: how often the worker looks for due mail.
+    pub poll: Duration,
+    /// `PORTAL_MAIL_BACKOFF_MS`: first retry delay after the mail server failed,
+    /// doubled per attempt (at most 15 min).
+    pub backoff: Duration,
+    /// `PORTAL_MAIL_MAX_ATTEMPTS`: a message is given up after this many attempts.
+    pub max_attempts: u32,
 }
 
 /// Reads the mail settings; without `SMTP_URL`, mail is written to `PORTAL_MAIL_DIR`,
@@ -36,9 +51,25 @@ pub(super) fn read(r: &mut Reader<'_>, prod: bool) -> Mail {
         .text("PORTAL_MAIL_DIR")
         .unwrap_or_else(|| "mail".into())
         .into();
+    let queue = MailQueueSettings {
+        poll: r.duration("PORTAL_MAIL_POLL_MS", 10, 600_000, 1_000),
+        backoff: r.duration("PORTAL_MAIL_BACKOFF_MS", 10, 3_600_000, 5_000),
+        max_attempts: r.number("PORTAL_MAIL_MAX_ATTEMPTS", 1, 100).unwrap_or(12),
+    };
     Mail {
         smtp_url,
         from,
         dir,
+        queue,
     }
+}
+
+/// `METRICS_TOKEN` (read here with the other operator-facing settings of this file):
+/// long enough that it cannot be guessed.
+pub(super) fn metrics_token(r: &mut Reader<'_>) -> Option<String> {
+    let token = r.text("METRICS_TOKEN")?;
+    if token.len() < 32 {
+        r.problem("METRICS_TOKEN", "must be at least 32 characters".into());
+    }
+    Some(token)
 }

@@ -80,6 +80,11 @@ impl Db {
         .await
     }
 
+    /// The pool's size, idle connections and waiters, for metrics.
+    pub fn status(&self) -> deadpool_diesel::Status {
+        self.pool.status()
+    }
+
     /// Checks that a connection can be had and answers.
     pub async fn ping(&self) -> AppResult<()> {
         self.run(|conn| {

@@ -17,6 +17,7 @@ use crate::mail::Mailer;
 use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
 use crate::models::authentik_outbox::Outbox;
 use crate::models::invitation;
+use crate::models::mail_outbox;
 use crate::models::tenant::Tenant;
 use crate::models::user::{self, User};
 use crate::models::user_token::TokenProblem;
@@ -55,47 +56,46 @@ pub async fn invite(
 ) -> AppResult<()> {
     let (raw, stored) = crypto::generate_token();
     let expires = deps.expiry()?;
-    let to = email.clone();
-    let inviter = req
-        .change(deps.db, move |tx| {
-            if let Some(u) = user::find_by_email(tx.conn, &email)? {
-                return Err(AppError::Conflict(if u.is_active() {
-                    format!("{} is already a member of this organization.", u.email)
-                } else {
-                    format!(
-                        "{} was a member and is deactivated: reactivate them in the list instead.",
-                        u.email
-                    )
-                }));
-            }
-            let by = Some(tx.admin().id);
-            let renewed = invitation::open_or_renew(tx.conn, &email, role, by, &stored, expires)?;
-            tx.record(
-                AuditEvent::new("invitation.sent")
-                    .target(email.as_str())
-                    .details(serde_json::json!({ "role": role.as_str(), "renewed": renewed })),
-            )?;
-            Ok(tx.admin().name.clone())
-        })
-        .await?;
-    mail_invitation(deps, &req.tenant, &inviter, to.as_str(), role, &raw);
-    Ok(())
+    let letter = invitation_mail(deps, req.tenant.slug.as_str(), &req.tenant.name, &raw);
+    req.change(deps.db, move |tx| {
+        if let Some(u) = user::find_by_email(tx.conn, &email)? {
+            return Err(AppError::Conflict(if u.is_active() {
+                format!("{} is already a member of this organization.", u.email)
+            } else {
+                format!(
+                    "{} was a member and is deactivated: reactivate them in the list instead.",
+                    u.email
+                )
+            }));
+        }
+        let by = Some(tx.admin().id);
+        let renewed = invitation::open_or_renew(tx.conn, &email, role, by, &stored, expires)?;
+        // Committed with the invitation: the mail leaves once, whatever happens next.
+        let mail = letter.mail(&tx.admin().name, email.as_str(), role);
+        mail_outbox::enqueue(tx.conn, &mail)?;
+        tx.record(
+            AuditEvent::new("invitation.sent")
+                .target(email.as_str())
+                .details(serde_json::json!({ "role": role.as_str(), "renewed": renewed })),
+        )
+    })
+    .await
 }
 
 /// Mails a new link for an open invitation; the older link stops working.
 pub async fn resend(deps: &Invitations<'_>, req: &AdminRequest, id: Uuid) -> AppResult<String> {
     let (raw, stored) = crypto::generate_token();
     let expires = deps.expiry()?;
-    let (email, role, inviter) = req
-        .change(deps.db, move |tx| {
-            let (email, role) =
-                invitation::renew_link(tx.conn, id, &stored, expires)?.ok_or(AppError::NotFound)?;
-            tx.record(AuditEvent::new("invitation.resent").target(&email))?;
-            Ok((email, role, tx.admin().name.clone()))
-        })
-        .await?;
-    mail_invitation(deps, &req.tenant, &inviter, &email, role, &raw);
-    Ok(email)
+    let letter = invitation_mail(deps, req.tenant.slug.as_str(), &req.tenant.name, &raw);
+    req.change(deps.db, move |tx| {
+        let (email, role) =
+            invitation::renew_link(tx.conn, id, &stored, expires)?.ok_or(AppError::NotFound)?;
+        let mail = letter.mail(&tx.admin().name, &email, role);
+        mail_outbox::enqueue(tx.conn, &mail)?;
+        tx.record(AuditEvent::new("invitation.resent").target(&email))?;
+        Ok(email)
+    })
+    .await
 }
 
 /// Withdraws an open invitation: its link stops working.
@@ -108,34 +108,44 @@ pub async fn revoke(deps: &Invitations<'_>, req: &AdminRequest, id: Uuid) -> App
     .await
 }
 
-/// Mails an invitation link.
-pub fn mail_invitation(
-    deps: &Invitations<'_>,
-    tenant: &Tenant,
-    inviter: &str,
-    to: &str,
-    role: Role,
-    raw: &str,
-) {
-    let link = deps
-        .mailer
-        .link(&format!("/t/{}/invitations/{raw}", tenant.slug));
-    let days = deps.invitation_ttl.as_secs() / 86400;
-    let body = format!(
-        "Hello,\n\n\
-         {inviter} invited you to join {org} as {role}.\n\
-         Open this link within {days} days to create your account:\n\n\
-         {link}\n\n\
-         The link works once. If you did not expect this, ignore this message.\n",
-        inviter = inviter,
-        org = tenant.name,
-        role = role.label().to_lowercase(),
-    );
-    deps.mailer.send_later(Mail {
-        to: to.to_string(),
-        subject: format!("You are invited to join {}", tenant.name),
-        body,
-    });
+/// An invitation mail for one link, to be completed (inviter, address, role) and
+/// queued inside the transaction that opens the invitation.
+#[derive(Clone)]
+pub struct InvitationMail {
+    link: String,
+    org: String,
+    days: u64,
+}
+
+/// The invitation mail for link token `raw` into the organization `slug` named `org`.
+pub fn invitation_mail(deps: &Invitations<'_>, slug: &str, org: &str, raw: &str) -> InvitationMail {
+    InvitationMail {
+        link: deps.mailer.link(&format!("/t/{slug}/invitations/{raw}")),
+        org: org.to_string(),
+        days: deps.invitation_ttl.as_secs() / 86400,
+    }
+}
+
+impl InvitationMail {
+    /// The message from `inviter` to `to`, inviting them as `role`.
+    pub fn mail(&self, inviter: &str, to: &str, role: Role) -> Mail {
+        let body = format!(
+            "Hello,\n\n\
+             {inviter} invited you to join {org} as {role}.\n\
+             Open this link within {days} days to create your account:\n\n\
+             {link}\n\n\
+             The link works once. If you did not expect this, ignore this message.\n",
+            org = self.org,
+            role = role.label().to_lowercase(),
+            days = self.days,
+            link = self.link,
+        );
+        Mail {
+            to: to.to_string(),
+            subject: format!("You are invited to join {}", self.org),
+            body,
+        }
+    }
 }
 
 /// The open invitation behind a link, or why the link does not work.

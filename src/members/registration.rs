@@ -2,6 +2,7 @@
 //! as the organization's settings allow.
 
 use crate::auth::password::PasswordHasher;
+use crate::auth::verification::{Recipient, Verification};
 use crate::db::Db;
 use crate::domain::{Email, FieldError, NewPassword, PasswordPolicy, PersonName, Role};
 use crate::error::{AppError, AppResult};
@@ -22,6 +23,8 @@ pub struct Registrations<'a> {
     pub password_auth_enabled: bool,
     /// Authentik provisioning, on or off.
     pub outbox: Outbox,
+    /// The confirmation mail, queued with the account.
+    pub verification: Verification<'a>,
 }
 
 /// The registration form as typed.
@@ -51,7 +54,7 @@ pub fn closed_reason(deps: &Registrations<'_>, s: &TenantSettings) -> Option<&'s
     }
 }
 
-/// Creates a `member` account. Refuses with `Forbidden` when the organization does
+/// Creates a `member` account and queues its confirmation mail. Refuses with `Forbidden` when the organization does
 /// not take registrations, `Validation` for bad input or an email outside the
 /// allowed domains, and `Conflict` when the email already has an account.
 pub async fn register(
@@ -78,6 +81,8 @@ pub async fn register(
     let hash = deps.hasher.hash(&password).await?;
     let slug = tenant.slug.to_string();
     let outbox = deps.outbox;
+    let welcome = deps.verification.mail();
+    let t = tenant.clone();
     let user = deps
         .db
         .tenant(&tenant.schema, move |conn| {
@@ -90,6 +95,9 @@ pub async fn register(
                 .target(&user.email)
                 .details(serde_json::json!({ "role": "member", "method": "password" }));
             audit::record(conn, &slug, &meta, ev)?;
+            // The confirmation mail is committed with the account: nothing is left to
+            // do after the commit that could fail.
+            welcome.queue(conn, &t, &Recipient::from(&user))?;
             Ok(user)
         })
         .await?;

@@ -8,6 +8,7 @@ pub mod audit_sentence;
 pub mod authentik_outbox;
 pub mod invitation;
 pub mod login_throttle;
+pub mod mail_outbox;
 pub mod platform_admin;
 pub mod platform_audit;
 pub mod sql_enum;

@@ -10,6 +10,7 @@ use crate::error::{AppError, AppResult};
 use crate::members::invitations;
 use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
 use crate::models::invitation;
+use crate::models::mail_outbox;
 use crate::models::platform_audit::{self, record};
 use crate::models::tenant;
 use crate::tenancy::provision::{self, NewOrganization};
@@ -106,14 +107,21 @@ pub async fn create_tenant(
     let (raw, stored) = crypto::generate_token();
     let expires = deps.invitations.expiry()?;
     let who = actor.email.clone();
-    let invite_to = admin.clone();
-    let tenant = deps
-        .db
+    let letter = invitations::invitation_mail(
+        &deps.invitations,
+        org.slug.as_str(),
+        org.name.as_str(),
+        &raw,
+    );
+    let inviter = actor.name.clone();
+    deps.db
         .run(move |conn| {
             conn.transaction(|conn| {
                 let tenant = provision::insert_tenant(conn, &org, &who)?;
-                if let Some(email) = &invite_to {
+                if let Some(email) = &admin {
                     invitation::open_or_renew(conn, email, Role::Admin, None, &stored, expires)?;
+                    let mail = letter.mail(&inviter, email.as_str(), Role::Admin);
+                    mail_outbox::enqueue(conn, &mail)?;
                     let ev = AuditEvent::new("invitation.sent")
                         .actor(None, Some(&who))
                         .target(email.as_str())
@@ -123,18 +131,7 @@ pub async fn create_tenant(
                 Ok(tenant)
             })
         })
-        .await?;
-    if let Some(email) = admin {
-        invitations::mail_invitation(
-            &deps.invitations,
-            &tenant,
-            &actor.name,
-            email.as_str(),
-            Role::Admin,
-            &raw,
-        );
-    }
-    Ok(tenant)
+        .await
 }
 
 /// Suspends or reactivates an organization. A suspended organization's pages answer

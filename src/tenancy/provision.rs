@@ -142,14 +142,20 @@ pub fn slug_taken(slug: &TenantSlug) -> AppError {
 }
 
 /// Creates the organization and signs up its admin; Authentik follows through the
-/// outbox when provisioning is on.
-pub async fn create_organization(
+/// outbox when provisioning is on. `welcome` runs last inside the same transaction
+/// (e.g. queueing the confirmation mail), so nothing is left to do after the commit
+/// that could fail.
+pub async fn create_organization<W>(
     db: &Db,
     hasher: &PasswordHasher,
     outbox: Outbox,
     signup: Signup,
     meta: RequestMeta,
-) -> AppResult<(Tenant, User)> {
+    welcome: W,
+) -> AppResult<(Tenant, User)>
+where
+    W: FnOnce(&mut PgConnection, &Tenant, &User) -> AppResult<()> + Send + 'static,
+{
     let hash = hasher.hash(&signup.password).await?;
     db.run(move |conn| {
         conn.transaction(|conn| {
@@ -173,6 +179,7 @@ pub async fn create_organization(
                 .target(&user.email)
                 .details(serde_json::json!({ "role": "admin", "method": "password" }));
             audit::record(conn, tenant.slug.as_str(), &meta, joined)?;
+            welcome(conn, &tenant, &user)?;
             Ok((tenant, user))
         })
     })

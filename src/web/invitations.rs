@@ -12,7 +12,7 @@ use crate::models::audit_log::RequestMeta;
 use crate::models::user_token::TokenProblem;
 use crate::tenancy::Tenant;
 use crate::web::csrf::CsrfToken;
-use crate::web::respond::signed_in;
+use crate::web::respond::signed_in_after_commit;
 use crate::web::session::PortalSession;
 use crate::web::tenant::CurrentTenant;
 
@@ -136,7 +136,10 @@ pub async fn accept(
     )
     .await?
     {
-        Ok(user) => signed_in(&session, &tenant, &user, None),
+        Ok(user) => {
+            let done = "You have joined the organization.";
+            signed_in_after_commit(&session, &tenant, &user, None, done)
+        }
         Err(AcceptRefused::Link(problem)) => refused(&tenant, problem),
         Err(AcceptRefused::Input(errors)) => {
             let name = form.name.chars().take(100).collect();

@@ -5,7 +5,6 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::app::AppState;
-use crate::auth::verification::{self, Recipient};
 use crate::domain::FieldError;
 use crate::error::{AppError, AppResult};
 use crate::members::registration::{self, RegisterInput, closed_reason};
@@ -13,7 +12,7 @@ use crate::models::audit_log::RequestMeta;
 use crate::models::tenant_settings::Registration;
 use crate::tenancy::Tenant;
 use crate::web::csrf::CsrfToken;
-use crate::web::respond::signed_in;
+use crate::web::respond::signed_in_after_commit;
 use crate::web::session::PortalSession;
 use crate::web::tenant::CurrentTenant;
 
@@ -116,7 +115,6 @@ pub async fn submit(
         }
         Err(e) => return Err(e),
     };
-    verification::send_link(&state.verification(), &tenant, Recipient::from(&user)).await?;
     if s.require_email_verification {
         let notice = NoticePage {
             tenant_name: tenant.name.clone(),
@@ -129,5 +127,6 @@ pub async fn submit(
         };
         return super::render(StatusCode::CREATED, &notice);
     }
-    signed_in(&session, &tenant, &user, None)
+    let done = "Your account is created.";
+    signed_in_after_commit(&session, &tenant, &user, None, done)
 }

@@ -108,6 +108,11 @@ impl PortalSession {
         Self(req.get_session(), req.clone())
     }
 
+    /// The request this session belongs to.
+    pub fn request(&self) -> &HttpRequest {
+        &self.1
+    }
+
     /// A new session id, an empty session, and a new CSRF seed with the response.
     fn restart(&self) {
         self.0.renew();

@@ -5,13 +5,13 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::app::AppState;
-use crate::auth::verification::{self, Recipient};
+use crate::auth::verification::Recipient;
 use crate::domain::{FieldError, PasswordPolicy, TenantSlug, reference};
 use crate::error::{AppError, AppResult};
 use crate::models::audit_log::RequestMeta;
 use crate::tenancy::provision::{self, SignupInput};
 use crate::web::csrf::CsrfToken;
-use crate::web::respond::signed_in;
+use crate::web::respond::signed_in_after_commit;
 use crate::web::session::PortalSession;
 
 #[derive(Template, WebTemplate)]
@@ -104,12 +104,20 @@ pub async fn submit(
     // Without Redis the new admin could not be signed in: refuse before creating
     // anything, so a retry does not find its own organization taken.
     state.redis_ping().await?;
-    match provision::create_organization(&state.db, &state.hasher, state.outbox(), signup, meta)
-        .await
-    {
+    let welcome = state.verification().mail();
+    let created = provision::create_organization(
+        &state.db,
+        &state.hasher,
+        state.outbox(),
+        signup,
+        meta,
+        move |conn, tenant, user| welcome.queue(conn, tenant, &Recipient::from(user)),
+    )
+    .await;
+    match created {
         Ok((tenant, user)) => {
-            verification::send_link(&state.verification(), &tenant, Recipient::from(&user)).await?;
-            signed_in(&session, &tenant, &user, None)
+            let done = format!("{} is created.", tenant.name);
+            signed_in_after_commit(&session, &tenant, &user, None, done)
         }
         Err(AppError::Validation(errors)) => rerender(csrf, input, errors, StatusCode::CONFLICT),
         Err(e) => Err(e),

@@ -98,12 +98,18 @@ pub async fn callback(
             role,
             platform_admin,
         } => {
+            // A first sign-in has created the account by now: from here on, nothing
+            // turns that into an error page.
+            crate::web::respond::committed(&session, &tenant, "Your account is ready.");
             session.sign_in(&tenant, user.id, role, &user.email, &user.name)?;
             if platform_admin {
                 let platform = state.platform();
-                let who =
-                    crate::platform::admit_from_sso(&platform, &user.email, &user.name).await?;
-                session.add_platform(who)?;
+                match crate::platform::admit_from_sso(&platform, &user.email, &user.name).await {
+                    Ok(who) => session.add_platform(who)?,
+                    // Signed in to the organization all the same; the platform rights
+                    // come with the next sign-in.
+                    Err(e) => tracing::warn!(error = %e, "platform rights not granted this time"),
+                }
             }
             session.set_id_token(&person.id_token)?;
             Ok(see_other(safe_next(&tenant, pending.next.as_deref())))

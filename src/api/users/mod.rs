@@ -92,26 +92,35 @@ pub async fn create(
         .check()?
         .parse(PasswordPolicy::default())
         .map_err(AppError::Validation)?;
-    let (tenant, user) =
-        provision::create_organization(&state.db, &state.hasher, state.outbox(), signup, meta)
-            .await
-            .map_err(|e| match e {
-                // The service reports a taken address as a field error; here it is a conflict.
-                AppError::Validation(fields) => AppError::Conflict(
-                    fields
-                        .into_iter()
-                        .map(|f| f.message)
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                ),
-                other => other,
-            })?;
-    crate::auth::verification::send_link(
-        &state.verification(),
-        &tenant,
-        crate::auth::verification::Recipient::from(&user),
+    // The confirmation mail is queued in the organization's own transaction: once it
+    // commits, nothing is left that could turn the answer into an error.
+    let welcome = state.verification().mail();
+    let (tenant, user) = provision::create_organization(
+        &state.db,
+        &state.hasher,
+        state.outbox(),
+        signup,
+        meta,
+        move |conn, tenant, user| {
+            welcome.queue(
+                conn,
+                tenant,
+                &crate::auth::verification::Recipient::from(user),
+            )
+        },
     )
-    .await?;
+    .await
+    .map_err(|e| match e {
+        // The service reports a taken address as a field error; here it is a conflict.
+        AppError::Validation(fields) => AppError::Conflict(
+            fields
+                .into_iter()
+                .map(|f| f.message)
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        other => other,
+    })?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/t/{}/dashboard", tenant.slug)))
         .json(created(&user, &tenant)))

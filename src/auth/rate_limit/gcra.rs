@@ -12,7 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use redis::aio::ConnectionManager;
+use crate::auth::redis_gate::GatedRedis;
 
 use crate::auth::session_store::with_deadline;
 
@@ -71,7 +71,7 @@ pub enum Decision {
 
 /// Decides whether a request may go ahead.
 pub struct RateLimiter {
-    redis: ConnectionManager,
+    redis: GatedRedis,
     script: redis::Script,
     prefix: String,
     enabled: bool,
@@ -87,7 +87,7 @@ const LOCAL_MAX_KEYS: usize = 100_000;
 
 impl RateLimiter {
     /// A limiter storing its state under `prefix` in Redis.
-    pub fn new(redis: ConnectionManager, prefix: &str, enabled: bool) -> Self {
+    pub fn new(redis: GatedRedis, prefix: &str, enabled: bool) -> Self {
         Self {
             redis,
             script: redis::Script::new(SCRIPT),

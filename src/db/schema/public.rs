@@ -19,6 +19,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    mail_outbox (id) {
+        id -> Int8,
+        recipient -> Text,
+        subject -> Text,
+        body -> Text,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        claimed_by -> Nullable<Uuid>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     platform_admins (id) {
         id -> Uuid,
         email -> Text,
@@ -78,6 +94,7 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(
     authentik_outbox,
+    mail_outbox,
     platform_admins,
     platform_audit_log,
     signing_keys,

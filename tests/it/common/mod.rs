@@ -6,6 +6,7 @@ pub mod browser;
 pub mod fake_authentik;
 pub mod fake_op;
 pub mod keys;
+pub mod own_postgres;
 pub mod smtp;
 pub mod sso_support;
 
@@ -177,6 +178,8 @@ impl TestApp {
         vars.insert("RATE_LIMIT_LOGIN_PER_MINUTE".into(), "1000".into());
         vars.insert("RATE_LIMIT_SIGNUP_PER_HOUR".into(), "10000".into());
         vars.insert("RATE_LIMIT_GENERAL_PER_MINUTE".into(), "60000".into());
+        // Mail leaves through the queue: look at it often so tests do not wait.
+        vars.insert("PORTAL_MAIL_POLL_MS".into(), "100".into());
         vars.insert(
             "SECRET_KEY".into(),
             "t".repeat(32) + &uuid::Uuid::new_v4().simple().to_string(),

@@ -22,7 +22,12 @@ pub struct SmtpSink {
 impl SmtpSink {
     /// Starts listening on a free port.
     pub async fn start() -> SmtpSink {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on(0).await
+    }
+
+    /// Starts listening on `port` (0: a free one), e.g. where a mail server was down.
+    pub async fn start_on(port: u16) -> SmtpSink {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let inbox = Arc::new(Mutex::new(Vec::new()));
         let store = inbox.clone();
