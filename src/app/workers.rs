@@ -39,8 +39,15 @@ impl Workers {
         tasks.push(tokio::spawn(maintain_keys(
             state.signing.clone(),
             every,
-            stopped,
+            stopped.clone(),
         )));
+        if state.settings.tenant_spare_schemas > 0 {
+            tasks.push(tokio::spawn(refill_spares(
+                state.db.clone(),
+                state.settings.tenant_spare_schemas,
+                stopped,
+            )));
+        }
         Self { stop, tasks }
     }
 
@@ -71,6 +78,22 @@ async fn maintain_keys(
         }
         if let Err(e) = keys.maintain().await {
             tracing::warn!(error = %e, "token signing keys not maintained");
+        }
+    }
+}
+
+/// Keeps `target` spare schemas ready for sign-ups, looking once a second (a count on a
+/// small table) until stopped.
+async fn refill_spares(db: crate::db::Db, target: usize, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        if let Err(e) = crate::tenancy::spares::refill(&db, target).await {
+            tracing::warn!(error = %e, "spare tenant schemas not refilled");
         }
     }
 }

@@ -18,7 +18,7 @@ use super::connect;
 use crate::config::Settings;
 use crate::db::migrate;
 use crate::domain::{SchemaName, TenantSlug};
-use crate::models::tenant;
+use crate::models::{spare_schema, tenant};
 
 /// What `portal migrate` was asked to do.
 pub(super) struct Options {
@@ -34,6 +34,8 @@ pub(super) struct Options {
 struct Target {
     label: String,
     schema: SchemaName,
+    /// A spare schema waiting for a sign-up (which may take it during the run).
+    spare: bool,
 }
 
 /// Registry rows read per query.
@@ -75,9 +77,18 @@ pub(super) fn run(settings: &Settings, opts: Options) -> anyhow::Result<()> {
         let n = migrate::migrate_public(&mut conn)?;
         println!("registry: {n} migration(s) applied");
     }
+    // After a dry run the spare table may not exist yet (its migration only listed).
+    let spares = spares_exist(&mut conn)?;
     let total = match &only {
         Some(_) => 1,
-        None => tenant::count(&mut conn).map_err(|e| anyhow::anyhow!("{e}"))? as u64,
+        None => {
+            let tenants = tenant::count(&mut conn).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let spare = match spares {
+                true => spare_schema::count(&mut conn).map_err(|e| anyhow::anyhow!("{e}"))?,
+                false => 0,
+            };
+            (tenants + spare) as u64
+        }
     };
     let work = if opts.dry_run {
         Work::Look
@@ -96,7 +107,7 @@ pub(super) fn run(settings: &Settings, opts: Options) -> anyhow::Result<()> {
             let (rx, progress) = (&rx, &progress);
             scope.spawn(move || worker(settings, c, rx, progress, work));
         }
-        let fed = feed(&mut conn, only, &tx);
+        let fed = feed(&mut conn, only, spares, &tx);
         drop(tx);
         fed
     });
@@ -123,6 +134,7 @@ fn find_target(conn: &mut PgConnection, raw: &str) -> anyhow::Result<Target> {
     Ok(Target {
         label: t.slug.to_string(),
         schema: t.schema,
+        spare: false,
     })
 }
 
@@ -135,10 +147,17 @@ fn registry_exists(conn: &mut PgConnection) -> anyhow::Result<bool> {
     Ok(oid.is_some())
 }
 
-/// Hands every target to the workers, reading the registry a page at a time.
+fn spares_exist(conn: &mut PgConnection) -> anyhow::Result<bool> {
+    let oid: Option<u32> = diesel::select(to_regclass("public.spare_schemas")).get_result(conn)?;
+    Ok(oid.is_some())
+}
+
+/// Hands every target to the workers, reading the registry, then the spare schemas
+/// waiting for sign-ups, a page at a time.
 fn feed(
     conn: &mut PgConnection,
     only: Option<Target>,
+    spares: bool,
     tx: &mpsc::SyncSender<Target>,
 ) -> anyhow::Result<()> {
     if let Some(t) = only {
@@ -151,13 +170,36 @@ fn feed(
         let page =
             tenant::page_after(conn, after.as_deref(), PAGE).map_err(|e| anyhow::anyhow!("{e}"))?;
         let Some(last) = page.last() else {
-            return Ok(());
+            break;
         };
         after = Some(last.slug.to_string());
         for t in page {
             let target = Target {
                 label: t.slug.to_string(),
                 schema: t.schema,
+                spare: false,
+            };
+            if tx.send(target).is_err() {
+                return Ok(());
+            }
+        }
+    }
+    if !spares {
+        return Ok(());
+    }
+    let mut after: Option<String> = None;
+    loop {
+        let page = spare_schema::page_after(conn, after.as_deref(), PAGE)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let Some(last) = page.last() else {
+            return Ok(());
+        };
+        after = Some(last.as_str().to_string());
+        for schema in page {
+            let target = Target {
+                label: "spare".into(),
+                schema,
+                spare: true,
             };
             if tx.send(target).is_err() {
                 return Ok(());
@@ -182,6 +224,7 @@ fn worker(
         };
         let Ok(target) = next else { return };
         let outcome = match work {
+            Work::Apply if target.spare => migrate_spare(&mut conn, &target.schema),
             Work::Apply => migrate::migrate_existing(&mut conn, &target.schema, LOCK_TIMEOUT)
                 .map(Outcome::Applied),
             Work::Look => migrate::pending_tenant(&mut conn, &target.schema).map(Outcome::Pending),
@@ -194,6 +237,17 @@ fn worker(
         }
         progress.done(&target, outcome);
     }
+}
+
+/// Migrates a spare unless a sign-up took it since the run listed it (the organization's
+/// schema is then migrated under its new name, or was already current).
+fn migrate_spare(conn: &mut PgConnection, schema: &SchemaName) -> anyhow::Result<Outcome> {
+    conn.transaction(|conn| {
+        if !spare_schema::lock(conn, schema).map_err(|e| anyhow::anyhow!("{e}"))? {
+            return Ok(Outcome::Applied(0));
+        }
+        migrate::migrate_existing(conn, schema, LOCK_TIMEOUT).map(Outcome::Applied)
+    })
 }
 
 /// What one schema came to.

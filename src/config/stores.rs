@@ -14,9 +14,11 @@ pub(super) const DEV_REDIS_URL: &str = "redis://127.0.0.1:6379";
 pub(super) struct Database {
     pub(super) url: String,
     pub(super) pool_size: usize,
+    pub(super) spare_schemas: usize,
 }
 
-/// Reads `DATABASE_URL` (required in production) and `PORTAL_DB_POOL_SIZE` (16).
+/// Reads `DATABASE_URL` (required in production), `PORTAL_DB_POOL_SIZE` (16) and
+/// `TENANT_SPARE_SCHEMAS` (2).
 pub(super) fn database(r: &mut Reader<'_>, prod: bool) -> Database {
     let url = r.service_url(
         "DATABASE_URL",
@@ -25,7 +27,12 @@ pub(super) fn database(r: &mut Reader<'_>, prod: bool) -> Database {
         prod,
     );
     let pool_size = r.number("PORTAL_DB_POOL_SIZE", 1, 1000).unwrap_or(16) as usize;
-    Database { url, pool_size }
+    let spare_schemas = r.number("TENANT_SPARE_SCHEMAS", 0, 1000).unwrap_or(2) as usize;
+    Database {
+        url,
+        pool_size,
+        spare_schemas,
+    }
 }
 
 /// Redis.

@@ -9,6 +9,7 @@ pub mod invitation;
 pub mod login_throttle;
 pub mod platform_admin;
 pub mod platform_audit;
+pub mod spare_schema;
 pub mod sql_enum;
 pub mod tenant;
 pub mod tenant_settings;

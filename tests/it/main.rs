@@ -34,6 +34,7 @@ mod registration;
 mod schemathesis;
 mod session_lifetime;
 mod signup;
+mod spare_schemas;
 mod sso;
 mod sso_adversarial;
 mod sso_settings;
