@@ -73,6 +73,8 @@ pub struct Settings {
     pub session_absolute: Duration,
     /// `PORTAL_DB_POOL_SIZE`.
     pub db_pool_size: usize,
+    /// `TENANT_SPARE_SCHEMAS`: ready schemas kept for sign-ups (0: build each at sign-up).
+    pub tenant_spare_schemas: usize,
     /// `PORTAL_LOG_FORMAT`: `json` for machines, anything else for people.
     pub log_json: bool,
     /// `SMTP_URL`: send mail through this server; unset writes mail to the mail folder.
@@ -283,6 +285,7 @@ impl From<Areas> for Settings {
             session_idle: a.sessions.idle,
             session_absolute: a.sessions.absolute,
             db_pool_size: a.database.pool_size,
+            tenant_spare_schemas: a.database.spare_schemas,
             log_json: a.log_json,
             smtp_url: a.mail.smtp_url.map(SecretString::from),
             mail_from: a.mail.from,

@@ -49,7 +49,14 @@ impl Workers {
             every,
             stopped.clone(),
         )));
-        tasks.push(tokio::spawn(purge_deleted(state.db.clone(), stopped)));
+        tasks.push(tokio::spawn(purge_deleted(state.db.clone(), stopped.clone())));
+        if state.settings.tenant_spare_schemas > 0 {
+            tasks.push(tokio::spawn(refill_spares(
+                state.db.clone(),
+                state.settings.tenant_spare_schemas,
+                stopped,
+            )));
+        }
         Self { stop, tasks }
     }
 
@@ -96,6 +103,22 @@ async fn purge_deleted(db: crate::db::Db, mut stop: watch::Receiver<bool>) {
         }
         if let Err(e) = crate::platform::purge_due(&db, 100).await {
             tracing::warn!(error = %e, "deleted organizations not purged yet");
+        }
+    }
+}
+
+/// Keeps `target` spare schemas ready for sign-ups, looking once a second (a count on a
+/// small table) until stopped.
+async fn refill_spares(db: crate::db::Db, target: usize, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        if let Err(e) = crate::tenancy::spares::refill(&db, target).await {
+            tracing::warn!(error = %e, "spare tenant schemas not refilled");
         }
     }
 }

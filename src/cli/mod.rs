@@ -2,16 +2,15 @@
 
 use clap::{Parser, Subcommand};
 use diesel::prelude::*;
-use indicatif::{ProgressBar, ProgressStyle};
 use secrecy::ExposeSecret;
 
 use crate::config::Settings;
-use crate::db::migrate;
 use crate::models::tenant::Tenant;
 
 mod admins;
 mod check;
 mod demo_people;
+mod migrate;
 mod tenants;
 
 use admins::{admin_create, admin_reset};
@@ -30,8 +29,20 @@ pub struct Cli {
 enum Command {
     /// Serve the portal on PORTAL_BIND.
     Serve,
-    /// Apply pending migrations to the registry and to every tenant schema.
-    Migrate,
+    /// Apply pending migrations to the registry and to every tenant schema, several
+    /// schemas at a time, each in its own transaction (a stopped run leaves every schema
+    /// migrated or untouched; run it again to continue).
+    Migrate {
+        /// Schemas migrated at once (default: twice the cores, 2 to 8).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Only list which migrations would run in which schema; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Only this organization's schema (after the registry).
+        #[arg(long)]
+        tenant: Option<String>,
+    },
     /// Create (or refresh) the demo organization and print its sign-in.
     Demo,
     /// Manage organizations.
@@ -159,7 +170,18 @@ pub fn run() -> i32 {
     crate::telemetry::init(settings.log_json);
     let result = match cli.command {
         Command::Serve => serve(settings),
-        Command::Migrate => migrate_all(&settings),
+        Command::Migrate {
+            jobs,
+            dry_run,
+            tenant,
+        } => migrate::run(
+            &settings,
+            migrate::Options {
+                jobs,
+                dry_run,
+                tenant,
+            },
+        ),
         Command::Demo => demo(&settings),
         Command::Tenant(TenantCommand::List) => tenant_list(&settings),
         Command::Tenant(TenantCommand::Delete { slug }) => tenant_delete(&settings, &slug),
@@ -246,31 +268,6 @@ fn connect(settings: &Settings) -> anyhow::Result<PgConnection> {
 
 fn all_tenants(conn: &mut PgConnection) -> anyhow::Result<Vec<Tenant>> {
     crate::models::tenant::all(conn).map_err(|e| anyhow::anyhow!("{e}"))
-}
-
-/// Applies public migrations, then tenant migrations in every tenant schema.
-pub fn migrate_all(settings: &Settings) -> anyhow::Result<()> {
-    let mut conn = connect(settings)?;
-    let n = migrate::migrate_public(&mut conn)?;
-    println!("registry: {n} migration(s) applied");
-    let tenants = all_tenants(&mut conn)?;
-    let bar = ProgressBar::new(tenants.len() as u64);
-    bar.set_style(
-        ProgressStyle::with_template("tenants {bar:30} {pos}/{len} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let mut applied = 0;
-    for t in &tenants {
-        bar.set_message(t.slug.to_string());
-        applied += migrate::migrate_tenant(&mut conn, &t.schema)?;
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-    println!(
-        "tenants: {} schema(s) checked, {applied} migration(s) applied",
-        tenants.len()
-    );
-    Ok(())
 }
 
 /// A domain refusal, as the command's error.

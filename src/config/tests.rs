@@ -211,7 +211,9 @@ fn database_and_redis_defaults_and_schemes() {
     let s = settings(&[]).unwrap();
     assert_eq!(s.database_url.expose_secret(), DEV_DATABASE_URL);
     assert_eq!(s.redis_url.expose_secret(), DEV_REDIS_URL);
-    assert_eq!(s.db_pool_size, 16);
+    // Twice the cores, at least 4.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    assert_eq!(s.db_pool_size, (cores * 2).max(4));
     assert_eq!(s.redis_key_prefix, "portal");
     let s = settings(&[
         ("REDIS_URL", "rediss://127.0.0.1:6380"),

@@ -1,7 +1,8 @@
 //! Migrations: `migrations/public` for the registry, `migrations/tenant` for every
 //! tenant schema. Both are compiled into the binary.
 
-use diesel::{Connection, PgConnection, RunQueryDsl};
+use diesel::migration::Migration;
+use diesel::{Connection, PgConnection, QueryResult, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::domain::SchemaName;
@@ -39,6 +40,7 @@ pub fn migrate_public(conn: &mut PgConnection) -> anyhow::Result<usize> {
 pub fn migrate_tenant(conn: &mut PgConnection, schema: &SchemaName) -> anyhow::Result<usize> {
     conn.transaction(|conn| {
         let quoted = schema.quoted();
+        lock_schema(conn, schema)?;
         diesel::sql_query(format!("CREATE SCHEMA IF NOT EXISTS {quoted}")).execute(conn)?;
         diesel::sql_query(format!("SET LOCAL search_path TO {quoted}")).execute(conn)?;
         let n = run(conn, TENANT)?;
@@ -47,3 +49,81 @@ pub fn migrate_tenant(conn: &mut PgConnection, schema: &SchemaName) -> anyhow::R
         Ok(n)
     })
 }
+
+/// Two `portal migrate` runs (or a run and a sign-up) never migrate one schema at once:
+/// the second waits for the first's transaction and then finds nothing pending.
+fn lock_schema(conn: &mut PgConnection, schema: &SchemaName) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+        .bind::<diesel::sql_types::Integer, _>(SCHEMA_LOCK_SPACE)
+        .bind::<diesel::sql_types::Text, _>(schema.as_str())
+        .execute(conn)
+        .map(drop)
+}
+
+/// The first key of the per-schema advisory locks (the second is the name's hash).
+const SCHEMA_LOCK_SPACE: i32 = 0x7465_6e74;
+
+/// Migrates one existing schema as `portal migrate` does for a running portal: in its
+/// own transaction (a crash leaves it fully migrated or untouched), and giving up on a
+/// table lock after `lock_timeout` rather than queueing the portal's own queries behind
+/// a migration that waits for a busy table.
+pub fn migrate_existing(
+    conn: &mut PgConnection,
+    schema: &SchemaName,
+    lock_timeout: std::time::Duration,
+) -> anyhow::Result<usize> {
+    conn.transaction(|conn| {
+        let ms = lock_timeout.as_millis().max(1);
+        diesel::sql_query(format!("SET LOCAL lock_timeout = {ms}")).execute(conn)?;
+        migrate_tenant(conn, schema)
+    })
+}
+
+/// The names of the tenant migrations that have not run in `schema` yet (all of them
+/// when the schema does not exist). Changes nothing: diesel creates its bookkeeping
+/// table on the way, so the look runs in a transaction that is rolled back.
+pub fn pending_tenant(conn: &mut PgConnection, schema: &SchemaName) -> anyhow::Result<Vec<String>> {
+    let mut names = Vec::new();
+    let outcome = conn.transaction::<(), anyhow::Error, _>(|conn| {
+        let quoted = schema.quoted();
+        diesel::sql_query(format!("CREATE SCHEMA IF NOT EXISTS {quoted}")).execute(conn)?;
+        diesel::sql_query(format!("SET LOCAL search_path TO {quoted}")).execute(conn)?;
+        names = conn
+            .pending_migrations(TENANT)
+            .map_err(|e| anyhow::anyhow!("cannot read the applied migrations: {e}"))?
+            .iter()
+            .map(|m| m.name().to_string())
+            .collect();
+        Err(anyhow::Error::new(LookOnly))
+    });
+    match outcome {
+        Err(e) if e.is::<LookOnly>() => Ok(names),
+        Err(e) => Err(e),
+        Ok(()) => Ok(names),
+    }
+}
+
+/// The names of the registry migrations that have not run yet; changes nothing.
+pub fn pending_public(conn: &mut PgConnection) -> anyhow::Result<Vec<String>> {
+    let mut names = Vec::new();
+    let outcome = conn.transaction::<(), anyhow::Error, _>(|conn| {
+        diesel::sql_query("SET LOCAL search_path TO public").execute(conn)?;
+        names = conn
+            .pending_migrations(PUBLIC)
+            .map_err(|e| anyhow::anyhow!("cannot read the applied migrations: {e}"))?
+            .iter()
+            .map(|m| m.name().to_string())
+            .collect();
+        Err(anyhow::Error::new(LookOnly))
+    });
+    match outcome {
+        Err(e) if e.is::<LookOnly>() => Ok(names),
+        Err(e) => Err(e),
+        Ok(()) => Ok(names),
+    }
+}
+
+/// Ends a look-only transaction with a rollback.
+#[derive(Debug, thiserror::Error)]
+#[error("look only")]
+struct LookOnly;

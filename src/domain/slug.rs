@@ -124,6 +124,18 @@ impl SchemaName {
         &self.0
     }
 
+    /// A new name for a spare schema (`spare_<32 hex digits>`), which no slug can give.
+    pub fn new_spare() -> Self {
+        Self(format!("spare_{}", uuid::Uuid::new_v4().simple()))
+    }
+
+    /// Rebuilds the name of a spare schema row, checking its form.
+    pub fn from_spare_row(raw: &str) -> Option<Self> {
+        let hex = raw.strip_prefix("spare_")?;
+        (hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+            .then(|| Self(raw.to_string()))
+    }
+
     /// The name as a quoted SQL identifier. Slug rules already exclude quotes; quoting
     /// anyway keeps the identifier exact whatever the reserved words of PostgreSQL.
     pub fn quoted(&self) -> String {

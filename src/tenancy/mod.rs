@@ -2,6 +2,7 @@
 
 pub mod provision;
 pub mod registry;
+pub mod spares;
 
 pub use crate::models::tenant::{Tenant, TenantStatus};
 pub use registry::TenantRegistry;

@@ -13,6 +13,7 @@ use crate::error::{AppError, AppResult};
 use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
 use crate::models::authentik_outbox::Outbox;
 use crate::models::platform_audit;
+use crate::models::spare_schema;
 use crate::models::tenant::{Tenant, TenantRow};
 use crate::models::user::{self, User};
 
@@ -220,6 +221,17 @@ pub fn insert_tenant(
     .get_result(conn)?;
     if leftover {
         return Err(slug_taken(&org.slug));
+    }
+    // A ready spare becomes the organization's schema by a rename; the migrations then
+    // only confirm it is current (or bring it up to date when a deploy added one since).
+    // Without a spare the schema is built here, as before.
+    if let Some(spare) = spare_schema::take(conn)? {
+        diesel::sql_query(format!(
+            "ALTER SCHEMA {} RENAME TO {}",
+            spare.quoted(),
+            tenant.schema.quoted()
+        ))
+        .execute(conn)?;
     }
     migrate::migrate_tenant(conn, &tenant.schema).map_err(AppError::Internal)?;
     platform_audit::record(

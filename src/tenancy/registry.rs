@@ -16,7 +16,8 @@ use crate::models::tenant::{self, Tenant};
 
 const HIT_TTL: Duration = Duration::from_secs(30);
 const MISS_TTL: Duration = Duration::from_secs(5);
-const MAX_ENTRIES: usize = 10_000;
+// Room for 10,000 organizations and their misses; an entry is a few hundred bytes.
+const MAX_ENTRIES: usize = 20_000;
 
 type Entry = (Instant, Option<Arc<Tenant>>);
 
@@ -56,7 +57,13 @@ impl TenantRegistry {
             .map(Arc::new);
         if let Ok(mut cache) = self.cache.write() {
             if cache.len() >= MAX_ENTRIES {
-                cache.clear();
+                // Expired entries go first; only a cache full of live ones starts over.
+                cache.retain(|_, (at, hit)| {
+                    at.elapsed() < if hit.is_some() { HIT_TTL } else { MISS_TTL }
+                });
+                if cache.len() >= MAX_ENTRIES {
+                    cache.clear();
+                }
             }
             cache.insert(slug.as_str().to_string(), (Instant::now(), found.clone()));
         }

@@ -41,6 +41,7 @@ mod schemathesis;
 mod session_lifetime;
 mod shutdown;
 mod signup;
+mod spare_schemas;
 mod sso;
 mod sso_adversarial;
 mod sso_settings;

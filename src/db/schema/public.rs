@@ -69,6 +69,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    spare_schemas (schema_name) {
+        schema_name -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     tenants (id) {
         id -> Uuid,
         slug -> Text,
@@ -98,5 +105,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     platform_admins,
     platform_audit_log,
     signing_keys,
+    spare_schemas,
     tenants,
 );
