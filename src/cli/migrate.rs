@@ -82,7 +82,7 @@ pub(super) fn run(settings: &Settings, opts: Options) -> anyhow::Result<()> {
     let total = match &only {
         Some(_) => 1,
         None => {
-            let tenants = tenant::count(&mut conn).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let tenants = tenant::count_live(&mut conn).map_err(|e| anyhow::anyhow!("{e}"))?;
             let spare = match spares {
                 true => spare_schema::count(&mut conn).map_err(|e| anyhow::anyhow!("{e}"))?,
                 false => 0,

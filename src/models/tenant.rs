@@ -345,29 +345,3 @@ pub fn count_live(conn: &mut PgConnection) -> AppResult<i64> {
         .count()
         .get_result(conn)?)
 }
-
-/// Up to `limit` tenants whose slug sorts after `after`, by slug: a walk over the whole
-/// registry that never holds all of it at once.
-pub fn page_after(
-    conn: &mut PgConnection,
-    after: Option<&str>,
-    limit: i64,
-) -> AppResult<Vec<Tenant>> {
-    let mut q = tenants::table
-        .order(tenants::slug.asc())
-        .limit(limit)
-        .select(TenantRow::as_select())
-        .into_boxed();
-    if let Some(after) = after {
-        q = q.filter(tenants::slug.gt(after.to_string()));
-    }
-    q.load(conn)?
-        .into_iter()
-        .map(TenantRow::into_tenant)
-        .collect()
-}
-
-/// How many organizations the registry holds.
-pub fn count(conn: &mut PgConnection) -> AppResult<i64> {
-    Ok(tenants::table.count().get_result(conn)?)
-}
