@@ -49,7 +49,10 @@ impl Workers {
             every,
             stopped.clone(),
         )));
-        tasks.push(tokio::spawn(purge_deleted(state.db.clone(), stopped.clone())));
+        tasks.push(tokio::spawn(purge_deleted(
+            state.db.clone(),
+            stopped.clone(),
+        )));
         if state.settings.tenant_spare_schemas > 0 {
             tasks.push(tokio::spawn(refill_spares(
                 state.db.clone(),
