@@ -54,30 +54,59 @@ pub fn closed_reason(deps: &Registrations<'_>, s: &TenantSettings) -> Option<&'s
     }
 }
 
-/// Creates a `member` account and queues its confirmation mail. Refuses with `Forbidden` when the organization does
-/// not take registrations, `Validation` for bad input or an email outside the
-/// allowed domains, and `Conflict` when the email already has an account.
-pub async fn register(
+/// A registration that passed every check that needs no account to be created:
+/// what [`create`] takes. Only these count against the registration limit, so the
+/// handler checks, then takes from the limit, then creates.
+pub struct Checked {
+    name: PersonName,
+    email: Email,
+    password: NewPassword,
+    settings: TenantSettings,
+}
+
+impl Checked {
+    /// The address the account would get (normalised), e.g. for the per-address limit.
+    pub fn email(&self) -> &Email {
+        &self.email
+    }
+}
+
+/// Checks a registration without creating anything. Refuses with `Forbidden` when
+/// the organization does not take registrations, and `Validation` naming every
+/// problem at once (an email outside the allowed domains included).
+pub async fn check(
     deps: &Registrations<'_>,
     tenant: &Tenant,
     input: &RegisterInput,
-    meta: RequestMeta,
-) -> AppResult<(User, TenantSettings)> {
-    let s = crate::tenancy::settings_of(deps.db, tenant).await?;
-    if let Some(reason) = closed_reason(deps, &s) {
+) -> AppResult<Checked> {
+    let settings = crate::tenancy::settings_of(deps.db, tenant).await?;
+    if let Some(reason) = closed_reason(deps, &settings) {
         return Err(AppError::Forbidden(reason.into()));
     }
-    let (name, email, password) = parse(input, tenant)?;
-    if !s.admits(&email) {
-        return Err(AppError::Validation(vec![FieldError::new(
-            "email",
-            format!(
-                "{} accepts accounts only for addresses at {}.",
-                tenant.name,
-                s.allowed_domains.join(", ")
-            ),
-        )]));
-    }
+    let (name, email, password) = parse(input, tenant, &settings)?;
+    Ok(Checked {
+        name,
+        email,
+        password,
+        settings,
+    })
+}
+
+/// Creates the `member` account of a checked registration with its queued
+/// confirmation mail, and returns it with the
+/// organization's settings. `Conflict` when the email already has an account.
+pub async fn create(
+    deps: &Registrations<'_>,
+    tenant: &Tenant,
+    checked: Checked,
+    meta: RequestMeta,
+) -> AppResult<(User, TenantSettings)> {
+    let Checked {
+        name,
+        email,
+        password,
+        settings,
+    } = checked;
     let hash = deps.hasher.hash(&password).await?;
     let slug = tenant.slug.to_string();
     let outbox = deps.outbox;
@@ -101,15 +130,31 @@ pub async fn register(
             Ok(user)
         })
         .await?;
-    Ok((user, s))
+    Ok((user, settings))
 }
 
-fn parse(input: &RegisterInput, tenant: &Tenant) -> AppResult<(PersonName, Email, NewPassword)> {
+fn parse(
+    input: &RegisterInput,
+    tenant: &Tenant,
+    s: &TenantSettings,
+) -> AppResult<(PersonName, Email, NewPassword)> {
     let mut errors = Vec::new();
     let name = PersonName::parse(&input.name)
         .map_err(|e| errors.push(e))
         .ok();
     let email = Email::parse(&input.email).map_err(|e| errors.push(e)).ok();
+    if let Some(email) = &email
+        && !s.admits(email)
+    {
+        errors.push(FieldError::new(
+            "email",
+            format!(
+                "{} accepts accounts only for addresses at {}.",
+                tenant.name,
+                s.allowed_domains.join(", ")
+            ),
+        ));
+    }
     let context = [
         input.email.as_str(),
         input.name.as_str(),

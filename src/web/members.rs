@@ -13,6 +13,7 @@ use crate::members::changes::{self, Change, Outcome};
 use crate::members::directory::{self, Filter, MemberRow, PER_PAGE, Status};
 use crate::members::invitations;
 use crate::models::invitation::{self, Invitation};
+use crate::web::confirm::{self, Confirmation, Question};
 use crate::web::csrf::CsrfToken;
 use crate::web::layout::{Section, TenantLayout};
 use crate::web::notice::Notice;
@@ -212,14 +213,37 @@ pub async fn resend(
     back(&user, format!("A new invitation link was sent to {email}."))
 }
 
-/// `POST /t/{slug}/members/invitations/{id}/revoke`.
+/// `POST /t/{slug}/members/invitations/{id}/revoke`: asks first unless `confirm=yes`.
 pub async fn revoke(
     state: web::Data<AppState>,
     user: TenantAdmin,
+    csrf: CsrfToken,
     path: web::Path<(String, Uuid)>,
+    form: web::Form<Confirmation>,
 ) -> AppResult<HttpResponse> {
+    if !form.given() {
+        let slug = &user.tenant.slug;
+        let invited = invitation_email(&state, &user, path.1).await?;
+        let q = Question::new(
+            format!("/t/{slug}/members/invitations/{}/revoke", path.1),
+            format!("withdraw the invitation for {invited}"),
+            "The link in the invitation stops working; you can invite them again later.",
+            format!("/t/{slug}/members"),
+        );
+        return confirm::ask(&user, &csrf, Section::Members, q);
+    }
     let email = invitations::revoke(&state.invitations(), &user.request, path.1).await?;
     back(&user, format!("The invitation for {email} was withdrawn."))
+}
+
+/// The address of an open invitation, for naming it in the question; a withdrawn or
+/// unknown one is not found.
+async fn invitation_email(state: &AppState, user: &TenantAdmin, id: Uuid) -> AppResult<String> {
+    let open = user.request.read(&state.db, invitation::open).await?;
+    open.into_iter()
+        .find(|i| i.id == id)
+        .map(|i| i.email)
+        .ok_or(AppError::NotFound)
 }
 
 #[derive(serde::Deserialize)]
@@ -227,19 +251,6 @@ pub struct ChangeForm {
     #[serde(default)]
     role: String,
     confirm: Option<String>,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "confirm.html")]
-pub struct ConfirmPage {
-    layout: TenantLayout,
-    csrf: String,
-    slug: String,
-    tenant_name: String,
-    action: String,
-    what: String,
-    consequence: &'static str,
-    role: String,
 }
 
 async fn apply(
@@ -274,19 +285,15 @@ async fn apply(
         Outcome::Confirm(m) => {
             let own = m.id == user.identity.uid;
             let (what, consequence) = confirm_words(&m.email, change, own);
-            super::render(
-                StatusCode::OK,
-                &ConfirmPage {
-                    layout: TenantLayout::new(user, &csrf, Section::Members),
-                    csrf: csrf.0,
-                    slug: user.tenant.slug.to_string(),
-                    tenant_name: user.tenant.name.clone(),
-                    action: format!("/t/{}/members/{id}/{}", user.tenant.slug, change.path()),
-                    what,
-                    consequence,
-                    role: form.role.chars().take(10).collect(),
-                },
-            )
+            let slug = &user.tenant.slug;
+            let mut q = Question::new(
+                format!("/t/{slug}/members/{id}/{}", change.path()),
+                what,
+                consequence,
+                format!("/t/{slug}/members"),
+            );
+            q.keep.push(("role", form.role.chars().take(10).collect()));
+            confirm::ask(user, &csrf, Section::Members, q)
         }
     }
 }

@@ -2,6 +2,7 @@
 
 mod assets;
 mod audit;
+mod confirm;
 pub mod csrf;
 mod dashboard;
 mod invitations;

@@ -235,14 +235,18 @@ async fn set_status(
     )
 }
 
-/// `POST /admin/tenants/{slug}/suspend`.
+/// `POST /admin/tenants/{slug}/suspend`: asks first unless `confirm=yes`.
 pub async fn suspend(
     state: web::Data<AppState>,
     registry: web::Data<TenantRegistry>,
     user: PlatformUser,
     session: PortalSession,
     path: web::Path<String>,
+    (csrf, form): (CsrfToken, web::Form<super::confirm::Confirmation>),
 ) -> AppResult<HttpResponse> {
+    if !form.given() {
+        return super::confirm::ask_platform(&user, &csrf, super::confirm::suspension(&path)?);
+    }
     set_status(
         &state,
         &registry,

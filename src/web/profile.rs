@@ -13,6 +13,7 @@ use crate::models::api_session;
 use crate::models::audit_log::RequestMeta;
 use crate::models::audit_log::{self as audit, AuditEvent};
 use crate::models::user;
+use crate::web::confirm::{self, Confirmation, Question};
 use crate::web::csrf::CsrfToken;
 use crate::web::layout::{Section, TenantLayout};
 use crate::web::notice::Notice;
@@ -279,17 +280,39 @@ async fn end_where(
         .map_err(|_| AppError::Unavailable("session store"))
 }
 
-/// `POST /t/{slug}/profile/sessions/{sid}/end`.
+/// The question before a profile action at `/t/{slug}/profile/{path}`.
+fn question(user: &TenantUser, path: String, what: &str, consequence: &str) -> Question {
+    let profile = format!("/t/{}/profile", user.tenant.slug);
+    Question::new(
+        format!("{profile}/{path}"),
+        what.into(),
+        consequence,
+        profile,
+    )
+}
+
+/// `POST /t/{slug}/profile/sessions/{sid}/end`: asks first unless `confirm=yes`.
 pub async fn end_one(
     state: web::Data<AppState>,
     user: TenantUser,
+    csrf: CsrfToken,
     path: web::Path<(String, String)>,
+    form: web::Form<Confirmation>,
 ) -> AppResult<HttpResponse> {
     let sid = path.into_inner().1;
     if sid.is_empty() || sid == user.identity.sid {
         return Err(AppError::BadRequest(
             "To end this session, sign out instead.".into(),
         ));
+    }
+    if !form.given() {
+        let q = question(
+            &user,
+            format!("sessions/{sid}/end"),
+            "sign out that device",
+            "That browser is signed out at once; whoever uses it must sign in again.",
+        );
+        return confirm::ask(&user, &csrf, Section::Profile, q);
     }
     let n = end_where(&state, &user, move |s| s.sid == sid).await?;
     if n == 0 {
@@ -298,8 +321,22 @@ pub async fn end_one(
     back(&user, "That device is signed out.")
 }
 
-/// `POST /t/{slug}/profile/sessions/end-others`.
-pub async fn end_others(state: web::Data<AppState>, user: TenantUser) -> AppResult<HttpResponse> {
+/// `POST /t/{slug}/profile/sessions/end-others`: asks first unless `confirm=yes`.
+pub async fn end_others(
+    state: web::Data<AppState>,
+    user: TenantUser,
+    csrf: CsrfToken,
+    form: web::Form<Confirmation>,
+) -> AppResult<HttpResponse> {
+    if !form.given() {
+        let q = question(
+            &user,
+            "sessions/end-others".into(),
+            "sign out everywhere else",
+            "Every other browser is signed out at once; this one stays signed in.",
+        );
+        return confirm::ask(&user, &csrf, Section::Profile, q);
+    }
     let mine = user.identity.sid.clone();
     end_where(&state, &user, move |s| s.sid != mine).await?;
     back(&user, "You are signed out everywhere else.")
@@ -311,9 +348,20 @@ pub async fn revoke_api(
     state: web::Data<AppState>,
     user: TenantUser,
     meta: RequestMeta,
+    csrf: CsrfToken,
     path: web::Path<(String, uuid::Uuid)>,
+    form: web::Form<Confirmation>,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner().1;
+    if !form.given() {
+        let q = question(
+            &user,
+            format!("api-sessions/{id}/revoke"),
+            "revoke this API access",
+            "The program loses its access at once and must be signed in again.",
+        );
+        return confirm::ask(&user, &csrf, Section::Profile, q);
+    }
     let (uid, email, slug) = (
         user.identity.uid,
         user.identity.email.clone(),

@@ -27,6 +27,8 @@ pub struct RegisterPage {
     input: RegisterInput,
     errors: Vec<FieldError>,
     domains: Vec<String>,
+    /// Why the form could not be sent now (too many registrations).
+    refused: Option<String>,
 }
 
 impl RegisterPage {
@@ -59,6 +61,7 @@ async fn page(
         } else {
             Vec::new()
         },
+        refused: None,
     })
 }
 
@@ -71,7 +74,10 @@ pub async fn form(
     page(&state, &tenant, csrf, RegisterInput::default(), Vec::new()).await
 }
 
-/// `POST /t/{slug}/register`.
+/// `POST /t/{slug}/register`: checks the form, then takes from the registration
+/// limit, then creates the account. Only a registration that passed every check
+/// counts, so typos never use up the limit; a taken address still counts, since
+/// its answer tells whether someone has an account here.
 pub async fn submit(
     state: web::Data<AppState>,
     tenant: CurrentTenant,
@@ -81,27 +87,33 @@ pub async fn submit(
     form: web::Form<RegisterInput>,
 ) -> AppResult<HttpResponse> {
     let input = form.into_inner();
-    let email: String = input
-        .email
-        .trim()
-        .to_lowercase()
-        .chars()
-        .take(254)
-        .collect();
-    state
-        .limits
-        .limit_registration(meta.ip.as_deref().unwrap_or_default(), tenant.id, &email)
-        .await?;
-    // Without Redis the new person could not be signed in; refuse before creating.
-    state.redis_ping().await?;
-    let (user, s) = match registration::register(&state.registrations(), &tenant, &input, meta)
-        .await
-    {
-        Ok(done) => done,
+    let deps = state.registrations();
+    let checked = match registration::check(&deps, &tenant, &input).await {
+        Ok(c) => c,
         Err(AppError::Validation(errors)) => {
             let p = page(&state, &tenant, csrf, input, errors).await?;
             return super::render(StatusCode::UNPROCESSABLE_ENTITY, &p);
         }
+        Err(e) => return Err(e),
+    };
+    let ip = meta.ip.clone().unwrap_or_default();
+    let email = checked.email().as_str().to_lowercase();
+    match state
+        .limits
+        .limit_registration(&ip, tenant.id, &email)
+        .await
+    {
+        Ok(()) => {}
+        Err(AppError::RateLimited {
+            retry_after,
+            message,
+        }) => return too_many(&state, &tenant, csrf, input, retry_after, message).await,
+        Err(e) => return Err(e),
+    }
+    // Without Redis the new person could not be signed in; refuse before creating.
+    state.redis_ping().await?;
+    let (user, s) = match registration::create(&deps, &tenant, checked, meta).await {
+        Ok(done) => done,
         Err(AppError::Conflict(_)) => {
             let errors = vec![FieldError::new(
                 "email",
@@ -129,4 +141,27 @@ pub async fn submit(
     }
     let done = "Your account is created.";
     signed_in_after_commit(&session, &tenant, &user, None, done)
+}
+
+/// Over the limit: the form again as typed (the password aside), with a 429 saying
+/// when to try again, also in `Retry-After`.
+async fn too_many(
+    state: &AppState,
+    tenant: &Tenant,
+    csrf: CsrfToken,
+    input: RegisterInput,
+    retry_after: u64,
+    message: &str,
+) -> AppResult<HttpResponse> {
+    let mut p = page(state, tenant, csrf, input, Vec::new()).await?;
+    p.refused = Some(format!(
+        "{message} Try again in {}; what you typed is kept below.",
+        crate::error::wait_words(retry_after)
+    ));
+    let mut res = super::render(StatusCode::TOO_MANY_REQUESTS, &p)?;
+    res.headers_mut().insert(
+        actix_web::http::header::RETRY_AFTER,
+        actix_web::http::header::HeaderValue::from(retry_after),
+    );
+    Ok(res)
 }

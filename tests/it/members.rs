@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 
-use crate::common::{self, PASSWORD, TestApp, Visitor};
+use crate::common::{self, PASSWORD, TestApp, Visitor, assert_asks};
 
 const MEMBERS: &str = "/t/acme/members";
 
@@ -161,14 +161,18 @@ async fn expired_withdrawn_and_replaced_invitation_links_fail_clearly() {
     assert!(replaced.body.contains("This link is not valid"));
     assert_eq!(app.visitor().get(&new).await.status, StatusCode::OK);
 
-    // Withdrawn: the link stops working at once.
-    let revoked = admin
-        .submit(
-            MEMBERS,
-            &format!("/t/acme/members/invitations/{id}/revoke"),
-            &[],
-        )
-        .await;
+    // Withdrawing asks first, naming the invitation; asked, nothing has changed.
+    let revoke = format!("/t/acme/members/invitations/{id}/revoke");
+    let asked = admin.submit(MEMBERS, &revoke, &[]).await;
+    assert_asks(&asked, &revoke, "withdraw the invitation for old@acme.test");
+    assert!(
+        asked
+            .body
+            .contains("The link in the invitation stops working")
+    );
+    assert_eq!(app.visitor().get(&new).await.status, StatusCode::OK);
+    // Saying yes on that page: the link stops working at once.
+    let revoked = admin.answer_yes(&asked, &revoke).await;
     assert_eq!(revoked.status, StatusCode::SEE_OTHER);
     let page = app.visitor().get(&new).await;
     assert_eq!(page.status, StatusCode::GONE);
@@ -385,7 +389,10 @@ fn admin_routes(ada: &str, inv: &str) -> AdminRoutes {
         ),
         (format!("/t/acme/members/{ada}/reactivate"), vec![]),
         (format!("/t/acme/members/invitations/{inv}/resend"), vec![]),
-        (format!("/t/acme/members/invitations/{inv}/revoke"), vec![]),
+        (
+            format!("/t/acme/members/invitations/{inv}/revoke"),
+            vec![("confirm", "yes")],
+        ),
         (
             "/t/acme/settings".to_string(),
             vec![("registration", "open"), ("password_login", "on")],

@@ -149,9 +149,18 @@ async fn a_suspended_organization_refuses_its_people_until_reactivated() {
     let ada = app.signup("Acme", "acme", "ada@acme.test").await;
     let root = super_admin(&app).await;
 
-    let suspended = root
-        .submit("/admin", "/admin/tenants/acme/suspend", &[])
-        .await;
+    // Suspending asks first, in the platform frame; asked, nothing has changed.
+    let suspend = "/admin/tenants/acme/suspend";
+    let asked = root.submit("/admin", suspend, &[]).await;
+    crate::common::assert_asks(&asked, suspend, "suspend acme");
+    assert!(asked.body.contains("Nobody of it can sign in"));
+    assert!(asked.body.contains(r#"id="platform-whoami""#));
+    assert_eq!(ada.get("/t/acme/dashboard").await.status, StatusCode::OK);
+    assert_eq!(
+        app.query_strings("SELECT status AS v FROM public.tenants"),
+        ["active"]
+    );
+    let suspended = root.answer_yes(&asked, suspend).await;
     assert_eq!(suspended.status, StatusCode::SEE_OTHER);
     let dash = ada.get("/t/acme/dashboard").await;
     assert_eq!(dash.status, StatusCode::FORBIDDEN);
@@ -173,9 +182,13 @@ async fn a_suspended_organization_refuses_its_people_until_reactivated() {
     assert_eq!(back.status, StatusCode::SEE_OTHER);
     assert_eq!(ada.get("/t/acme/dashboard").await.status, StatusCode::OK);
     assert_eq!(
-        root.submit("/admin", "/admin/tenants/nope/suspend", &[])
-            .await
-            .status,
+        root.submit(
+            "/admin",
+            "/admin/tenants/nope/suspend",
+            &[("confirm", "yes")]
+        )
+        .await
+        .status,
         StatusCode::NOT_FOUND
     );
     let events = app.query_strings(

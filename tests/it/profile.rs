@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::common::{PASSWORD, TestApp, Visitor};
+use crate::common::{PASSWORD, TestApp, Visitor, assert_asks};
 
 const PROFILE: &str = "/t/acme/profile";
 const NEW_PASSWORD: &str = "Granite-Puffin-Orchard-4471";
@@ -47,13 +47,13 @@ async fn a_person_sees_their_devices_and_signs_one_or_all_others_out() {
     assert_eq!(others.len(), 2);
     let (phone_sid, _) = sessions(&phone).await;
 
-    let ended = laptop
-        .submit(
-            PROFILE,
-            &format!("/t/acme/profile/sessions/{phone_sid}/end"),
-            &[],
-        )
-        .await;
+    // Signing a device out asks first; asked, the phone is still signed in.
+    let end_phone = format!("/t/acme/profile/sessions/{phone_sid}/end");
+    let asked = laptop.submit(PROFILE, &end_phone, &[]).await;
+    assert_asks(&asked, &end_phone, "sign out that device");
+    assert!(asked.body.contains("That browser is signed out at once"));
+    assert_eq!(phone.get("/t/acme/dashboard").await.status, StatusCode::OK);
+    let ended = laptop.answer_yes(&asked, &end_phone).await;
     assert_eq!(ended.status, StatusCode::SEE_OTHER);
     assert_eq!(
         phone.get("/t/acme/dashboard").await.status,
@@ -68,17 +68,26 @@ async fn a_person_sees_their_devices_and_signs_one_or_all_others_out() {
         .submit(
             PROFILE,
             &format!("/t/acme/profile/sessions/{current}/end"),
-            &[],
+            &[("confirm", "yes")],
         )
         .await;
     assert_eq!(own.status, StatusCode::BAD_REQUEST);
     let unknown = laptop
-        .submit(PROFILE, "/t/acme/profile/sessions/0000/end", &[])
+        .submit(
+            PROFILE,
+            "/t/acme/profile/sessions/0000/end",
+            &[("confirm", "yes")],
+        )
         .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 
+    let end_others = "/t/acme/profile/sessions/end-others";
+    let asked = laptop.submit(PROFILE, end_others, &[]).await;
+    assert_asks(&asked, end_others, "sign out everywhere else");
+    assert_eq!(tablet.get("/t/acme/dashboard").await.status, StatusCode::OK);
+    assert_eq!(sessions(&laptop).await.1.len(), 1);
     let all = laptop
-        .submit(PROFILE, "/t/acme/profile/sessions/end-others", &[])
+        .submit(PROFILE, end_others, &[("confirm", "yes")])
         .await;
     assert_eq!(all.status, StatusCode::SEE_OTHER);
     assert_eq!(

@@ -209,3 +209,54 @@ async fn password_sign_in_cannot_be_turned_off_while_there_is_no_other_way_in() 
         .await;
     assert_eq!(odd.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn the_registration_limit_counts_accounts_created_and_its_429_keeps_the_form() {
+    // The hourly budget per client address is shared with sign-up: Ada's organization
+    // uses one of the two.
+    let app = TestApp::spawn_with(&[("RATE_LIMIT_SIGNUP_PER_HOUR", "2")]).await;
+    let admin = app.signup("Acme", "acme", "ada@acme.test").await;
+    set(&admin, "open", "").await;
+
+    // Typos do not use up the budget, neither the address's nor the email's (more of
+    // them than either allows).
+    for _ in 0..6 {
+        let (_, typo) = register(&app, "Bob Stone", "bob@elsewhere.test", "short").await;
+        assert_eq!(
+            typo.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            typo.body
+        );
+    }
+    let (_, bob) = register(&app, "Bob Stone", "bob@elsewhere.test", PASSWORD).await;
+    assert_eq!(bob.status, StatusCode::SEE_OTHER, "{}", bob.body);
+
+    // The next account within the hour is refused, with the form as typed but the
+    // password, and nothing is created.
+    let (_, refused) = register(&app, "Carol Vance", "carol@elsewhere.test", PASSWORD).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = refused.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry > 0);
+    assert!(
+        refused.body.contains(r#"id="register-refused""#),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains(r#"value="Carol Vance""#));
+    assert!(refused.body.contains(r#"value="carol@elsewhere.test""#));
+    assert!(!refused.body.contains(PASSWORD));
+    assert!(
+        app.query_strings(
+            "SELECT email AS v FROM tenant_acme.users WHERE email = 'carol@elsewhere.test'"
+        )
+        .is_empty()
+    );
+    // A typo is still answered with what to correct, not with the limit.
+    let (_, typo) = register(&app, "", "carol@elsewhere.test", PASSWORD).await;
+    assert_eq!(typo.status, StatusCode::UNPROCESSABLE_ENTITY);
+}

@@ -812,7 +812,7 @@ async fn a_person_sees_their_api_access_on_the_profile_and_revokes_it() {
         .submit(
             "/t/acme/profile",
             &format!("/t/acme/profile/api-sessions/{sams}/revoke"),
-            &[],
+            &[("confirm", "yes")],
         )
         .await;
     assert_eq!(other.status, StatusCode::NOT_FOUND);
@@ -822,13 +822,13 @@ async fn a_person_sees_their_api_access_on_the_profile_and_revokes_it() {
         StatusCode::OK
     );
 
-    let done = ada
-        .submit(
-            "/t/acme/profile",
-            &format!("/t/acme/profile/api-sessions/{session}/revoke"),
-            &[],
-        )
-        .await;
+    // Revoking asks first; asked, the tokens still work.
+    let revoke = format!("/t/acme/profile/api-sessions/{session}/revoke");
+    let asked = ada.submit("/t/acme/profile", &revoke, &[]).await;
+    crate::common::assert_asks(&asked, &revoke, "revoke this API access");
+    assert!(asked.body.contains("The program loses its access at once"));
+    assert_eq!(api.get("/api/v1/me", access).await.status, StatusCode::OK);
+    let done = ada.answer_yes(&asked, &revoke).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     let after = ada.get(done.location.as_deref().unwrap()).await;
     assert!(after.body.contains("That API access is revoked"));

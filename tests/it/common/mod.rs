@@ -384,6 +384,17 @@ impl Visitor {
         self.post_raw(path, &form).await
     }
 
+    /// Presses "Yes" on a confirmation page: posts its form to `action` as the page
+    /// would (its CSRF token and `confirm=yes`).
+    pub async fn answer_yes(&self, question: &Page, action: &str) -> Page {
+        let token = question.csrf();
+        self.post_raw(
+            action,
+            &[("csrf_token", token.as_str()), ("confirm", "yes")],
+        )
+        .await
+    }
+
     /// Fills in and sends the sign-up form.
     pub async fn signup(&self, company: &str, slug: &str, email: &str, password: &str) -> Page {
         self.submit(
@@ -495,4 +506,25 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("free port")
+}
+
+/// Asserts that a destructive action answered with its confirmation question instead
+/// of acting: the page names `what` is about to happen and offers one button that
+/// posts `action` again with `confirm=yes` and a CSRF token.
+pub fn assert_asks(page: &Page, action: &str, what: &str) {
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Please confirm"), "{}", page.body);
+    assert!(
+        page.body.contains(&format!("You are about to {what}.")),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains(&format!(r#"<form method="post" action="{action}""#)),
+        "{}",
+        page.body
+    );
+    assert_eq!(hidden_value(&page.body, "confirm").as_deref(), Some("yes"));
+    assert!(!page.csrf().is_empty());
 }
