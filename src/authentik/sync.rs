@@ -58,9 +58,20 @@ async fn reconcile_tenant(
     changes: &mut Changes,
 ) -> Result<(), String> {
     let slug = t.slug.as_str();
-    let groups = reconcile::tenant_groups(client, prefix, slug, dry_run, changes)
+    let key = slug.to_string();
+    let status = db
+        .run(move |conn| tenant_rows::stored_status(conn, &key))
         .await
         .map_err(|e| e.to_string())?;
+    // An organization waiting for its deletion keeps its groups (for a restore), but
+    // nobody in them: a sync must not give its people their access back.
+    let closing = status.as_deref() == Some("deleting");
+    let groups = if closing {
+        reconcile::tenant_groups(client, prefix, slug, true, &mut Vec::new()).await
+    } else {
+        reconcile::tenant_groups(client, prefix, slug, dry_run, changes).await
+    }
+    .map_err(|e| e.to_string())?;
     let rows: Vec<Row> = db
         .tenant(&t.schema, |conn| {
             Ok(users::table
@@ -79,7 +90,7 @@ async fn reconcile_tenant(
         .map_err(|e| e.to_string())?;
     let mut expected = Vec::new();
     for (id, email, name, role, status, pk) in rows {
-        let role = (status == "active")
+        let role = (status == "active" && !closing)
             .then(|| Role::parse(&role).ok())
             .flatten();
         let p = Person {

@@ -28,6 +28,7 @@ mod members;
 mod overload;
 mod password_reset;
 mod platform;
+mod platform_authentik;
 mod platform_lifecycle;
 mod platform_orgs;
 mod profile;
