@@ -199,3 +199,51 @@ async fn with_provisioning_off_a_deletion_queues_nothing_for_authentik() {
                 && e.contains(r#""authentik_changes_queued": 0"#)),
     );
 }
+
+/// Asks for the deletion of acme, then lets the grace period run out and purges it.
+async fn delete_and_purge(app: &TestApp, root: &Visitor) {
+    delete(root, "acme").await;
+    app.query_strings(
+        "UPDATE public.tenants SET purge_after = now() - interval '1 minute' \
+         WHERE slug = 'acme' RETURNING slug AS v",
+    );
+    let purged = tenant_portal::platform::purge_due(&db(app), Outbox::new(true), 10)
+        .await
+        .unwrap();
+    assert_eq!(purged, ["acme"]);
+}
+
+#[tokio::test]
+async fn changes_delivered_late_follow_the_organization_as_it_is_by_then() {
+    let fake = FakeAuthentik::start(TOKEN).await;
+    let app = app_with(&fake, &[]).await;
+    app.signup("Acme", "acme", "ada@acme.test").await;
+    wait_delivered(&app).await;
+    let root = super_admin(&app).await;
+
+    // Authentik is down while acme is deleted and restored: the deletion's rows,
+    // delivered after the restore, do not take Ada out of her group.
+    fake.stop().await;
+    delete(&root, "acme").await;
+    let restored = root
+        .submit(
+            "/admin/organizations/acme",
+            "/admin/organizations/acme/restore",
+            &[],
+        )
+        .await;
+    assert_eq!(restored.status, StatusCode::SEE_OTHER, "{}", restored.body);
+    fake.resume().await;
+    wait_delivered(&app).await;
+    assert_eq!(fake.groups_of("ada@acme.test"), ["tenant-acme-admin"]);
+    assert!(active(&fake, "ada@acme.test"));
+
+    // Down again while acme is deleted and purged: its people's rows are delivered
+    // after its schema is gone, from what the rows recorded.
+    fake.stop().await;
+    delete_and_purge(&app, &root).await;
+    fake.resume().await;
+    wait_delivered(&app).await;
+    assert!(group_names(&fake).is_empty(), "{:?}", group_names(&fake));
+    assert!(!active(&fake, "ada@acme.test"));
+}
