@@ -51,6 +51,7 @@ impl Workers {
         )));
         tasks.push(tokio::spawn(purge_deleted(
             state.db.clone(),
+            state.outbox(),
             stopped.clone(),
         )));
         if state.settings.tenant_spare_schemas > 0 {
@@ -96,7 +97,11 @@ async fn maintain_keys(
 
 /// Drops the schemas of deleted organizations whose grace period is over: at start,
 /// then every hour (the grace is counted in days), until stopped.
-async fn purge_deleted(db: crate::db::Db, mut stop: watch::Receiver<bool>) {
+async fn purge_deleted(
+    db: crate::db::Db,
+    outbox: crate::models::authentik_outbox::Outbox,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -104,7 +109,7 @@ async fn purge_deleted(db: crate::db::Db, mut stop: watch::Receiver<bool>) {
             _ = tick.tick() => {}
             _ = stop.changed() => return,
         }
-        if let Err(e) = crate::platform::purge_due(&db, 100).await {
+        if let Err(e) = crate::platform::purge_due(&db, outbox, 100).await {
             tracing::warn!(error = %e, "deleted organizations not purged yet");
         }
     }

@@ -130,6 +130,15 @@ impl AuthentikClient {
         }
     }
 
+    /// `DELETE /core/groups/{uuid}/`: deletes a group (its memberships go with it); a
+    /// group already gone is fine.
+    pub async fn delete_group(&self, group: Uuid) -> Result<(), AuthentikError> {
+        match self.delete(&format!("core/groups/{group}/")).await {
+            Ok(()) | Err(AuthentikError::NotFound) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Adds a user to a group (no change when already in it).
     pub async fn add_user_to_group(&self, group: Uuid, user: i64) -> Result<(), AuthentikError> {
         let path = format!("core/groups/{group}/add_user/");

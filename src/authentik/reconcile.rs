@@ -80,6 +80,23 @@ pub async fn tenant_groups(
     Ok(TenantGroups { groups })
 }
 
+/// Deletes the tenant's admin, staff and member groups, those that exist.
+pub async fn delete_tenant_groups(
+    client: &AuthentikClient,
+    prefix: &str,
+    slug: &str,
+    changes: &mut Changes,
+) -> Result<(), AuthentikError> {
+    for role in ROLES {
+        let name = group_name(prefix, slug, role);
+        if let Some(g) = client.find_group(&name).await? {
+            client.delete_group(g.pk).await?;
+            changes.push(format!("deleted group {name}"));
+        }
+    }
+    Ok(())
+}
+
 /// A person as the portal knows them.
 #[derive(Debug, Clone)]
 pub struct Person {

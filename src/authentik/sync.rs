@@ -58,9 +58,15 @@ async fn reconcile_tenant(
     changes: &mut Changes,
 ) -> Result<(), String> {
     let slug = t.slug.as_str();
-    let groups = reconcile::tenant_groups(client, prefix, slug, dry_run, changes)
-        .await
-        .map_err(|e| e.to_string())?;
+    // An organization waiting for its deletion keeps its groups (for a restore), but
+    // nobody in them: a sync must not give its people their access back.
+    let closing = being_deleted(db, slug).await?;
+    let groups = if closing {
+        reconcile::tenant_groups(client, prefix, slug, true, &mut Vec::new()).await
+    } else {
+        reconcile::tenant_groups(client, prefix, slug, dry_run, changes).await
+    }
+    .map_err(|e| e.to_string())?;
     let rows: Vec<Row> = db
         .tenant(&t.schema, |conn| {
             Ok(users::table
@@ -79,7 +85,7 @@ async fn reconcile_tenant(
         .map_err(|e| e.to_string())?;
     let mut expected = Vec::new();
     for (id, email, name, role, status, pk) in rows {
-        let role = (status == "active")
+        let role = (status == "active" && !closing)
             .then(|| Role::parse(&role).ok())
             .flatten();
         let p = Person {
@@ -108,6 +114,16 @@ async fn reconcile_tenant(
     reconcile::prune_groups(client, &groups, &expected, dry_run, changes)
         .await
         .map_err(|e| e.to_string())
+}
+
+/// Whether the registry says this organization waits for its deletion.
+async fn being_deleted(db: &Db, slug: &str) -> Result<bool, String> {
+    let key = slug.to_string();
+    let status = db
+        .run(move |conn| tenant_rows::stored_status(conn, &key))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(status.as_deref() == Some("deleting"))
 }
 
 fn connect(settings: &Settings) -> anyhow::Result<(Db, Arc<AuthentikClient>)> {

@@ -15,6 +15,7 @@ use crate::db::{Db, schema::tenant::users};
 use crate::domain::{Role, TenantSlug};
 use crate::error::{AppError, AppResult};
 use crate::models::authentik_outbox::{self as outbox, OutboxRow};
+use crate::models::{platform_audit, tenant};
 
 /// Rows claimed at once.
 const BATCH: i64 = 16;
@@ -211,46 +212,141 @@ impl Worker {
     }
 
     async fn deliver(&self, row: &OutboxRow) -> Result<(), Failure> {
+        let key = row.tenant_slug.clone();
+        let standing = Standing::of(
+            self.db
+                .run(move |conn| tenant::stored_status(conn, &key))
+                .await?
+                .as_deref(),
+        );
         let mut changes = Vec::new();
-        let groups = reconcile::tenant_groups(
-            &self.client,
-            &self.prefix,
-            &row.tenant_slug,
-            false,
-            &mut changes,
-        )
-        .await?;
-        if row.kind == outbox::PERSON_CHANGED {
-            let Some(person_id) = row.person_id else {
-                return Err(Failure::Malformed("person row without a person"));
+        if row.kind == outbox::TENANT_DELETED {
+            self.delete_groups(row, standing, &mut changes).await?;
+        } else {
+            let groups = if standing == Standing::Open {
+                reconcile::tenant_groups(
+                    &self.client,
+                    &self.prefix,
+                    &row.tenant_slug,
+                    false,
+                    &mut changes,
+                )
+                .await?
+            } else {
+                // A deleted tenant's groups are only ever emptied, never made again.
+                reconcile::tenant_groups(
+                    &self.client,
+                    &self.prefix,
+                    &row.tenant_slug,
+                    true,
+                    &mut Vec::new(),
+                )
+                .await?
             };
-            let slug = TenantSlug::parse(&row.tenant_slug)
-                .map_err(|_| Failure::Malformed("bad tenant slug"))?;
-            let email = row.payload["email"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            let name = row.payload["name"].as_str().unwrap_or_default().to_string();
-            let person = load_person(&self.db, &slug, person_id, email, name).await?;
-            let link = reconcile::person(
-                &self.client,
-                &self.prefix,
-                &groups,
-                &person,
-                false,
-                &mut changes,
-            )
-            .await?;
-            if let Some((pk, uuid)) = link
-                && person.authentik_pk != Some(pk)
-            {
-                save_link(&self.db, &slug, person_id, pk, uuid).await?;
+            if row.kind == outbox::PERSON_CHANGED {
+                self.deliver_person(row, standing, &groups, &mut changes)
+                    .await?;
             }
         }
         if !changes.is_empty() {
             tracing::info!(row = row.id, tenant = %row.tenant_slug, ?changes, "Authentik updated");
         }
         Ok(())
+    }
+
+    async fn deliver_person(
+        &self,
+        row: &OutboxRow,
+        standing: Standing,
+        groups: &reconcile::TenantGroups,
+        changes: &mut reconcile::Changes,
+    ) -> Result<(), Failure> {
+        let Some(person_id) = row.person_id else {
+            return Err(Failure::Malformed("person row without a person"));
+        };
+        let slug = TenantSlug::parse(&row.tenant_slug)
+            .map_err(|_| Failure::Malformed("bad tenant slug"))?;
+        let email = row.payload["email"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let name = row.payload["name"].as_str().unwrap_or_default().to_string();
+        let person = match standing {
+            Standing::Open => load_person(&self.db, &slug, person_id, email, name).await?,
+            Standing::Closing => Person {
+                // Still stored, but with no role in a tenant being deleted.
+                role: None,
+                ..load_person(&self.db, &slug, person_id, email, name).await?
+            },
+            // The schema is gone: the row's email is all there is.
+            Standing::Purged => Person {
+                email,
+                name,
+                role: None,
+                authentik_pk: None,
+            },
+        };
+        let link =
+            reconcile::person(&self.client, &self.prefix, groups, &person, false, changes).await?;
+        if let Some((pk, uuid)) = link
+            && person.authentik_pk != Some(pk)
+            && standing != Standing::Purged
+        {
+            save_link(&self.db, &slug, person_id, pk, uuid).await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes a purged tenant's groups, and says so in the platform audit log. Only
+    /// while the registry says the tenant is purged: nothing can restore it then.
+    async fn delete_groups(
+        &self,
+        row: &OutboxRow,
+        standing: Standing,
+        changes: &mut reconcile::Changes,
+    ) -> Result<(), Failure> {
+        if standing != Standing::Purged {
+            tracing::warn!(row = row.id, tenant = %row.tenant_slug, "tenant not deleted; its groups are kept");
+            return Ok(());
+        }
+        reconcile::delete_tenant_groups(&self.client, &self.prefix, &row.tenant_slug, changes)
+            .await?;
+        let (slug, deleted) = (row.tenant_slug.clone(), changes.clone());
+        self.db
+            .run(move |conn| {
+                platform_audit::record(
+                    conn,
+                    "portal (Authentik outbox)",
+                    "tenant.authentik_groups_deleted",
+                    &slug,
+                    serde_json::json!({ "changes": deleted }),
+                )
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+/// Where a row's tenant stands, as the registry says at delivery time: every row
+/// brings Authentik in line with that, so rows queued before a restore (or a
+/// deletion) cannot undo it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Standing {
+    /// Active or suspended (or not in the registry): people keep their groups.
+    Open,
+    /// Waiting for its deletion: nobody has a role; the groups stay for a restore.
+    Closing,
+    /// Its schema is dropped: the groups go too.
+    Purged,
+}
+
+impl Standing {
+    fn of(status: Option<&str>) -> Self {
+        match status {
+            Some("deleting") => Standing::Closing,
+            Some(tenant::DELETED) => Standing::Purged,
+            _ => Standing::Open,
+        }
     }
 }
 

@@ -72,9 +72,17 @@ pub(super) fn tenant_delete(settings: &Settings, slug: &str) -> anyhow::Result<(
     let purge = super::runtime()?.block_on(async {
         let db = crate::db::Db::new(settings.database_url.expose_secret(), 1)?;
         let registry = crate::tenancy::TenantRegistry::new(db.clone());
-        crate::platform::request_deletion(&db, &registry, "portal tenant delete", &slug, grace)
-            .await
-            .map_err(|e| anyhow::anyhow!("{}", e.explain().1))
+        let outbox = Outbox::new(settings.authentik.is_some());
+        crate::platform::request_deletion(
+            &db,
+            &registry,
+            outbox,
+            "portal tenant delete",
+            &slug,
+            grace,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.explain().1))
     })?;
     println!(
         "{slug} is closed; its data is dropped after {} unless restored (portal tenant restore {slug})",
@@ -89,7 +97,8 @@ pub(super) fn tenant_restore(settings: &Settings, slug: &str) -> anyhow::Result<
     super::runtime()?.block_on(async {
         let db = crate::db::Db::new(settings.database_url.expose_secret(), 1)?;
         let registry = crate::tenancy::TenantRegistry::new(db.clone());
-        crate::platform::restore(&db, &registry, "portal tenant restore", &slug)
+        let outbox = Outbox::new(settings.authentik.is_some());
+        crate::platform::restore(&db, &registry, outbox, "portal tenant restore", &slug)
             .await
             .map_err(|e| anyhow::anyhow!("{}", e.explain().1))
     })?;

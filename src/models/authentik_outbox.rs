@@ -12,6 +12,7 @@ use diesel::sql_types::{BigInt, Double, Nullable, Text};
 use uuid::Uuid;
 
 use crate::db::schema::public::authentik_outbox as outbox;
+use crate::domain::SchemaName;
 use crate::error::AppResult;
 use crate::models::user::User;
 
@@ -20,6 +21,9 @@ pub const TENANT_CREATED: &str = "tenant_created";
 /// A person was created, changed role, was deactivated or removed: their Authentik
 /// user and group membership must match the person's current state.
 pub const PERSON_CHANGED: &str = "person_changed";
+/// A deleted tenant's schema was dropped: its groups must go (delivered only while the
+/// registry still says `deleted`, so it can never undo a restore).
+pub const TENANT_DELETED: &str = "tenant_deleted";
 
 /// Whether Authentik provisioning is on (`AUTHENTIK_URL` and `AUTHENTIK_TOKEN`). While
 /// it is off nothing is queued: nobody would deliver it, and `portal authentik sync`
@@ -38,7 +42,7 @@ impl Outbox {
     /// Queues the creation of a tenant's groups, inside the caller's transaction.
     pub fn tenant_created(self, conn: &mut PgConnection, slug: &str) -> AppResult<()> {
         if self.on {
-            enqueue_tenant(conn, slug)?;
+            enqueue_tenant(conn, slug, TENANT_CREATED)?;
         }
         Ok(())
     }
@@ -56,15 +60,69 @@ impl Outbox {
         }
         Ok(())
     }
+
+    /// Queues a `person_changed` row for every active person of a tenant, with
+    /// `reason`, inside the caller's transaction; returns how many (0 when off). The
+    /// worker brings each in line with the tenant as it is at delivery: out of its
+    /// groups while the tenant is being deleted, back in them once it is restored.
+    pub fn everyone_changed(
+        self,
+        conn: &mut PgConnection,
+        slug: &str,
+        schema: &SchemaName,
+        reason: &str,
+    ) -> AppResult<usize> {
+        if !self.on {
+            return Ok(0);
+        }
+        // One statement whatever the number of people: nothing is loaded here.
+        let sql = format!(
+            "INSERT INTO public.authentik_outbox (ordering_key, tenant_slug, person_id, kind, payload) \
+             SELECT 'person:' || u.email, $1, u.id, $2, \
+                    jsonb_build_object('email', u.email, 'name', u.name, 'reason', $3::text) \
+             FROM {}.users u WHERE u.status = 'active' ORDER BY u.created_at, u.id",
+            schema.quoted()
+        );
+        Ok(diesel::sql_query(sql)
+            .bind::<Text, _>(slug)
+            .bind::<Text, _>(PERSON_CHANGED)
+            .bind::<Text, _>(reason)
+            .execute(conn)?)
+    }
+
+    /// Queues the re-creation of a restored tenant's groups and its people's return to
+    /// them; returns how many rows (0 when off).
+    pub fn tenant_restored(
+        self,
+        conn: &mut PgConnection,
+        slug: &str,
+        schema: &SchemaName,
+    ) -> AppResult<usize> {
+        if !self.on {
+            return Ok(0);
+        }
+        enqueue_tenant(conn, slug, TENANT_CREATED)?;
+        Ok(1 + self.everyone_changed(conn, slug, schema, "organization_restored")?)
+    }
+
+    /// Queues the deletion of a purged tenant's groups; returns how many rows.
+    pub fn tenant_purged(self, conn: &mut PgConnection, slug: &str) -> AppResult<usize> {
+        if !self.on {
+            return Ok(0);
+        }
+        enqueue_tenant(conn, slug, TENANT_DELETED)?;
+        Ok(1)
+    }
 }
 
-/// Queues the creation of a tenant's groups, inside the caller's transaction.
-fn enqueue_tenant(conn: &mut PgConnection, slug: &str) -> AppResult<()> {
+/// Queues a tenant row (`kind`: its groups created or deleted), inside the caller's
+/// transaction; one key per tenant keeps creation and deletion in order.
+fn enqueue_tenant(conn: &mut PgConnection, slug: &str, kind: &str) -> AppResult<()> {
     diesel::insert_into(outbox::table)
         .values((
             outbox::ordering_key.eq(format!("tenant:{slug}")),
             outbox::tenant_slug.eq(slug),
-            outbox::kind.eq(TENANT_CREATED),
+            outbox::kind.eq(kind),
         ))
         .execute(conn)?;
     Ok(())
@@ -108,7 +166,7 @@ pub struct OutboxRow {
     /// The person concerned, for person rows.
     #[diesel(sql_type = Nullable<diesel::sql_types::Uuid>)]
     pub person_id: Option<Uuid>,
-    /// `tenant_created` or `person_changed`.
+    /// `tenant_created`, `person_changed` or `tenant_deleted`.
     #[diesel(sql_type = Text)]
     pub kind: String,
     /// Details (a person's email and name at the time).

@@ -277,6 +277,25 @@ pub fn restore(conn: &mut PgConnection, slug: &str) -> AppResult<usize> {
     .execute(conn)?)
 }
 
+/// The stored status of the registry row of this slug (`active`, `suspended`,
+/// `deleting`, `deleted`), whatever it is; `None` when there is no row.
+pub fn stored_status(conn: &mut PgConnection, slug: &str) -> AppResult<Option<String>> {
+    Ok(tenants::table
+        .filter(tenants::slug.eq(slug))
+        .select(tenants::status)
+        .first(conn)
+        .optional()?)
+}
+
+/// The schema name of the registry row of this slug, whatever its status.
+pub fn schema_of(conn: &mut PgConnection, slug: &str) -> AppResult<Option<String>> {
+    Ok(tenants::table
+        .filter(tenants::slug.eq(slug))
+        .select(tenants::schema_name)
+        .first(conn)
+        .optional()?)
+}
+
 /// Up to `limit` organizations whose grace period is over, oldest first.
 pub fn due_for_purge(conn: &mut PgConnection, limit: i64) -> AppResult<Vec<String>> {
     Ok(tenants::table

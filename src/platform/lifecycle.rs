@@ -12,6 +12,7 @@ use crate::db::Db;
 use crate::domain::{SchemaName, TenantSlug};
 use crate::error::{AppError, AppResult};
 use crate::models::audit_log::AuditEvent;
+use crate::models::authentik_outbox::Outbox;
 use crate::models::platform_audit;
 use crate::models::tenant;
 use crate::tenancy::TenantRegistry;
@@ -35,8 +36,19 @@ fn purge_time(grace: Duration) -> AppResult<OffsetDateTime> {
     Ok(OffsetDateTime::now_utc() + time::Duration::try_from(grace).map_err(AppError::internal)?)
 }
 
+/// The registry's schema name of this organization, checked.
+fn schema_of(conn: &mut PgConnection, slug: &str) -> AppResult<SchemaName> {
+    tenant::schema_of(conn, slug)?
+        .as_deref()
+        .and_then(SchemaName::from_registry)
+        .ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!("registry schema of {slug} is malformed"))
+        })
+}
+
 fn requested(
     conn: &mut PgConnection,
+    outbox: Outbox,
     slug: &str,
     by: &str,
     purge: OffsetDateTime,
@@ -46,12 +58,19 @@ fn requested(
             "This organization is already being deleted, or does not exist.".into(),
         ));
     }
+    // Its people leave its Authentik groups (the groups stay until the purge, so a
+    // restore finds them as they were); queued in this transaction, so never lost.
+    let schema = schema_of(conn, slug)?;
+    let queued = outbox.everyone_changed(conn, slug, &schema, "organization_deleted")?;
     platform_audit::record(
         conn,
         by,
         "tenant.deletion_requested",
         slug,
-        serde_json::json!({ "purge_after": purge.unix_timestamp() }),
+        serde_json::json!({
+            "purge_after": purge.unix_timestamp(),
+            "authentik_changes_queued": queued,
+        }),
     )
 }
 
@@ -60,13 +79,14 @@ fn requested(
 pub async fn request_deletion(
     db: &Db,
     registry: &TenantRegistry,
+    outbox: Outbox,
     actor: &str,
     slug: &TenantSlug,
     grace: Duration,
 ) -> AppResult<OffsetDateTime> {
     let purge = purge_time(grace)?;
     let (key, who) = (slug.to_string(), actor.to_string());
-    db.run(move |conn| conn.transaction(|conn| requested(conn, &key, &who, purge)))
+    db.run(move |conn| conn.transaction(|conn| requested(conn, outbox, &key, &who, purge)))
         .await?;
     registry.invalidate(slug);
     Ok(purge)
@@ -77,6 +97,7 @@ pub async fn request_deletion(
 pub async fn request_own_deletion(
     db: &Db,
     registry: &TenantRegistry,
+    outbox: Outbox,
     req: &AdminRequest,
     grace: Duration,
 ) -> AppResult<OffsetDateTime> {
@@ -84,7 +105,7 @@ pub async fn request_own_deletion(
     let slug = req.tenant.slug.to_string();
     req.change(db, move |tx| {
         let by = tx.admin().email.clone();
-        requested(tx.conn, &slug, &by, purge)?;
+        requested(tx.conn, outbox, &slug, &by, purge)?;
         tx.record(AuditEvent::new("organization.deletion_requested").target(&slug))
     })
     .await?;
@@ -96,6 +117,7 @@ pub async fn request_own_deletion(
 pub async fn restore(
     db: &Db,
     registry: &TenantRegistry,
+    outbox: Outbox,
     actor: &str,
     slug: &TenantSlug,
 ) -> AppResult<()> {
@@ -107,7 +129,16 @@ pub async fn restore(
                     "Only an organization waiting for its deletion can be restored.".into(),
                 ));
             }
-            platform_audit::record(conn, &who, "tenant.restored", &key, serde_json::json!({}))
+            // Its groups are made again if they went missing, its people put back in.
+            let schema = schema_of(conn, &key)?;
+            let queued = outbox.tenant_restored(conn, &key, &schema)?;
+            platform_audit::record(
+                conn,
+                &who,
+                "tenant.restored",
+                &key,
+                serde_json::json!({ "authentik_changes_queued": queued }),
+            )
         })
     })
     .await?;
@@ -118,7 +149,7 @@ pub async fn restore(
 /// Drops the schemas of the organizations whose grace period is over (at most `limit`
 /// at a time) and keeps their tombstones; returns their slugs. Each one is its own
 /// transaction, re-checked under the row lock so a restore that came first wins.
-pub async fn purge_due(db: &Db, limit: i64) -> AppResult<Vec<String>> {
+pub async fn purge_due(db: &Db, outbox: Outbox, limit: i64) -> AppResult<Vec<String>> {
     let due = db
         .run(move |conn| tenant::due_for_purge(conn, limit))
         .await?;
@@ -137,12 +168,17 @@ pub async fn purge_due(db: &Db, limit: i64) -> AppResult<Vec<String>> {
                     diesel::sql_query(format!("DROP SCHEMA IF EXISTS {} CASCADE", schema.quoted()))
                         .execute(conn)?;
                     tenant::mark_purged(conn, &key)?;
+                    // Now its Authentik groups go as well: nothing can restore it.
+                    let queued = outbox.tenant_purged(conn, &key)?;
                     platform_audit::record(
                         conn,
                         "portal (grace period over)",
                         "tenant.purged",
                         &key,
-                        serde_json::json!({ "schema": schema.as_str() }),
+                        serde_json::json!({
+                            "schema": schema.as_str(),
+                            "authentik_changes_queued": queued,
+                        }),
                     )?;
                     Ok(true)
                 })

@@ -27,7 +27,9 @@ pub async fn delete(
 ) -> AppResult<NoticePage> {
     platform::confirmed(&user.tenant.slug, &form.confirm_slug)?;
     let grace = state.settings.tenant_delete_grace;
-    let purge = platform::request_own_deletion(&state.db, &registry, &user.request, grace).await?;
+    let purge =
+        platform::request_own_deletion(&state.db, &registry, state.outbox(), &user.request, grace)
+            .await?;
     // The organization is closed now: nobody stays signed in to it, the admin included.
     session.end();
     Ok(NoticePage {

@@ -191,8 +191,15 @@ pub async fn delete(
         return super::render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
     let grace = state.settings.tenant_delete_grace;
-    let purge =
-        platform::request_deletion(&state.db, &registry, &user.0.email, &slug, grace).await?;
+    let purge = platform::request_deletion(
+        &state.db,
+        &registry,
+        state.outbox(),
+        &user.0.email,
+        &slug,
+        grace,
+    )
+    .await?;
     back_with(
         &session,
         format!("/admin/organizations/{slug}"),
@@ -212,7 +219,7 @@ pub async fn restore(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let slug = slug_of(&path)?;
-    platform::restore(&state.db, &registry, &user.0.email, &slug).await?;
+    platform::restore(&state.db, &registry, state.outbox(), &user.0.email, &slug).await?;
     back_with(
         &session,
         format!("/admin/organizations/{slug}"),

@@ -45,21 +45,26 @@ async fn signup_creates_the_user_and_the_three_groups_and_links_them() {
 }
 
 /// An organization's admin, signed in, at work on its members page.
-struct Admin<'a> {
+pub(crate) struct Admin<'a> {
     app: &'a TestApp,
     slug: &'a str,
-    visitor: Visitor,
+    pub(crate) visitor: Visitor,
 }
 
 impl<'a> Admin<'a> {
     /// Signs up the organization `slug` with `email` as its admin.
-    async fn signup(app: &'a TestApp, company: &str, slug: &'a str, email: &str) -> Admin<'a> {
+    pub(crate) async fn signup(
+        app: &'a TestApp,
+        company: &str,
+        slug: &'a str,
+        email: &str,
+    ) -> Admin<'a> {
         let visitor = app.signup(company, slug, email).await;
         Admin { app, slug, visitor }
     }
 
     /// Invites `email` as `role` and has them accept the invitation.
-    async fn add(&self, email: &str, role: &str) {
+    pub(crate) async fn add(&self, email: &str, role: &str) {
         let n = self.app.mails_about(email, "invited").len();
         let invite = format!("/t/{}/members/invite", self.slug);
         let sent = self

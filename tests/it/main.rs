@@ -32,6 +32,7 @@ mod newcomer;
 mod overload;
 mod password_reset;
 mod platform;
+mod platform_authentik;
 mod platform_lifecycle;
 mod platform_orgs;
 mod profile;

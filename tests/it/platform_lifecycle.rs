@@ -3,6 +3,8 @@
 
 use reqwest::StatusCode;
 
+use tenant_portal::models::authentik_outbox::Outbox;
+
 use crate::cli::{out, portal};
 use crate::common::authentik_env::db;
 use crate::common::{PASSWORD, TestApp};
@@ -126,7 +128,7 @@ async fn an_expired_grace_period_drops_the_schema_and_keeps_the_address_reserved
     // Not due yet: nothing is dropped.
     let pool = db(&app);
     assert!(
-        tenant_portal::platform::purge_due(&pool, 10)
+        tenant_portal::platform::purge_due(&pool, Outbox::new(false), 10)
             .await
             .unwrap()
             .is_empty()
@@ -135,7 +137,9 @@ async fn an_expired_grace_period_drops_the_schema_and_keeps_the_address_reserved
         "UPDATE public.tenants SET purge_after = now() - interval '1 minute' \
          WHERE slug = 'acme' RETURNING slug AS v",
     );
-    let purged = tenant_portal::platform::purge_due(&pool, 10).await.unwrap();
+    let purged = tenant_portal::platform::purge_due(&pool, Outbox::new(false), 10)
+        .await
+        .unwrap();
     assert_eq!(purged, ["acme"]);
     assert_eq!(status(&app, "acme"), "deleted");
     let schemas = app.query_strings(

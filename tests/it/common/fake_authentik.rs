@@ -468,12 +468,25 @@ fn answer(
             }
             let g = FakeGroup {
                 pk: Uuid::new_v4(),
-                num_pk: s.groups.len() as i64 + 1,
+                num_pk: s.groups.iter().map(|g| g.num_pk).max().unwrap_or(0) + 1,
                 name,
                 users: Vec::new(),
             };
             s.groups.push(g.clone());
             HttpResponse::Created().json(group_json(&g))
+        }
+        // Like Authentik: the group's UUID in the path, 204 without a body, 404 for a
+        // group that does not exist; its memberships go with it.
+        ("DELETE", ["core", "groups", id]) => {
+            let Some(gi) = id
+                .parse::<Uuid>()
+                .ok()
+                .and_then(|pk| s.groups.iter().position(|g| g.pk == pk))
+            else {
+                return (not_found(), None);
+            };
+            s.groups.remove(gi);
+            HttpResponse::NoContent().finish()
         }
         ("POST", ["core", "groups", id, action @ ("add_user" | "remove_user")]) => {
             let Some(gi) = id
