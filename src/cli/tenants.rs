@@ -53,13 +53,19 @@ pub(super) fn tenant_list(settings: &Settings) -> anyhow::Result<()> {
         seen += page.len();
         match page.last() {
             Some(last) if page.len() as i64 == LIST_BATCH => {
-                eprintln!("... {seen} organization(s) so far");
+                eprintln!(
+                    "... {} so far",
+                    crate::display::count(seen as i64, "organization", "organizations")
+                );
                 cursor = Cursor::After(last.slug.clone());
             }
             _ => break,
         }
     }
-    println!("{seen} organization(s)");
+    println!(
+        "{}",
+        crate::display::count(seen as i64, "organization", "organizations")
+    );
     Ok(())
 }
 

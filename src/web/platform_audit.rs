@@ -11,6 +11,7 @@ use crate::error::AppResult;
 use crate::models::audit_log::parse_day;
 use crate::models::platform_audit::{EventFilter, EventRow};
 use crate::platform;
+use crate::web::csrf::CsrfToken;
 use crate::web::session::PlatformUser;
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -70,6 +71,7 @@ impl EventQuery {
 #[template(path = "admin_audit.html")]
 pub struct EventsPage {
     admin_name: String,
+    csrf: String,
     rows: Vec<EventRow>,
     older: Option<String>,
     paged: bool,
@@ -85,12 +87,14 @@ pub struct EventsPage {
 pub async fn page(
     state: web::Data<AppState>,
     user: PlatformUser,
+    csrf: CsrfToken,
     q: web::Query<EventQuery>,
 ) -> AppResult<EventsPage> {
     let (rows, older) = platform::events_page(&state.platform(), q.filter(), q.before()).await?;
     let query = q.encoded();
     Ok(EventsPage {
         admin_name: user.0.name.clone(),
+        csrf: csrf.0,
         rows,
         older: older.map(|id| format!("/admin/audit?{query}&before={id}")),
         paged: q.before().is_some(),

@@ -327,10 +327,7 @@ async fn tenant_list_walks_every_organization_in_pages_with_progress() {
         rows[0]
     );
     assert!(rows[1100].starts_with("org-1100"));
-    assert!(stdout.contains("1101 organization(s)"));
+    assert!(stdout.contains("1101 organizations"));
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        stderr.contains("... 1000 organization(s) so far"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("... 1000 organizations so far"), "{stderr}");
 }

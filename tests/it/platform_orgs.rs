@@ -140,7 +140,8 @@ async fn the_organization_list_reads_no_tenant_schema() {
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains(r#"data-slug="acme""#), "{}", page.body);
     assert!(
-        page.body.contains(r#"<td class="members">2</td>"#),
+        page.body
+            .contains(r#"<td class="members" data-label="Active members">2</td>"#),
         "{}",
         page.body
     );
