@@ -229,7 +229,11 @@ async fn the_list_pages_by_keyset_searches_and_filters() {
 
     // Status filter.
     let suspended = root
-        .submit("/admin", "/admin/tenants/globex/suspend", &[])
+        .submit(
+            "/admin",
+            "/admin/tenants/globex/suspend",
+            &[("confirm", "yes")],
+        )
         .await;
     assert_eq!(suspended.status, StatusCode::SEE_OTHER);
     assert_eq!(
@@ -328,8 +332,12 @@ async fn the_platform_audit_log_filters_pages_and_exports_csv() {
          SELECT 'ops@platform.test', 'tenant.noted', 'org-' || i, now() - interval '3 days' \
            FROM generate_series(1, 120) AS i RETURNING action AS v",
     );
-    root.submit("/admin", "/admin/tenants/globex/suspend", &[])
-        .await;
+    root.submit(
+        "/admin",
+        "/admin/tenants/globex/suspend",
+        &[("confirm", "yes")],
+    )
+    .await;
 
     let page = root.get("/admin/audit?target=globex").await;
     assert_eq!(page.status, StatusCode::OK);
