@@ -332,6 +332,20 @@ async fn every_page_has_its_navigation_fits_a_phone_and_passes_axe() {
     submit(&t.b).await;
     wait_for_path(&t.b, "/admin").await;
     t.check("admin", Frame::Platform).await;
+    t.visit(
+        "/admin/organizations/acme",
+        "admin-organization",
+        Frame::Platform,
+    )
+    .await;
+    t.visit(
+        "/admin/organizations/acme/suspend",
+        "admin-suspend",
+        Frame::Platform,
+    )
+    .await;
+    t.visit("/admin/audit", "admin-audit", Frame::Platform)
+        .await;
     t.visit("/admin/no-such-page", "admin-not-found", Frame::Platform)
         .await;
     assert_eq!(text(&t.b, "#error-title").await, "Page not found");
