@@ -205,13 +205,7 @@ pub fn claim(
 
 /// Extends the lease of the rows worker `me` still holds.
 pub fn renew(conn: &mut PgConnection, me: Uuid, ids: &[i64], lease: Duration) -> AppResult<usize> {
-    let sql = "UPDATE public.authentik_outbox SET next_attempt_at = now() + make_interval(secs => $3) \
-        WHERE id = ANY($1) AND claimed_by = $2 AND status = 'pending'";
-    Ok(diesel::sql_query(sql)
-        .bind::<diesel::sql_types::Array<BigInt>, _>(ids)
-        .bind::<diesel::sql_types::Uuid, _>(me)
-        .bind::<Double, _>(lease.as_secs_f64())
-        .execute(conn)?)
+    super::lease::renew(conn, super::lease::Queue::Authentik, me, ids, lease)
 }
 
 /// The row reached Authentik (a no-op when the claim is no longer `me`'s).
@@ -264,17 +258,7 @@ pub fn mark_failed(conn: &mut PgConnection, me: Uuid, id: i64, error: &str) -> A
 
 /// Hands claimed rows back, due after `after` (the worker stopped before them).
 pub fn release(conn: &mut PgConnection, me: Uuid, ids: &[i64], after: Duration) -> AppResult<()> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let sql = "UPDATE public.authentik_outbox SET next_attempt_at = now() + make_interval(secs => $2) \
-        WHERE id = ANY($1) AND status = 'pending' AND claimed_by = $3";
-    diesel::sql_query(sql)
-        .bind::<diesel::sql_types::Array<BigInt>, _>(ids)
-        .bind::<Double, _>(after.as_secs_f64())
-        .bind::<diesel::sql_types::Uuid, _>(me)
-        .execute(conn)?;
-    Ok(())
+    super::lease::release(conn, super::lease::Queue::Authentik, me, ids, after)
 }
 
 /// What waits in the outbox.

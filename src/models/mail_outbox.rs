@@ -97,13 +97,7 @@ pub fn claim(
 
 /// Extends the lease of the rows worker `me` still holds.
 pub fn renew(conn: &mut PgConnection, me: Uuid, ids: &[i64], lease: Duration) -> AppResult<usize> {
-    let sql = "UPDATE public.mail_outbox SET next_attempt_at = now() + make_interval(secs => $3) \
-        WHERE id = ANY($1) AND claimed_by = $2 AND status = 'pending'";
-    Ok(diesel::sql_query(sql)
-        .bind::<diesel::sql_types::Array<BigInt>, _>(ids)
-        .bind::<diesel::sql_types::Uuid, _>(me)
-        .bind::<Double, _>(lease.as_secs_f64())
-        .execute(conn)?)
+    super::lease::renew(conn, super::lease::Queue::Mail, me, ids, lease)
 }
 
 /// The message left: its body (and any link in it) is dropped at once. Returns false
@@ -167,17 +161,7 @@ pub fn mark_dead(conn: &mut PgConnection, me: Uuid, id: i64, error: &str) -> App
 
 /// Hands claimed rows back, due after `after` (the worker stopped before them).
 pub fn release(conn: &mut PgConnection, me: Uuid, ids: &[i64], after: Duration) -> AppResult<()> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let sql = "UPDATE public.mail_outbox SET next_attempt_at = now() + make_interval(secs => $2) \
-        WHERE id = ANY($1) AND status = 'pending' AND claimed_by = $3";
-    diesel::sql_query(sql)
-        .bind::<diesel::sql_types::Array<BigInt>, _>(ids)
-        .bind::<Double, _>(after.as_secs_f64())
-        .bind::<diesel::sql_types::Uuid, _>(me)
-        .execute(conn)?;
-    Ok(())
+    super::lease::release(conn, super::lease::Queue::Mail, me, ids, after)
 }
 
 /// Deletes sent and dead rows settled longer than `older_than` ago; returns how many.

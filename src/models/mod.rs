@@ -7,6 +7,7 @@ pub mod audit_log;
 pub mod audit_sentence;
 pub mod authentik_outbox;
 pub mod invitation;
+pub mod lease;
 pub mod login_throttle;
 pub mod mail_outbox;
 pub mod platform_admin;
