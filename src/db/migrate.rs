@@ -83,33 +83,40 @@ pub fn migrate_existing(
 /// when the schema does not exist). Changes nothing: diesel creates its bookkeeping
 /// table on the way, so the look runs in a transaction that is rolled back.
 pub fn pending_tenant(conn: &mut PgConnection, schema: &SchemaName) -> anyhow::Result<Vec<String>> {
-    let mut names = Vec::new();
-    let outcome = conn.transaction::<(), anyhow::Error, _>(|conn| {
-        let quoted = schema.quoted();
-        diesel::sql_query(format!("CREATE SCHEMA IF NOT EXISTS {quoted}")).execute(conn)?;
-        diesel::sql_query(format!("SET LOCAL search_path TO {quoted}")).execute(conn)?;
-        names = conn
-            .pending_migrations(TENANT)
-            .map_err(|e| anyhow::anyhow!("cannot read the applied migrations: {e}"))?
-            .iter()
-            .map(|m| m.name().to_string())
-            .collect();
-        Err(anyhow::Error::new(LookOnly))
-    });
-    match outcome {
-        Err(e) if e.is::<LookOnly>() => Ok(names),
-        Err(e) => Err(e),
-        Ok(()) => Ok(names),
-    }
+    let quoted = schema.quoted();
+    pending_in(
+        conn,
+        &[
+            format!("CREATE SCHEMA IF NOT EXISTS {quoted}"),
+            format!("SET LOCAL search_path TO {quoted}"),
+        ],
+        TENANT,
+    )
 }
 
 /// The names of the registry migrations that have not run yet; changes nothing.
 pub fn pending_public(conn: &mut PgConnection) -> anyhow::Result<Vec<String>> {
+    pending_in(
+        conn,
+        &["SET LOCAL search_path TO public".to_string()],
+        PUBLIC,
+    )
+}
+
+/// The migrations of `source` not yet applied where `setup` points, read in a
+/// transaction that is always rolled back.
+fn pending_in(
+    conn: &mut PgConnection,
+    setup: &[String],
+    source: EmbeddedMigrations,
+) -> anyhow::Result<Vec<String>> {
     let mut names = Vec::new();
     let outcome = conn.transaction::<(), anyhow::Error, _>(|conn| {
-        diesel::sql_query("SET LOCAL search_path TO public").execute(conn)?;
+        for statement in setup {
+            diesel::sql_query(statement).execute(conn)?;
+        }
         names = conn
-            .pending_migrations(PUBLIC)
+            .pending_migrations(source)
             .map_err(|e| anyhow::anyhow!("cannot read the applied migrations: {e}"))?
             .iter()
             .map(|m| m.name().to_string())
