@@ -1,7 +1,10 @@
-//! Background work beside the server: the Authentik outbox worker, the mail worker and
-//! the signing-key maintenance. Started by `serve` (and explicitly by tests), stopped on shutdown.
+//! Background work beside the server: the Authentik outbox worker, the mail worker,
+//! the signing-key maintenance, the purge of deleted organizations and the spare-schema
+//! refill. Started by `serve` (and explicitly by tests), stopped on shutdown.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -43,22 +46,44 @@ impl Workers {
         if let Err(e) = state.signing.maintain().await {
             tracing::warn!(error = %e, "token signing keys not ready yet");
         }
-        let every = state.settings.tokens.key_reload;
-        tasks.push(tokio::spawn(maintain_keys(
-            state.signing.clone(),
-            every,
+        // Made or rotated just above: the next look is one reload interval away.
+        let keys: Arc<SigningKeys> = state.signing.clone();
+        tasks.push(tokio::spawn(repeat(
+            state.settings.tokens.key_reload,
+            false,
             stopped.clone(),
+            "token signing keys not maintained",
+            move || {
+                let keys = keys.clone();
+                async move { keys.maintain().await }
+            },
         )));
-        tasks.push(tokio::spawn(purge_deleted(
-            state.db.clone(),
-            state.outbox(),
+        // Deleted organizations whose grace period is over: at start, then hourly (the
+        // grace is counted in days).
+        let (db, outbox) = (state.db.clone(), state.outbox());
+        tasks.push(tokio::spawn(repeat(
+            Duration::from_secs(3600),
+            true,
             stopped.clone(),
+            "deleted organizations not purged yet",
+            move || {
+                let db = db.clone();
+                async move { crate::platform::purge_due(&db, outbox, 100).await.map(drop) }
+            },
         )));
-        if state.settings.tenant_spare_schemas > 0 {
-            tasks.push(tokio::spawn(refill_spares(
-                state.db.clone(),
-                state.settings.tenant_spare_schemas,
+        // Spare schemas for sign-ups, looked at once a second (a count on a small table).
+        let target = state.settings.tenant_spare_schemas;
+        if target > 0 {
+            let db = state.db.clone();
+            tasks.push(tokio::spawn(repeat(
+                Duration::from_secs(1),
+                true,
                 stopped,
+                "spare tenant schemas not refilled",
+                move || {
+                    let db = db.clone();
+                    async move { crate::tenancy::spares::refill(&db, target).await.map(drop) }
+                },
             )));
         }
         Self { stop, tasks }
@@ -75,58 +100,31 @@ impl Workers {
     }
 }
 
-/// Looks at the signing keys again every `every` until stopped.
-async fn maintain_keys(
-    keys: Arc<SigningKeys>,
-    every: std::time::Duration,
+/// Runs `job` every `period` until stopped: at once when `at_start`, else first after
+/// one period. A failed run is logged with `failed` and tried again next time.
+async fn repeat<F, Fut, E>(
+    period: Duration,
+    at_start: bool,
     mut stop: watch::Receiver<bool>,
-) {
-    let mut tick = tokio::time::interval(every);
+    failed: &'static str,
+    mut job: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tick.tick().await;
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = stop.changed() => return,
-        }
-        if let Err(e) = keys.maintain().await {
-            tracing::warn!(error = %e, "token signing keys not maintained");
-        }
+    if !at_start {
+        tick.tick().await;
     }
-}
-
-/// Drops the schemas of deleted organizations whose grace period is over: at start,
-/// then every hour (the grace is counted in days), until stopped.
-async fn purge_deleted(
-    db: crate::db::Db,
-    outbox: crate::models::authentik_outbox::Outbox,
-    mut stop: watch::Receiver<bool>,
-) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = stop.changed() => return,
         }
-        if let Err(e) = crate::platform::purge_due(&db, outbox, 100).await {
-            tracing::warn!(error = %e, "deleted organizations not purged yet");
-        }
-    }
-}
-
-/// Keeps `target` spare schemas ready for sign-ups, looking once a second (a count on a
-/// small table) until stopped.
-async fn refill_spares(db: crate::db::Db, target: usize, mut stop: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = stop.changed() => return,
-        }
-        if let Err(e) = crate::tenancy::spares::refill(&db, target).await {
-            tracing::warn!(error = %e, "spare tenant schemas not refilled");
+        if let Err(e) = job().await {
+            tracing::warn!(error = %e, "{failed}");
         }
     }
 }
