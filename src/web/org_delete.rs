@@ -11,10 +11,11 @@ use crate::tenancy::TenantRegistry;
 use crate::web::notice::NoticePage;
 use crate::web::session::{PortalSession, TenantAdmin};
 
+/// The deletion form: the organization's address, typed to confirm.
 #[derive(serde::Deserialize)]
 pub struct DeleteForm {
     #[serde(default)]
-    confirm_slug: String,
+    pub(super) confirm_slug: String,
 }
 
 /// `POST /t/{slug}/settings/delete`.

@@ -12,6 +12,7 @@ use crate::platform::{self, OrgProfile};
 use crate::tenancy::TenantRegistry;
 use crate::web::csrf::CsrfToken;
 use crate::web::notice::Notice;
+use crate::web::org_delete::DeleteForm;
 use crate::web::respond::back_with;
 use crate::web::session::{PlatformUser, PortalSession};
 
@@ -166,12 +167,6 @@ pub async fn confirm_delete(
     path: web::Path<String>,
 ) -> AppResult<ConfirmPage> {
     delete_question(&state, &user, csrf, &slug_of(&path)?).await
-}
-
-#[derive(serde::Deserialize)]
-pub struct DeleteForm {
-    #[serde(default)]
-    confirm_slug: String,
 }
 
 /// `POST /admin/organizations/{slug}/delete`.
