@@ -12,6 +12,7 @@ pub mod login_throttle;
 pub mod mail_outbox;
 pub mod platform_admin;
 pub mod platform_audit;
+pub mod second_factor;
 pub mod spare_schema;
 pub mod sql_enum;
 pub mod tenant;

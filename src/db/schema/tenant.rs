@@ -55,6 +55,28 @@ diesel::table! {
 }
 
 diesel::table! {
+    passkeys (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        name -> Text,
+        credential_id -> Bytea,
+        credential -> Jsonb,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     refresh_tokens (token_hash) {
         token_hash -> Text,
         session_id -> Uuid,
@@ -73,6 +95,18 @@ diesel::table! {
         require_email_verification -> Bool,
         updated_at -> Timestamptz,
         require_sso_for_staff -> Bool,
+        second_factor -> Text,
+        passkey_sign_in -> Bool,
+    }
+}
+
+diesel::table! {
+    totp_factors (user_id) {
+        user_id -> Uuid,
+        secret_sealed -> Bytea,
+        confirmed_at -> Nullable<Timestamptz>,
+        last_used_step -> Nullable<Int8>,
+        created_at -> Timestamptz,
     }
 }
 
@@ -108,7 +142,10 @@ diesel::table! {
 
 diesel::joinable!(api_sessions -> users (user_id));
 diesel::joinable!(invitations -> users (invited_by));
+diesel::joinable!(passkeys -> users (user_id));
+diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(refresh_tokens -> api_sessions (session_id));
+diesel::joinable!(totp_factors -> users (user_id));
 diesel::joinable!(user_tokens -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -116,8 +153,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     invitations,
     login_throttle,
+    passkeys,
+    recovery_codes,
     refresh_tokens,
     tenant_settings,
+    totp_factors,
     user_tokens,
     users,
 );
