@@ -29,7 +29,6 @@ use tracing_actix_web::TracingLogger;
 use crate::auth::session_store::{RedisSessionStore, SessionKeys};
 use crate::config::Settings;
 use crate::error::AppError;
-use crate::tenancy::TenantRegistry;
 use crate::web::csrf::{self, CsrfConfig};
 use crate::web::methods::path;
 use crate::web::respond::AfterCommit;
@@ -92,7 +91,7 @@ fn http_server(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Res
         settings.session_idle,
         settings.session_absolute,
     ));
-    let registry = web::Data::new(TenantRegistry::new(state.db.clone()));
+    let registry = web::Data::from(state.registry.clone());
     let store = RedisSessionStore::new(
         state.redis.clone(),
         SessionKeys::new(&settings.redis_key_prefix),

@@ -28,6 +28,7 @@ use crate::members::profile::Profiles;
 use crate::members::registration::Registrations;
 use crate::models::authentik_outbox::Outbox;
 use crate::platform::Platform;
+use crate::tenancy::TenantRegistry;
 
 /// What every request handler may use. Only delivery code (pages, API, CLI, health)
 /// sees it; services get the narrow handles below.
@@ -54,6 +55,8 @@ pub struct AppState {
     pub signing: Arc<SigningKeys>,
     /// The token exchange, when an issuer of Authentik tokens is known.
     pub exchange: Option<Exchange>,
+    /// The registry of organizations, kept in memory (refreshed by the workers).
+    pub registry: Arc<TenantRegistry>,
 }
 
 impl AppState {
@@ -111,6 +114,7 @@ impl AppState {
             None => None,
         };
         Ok(Self {
+            registry: Arc::new(TenantRegistry::new(db.clone())),
             sessions: SessionIndex::new(
                 redis.clone(),
                 SessionKeys::new(&settings.redis_key_prefix),

@@ -58,6 +58,19 @@ impl Workers {
                 async move { keys.maintain().await }
             },
         )));
+        // The registry copy every tenant page reads: all of it at start, then only the
+        // rows changed since.
+        let registry = state.registry.clone();
+        tasks.push(tokio::spawn(repeat(
+            crate::tenancy::registry::REFRESH_EVERY,
+            true,
+            stopped.clone(),
+            "the registry copy not refreshed",
+            move || {
+                let registry = registry.clone();
+                async move { registry.refresh().await.map(drop) }
+            },
+        )));
         // Deleted organizations whose grace period is over: at start, then hourly (the
         // grace is counted in days).
         let (db, outbox) = (state.db.clone(), state.outbox());

@@ -94,6 +94,54 @@ pub fn find_by_slug(conn: &mut PgConnection, slug: &TenantSlug) -> AppResult<Opt
         .transpose()
 }
 
+/// Registry rows changed after `since` (every row when `None`), tombstones included so
+/// a reader can forget them, with the database's clock at the read.
+pub fn changed_since(
+    conn: &mut PgConnection,
+    since: Option<OffsetDateTime>,
+) -> AppResult<(OffsetDateTime, Vec<Changed>)> {
+    let now: OffsetDateTime =
+        diesel::select(diesel::dsl::sql::<diesel::sql_types::Timestamptz>("now()"))
+            .get_result(conn)?;
+    let mut query = tenants::table
+        .select((TenantRow::as_select(), tenants::status))
+        .into_boxed();
+    if let Some(since) = since {
+        query = query.filter(tenants::updated_at.gt(since));
+    }
+    let rows: Vec<(TenantRow, String)> = query.load(conn)?;
+    let changed = rows
+        .into_iter()
+        .map(|(row, status)| {
+            let (id, slug) = (row.id, row.slug.clone());
+            let tenant = if status == DELETED {
+                None
+            } else {
+                match row.into_tenant() {
+                    Ok(t) => Some(t),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "registry row left out");
+                        None
+                    }
+                }
+            };
+            Changed { id, slug, tenant }
+        })
+        .collect();
+    Ok((now, changed))
+}
+
+/// One changed registry row: the organization as it now is, or none when it is gone.
+#[derive(Debug)]
+pub struct Changed {
+    /// Registry id.
+    pub id: Uuid,
+    /// Its address as stored.
+    pub slug: String,
+    /// The organization, unless deleted (or its row is malformed).
+    pub tenant: Option<Tenant>,
+}
+
 /// The slug of the tenant with this id, if any.
 pub fn slug_of(conn: &mut PgConnection, id: Uuid) -> AppResult<Option<String>> {
     Ok(tenants::table

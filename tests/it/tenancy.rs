@@ -89,3 +89,40 @@ async fn unknown_pages_are_404_pages_and_api_paths_answer_json() {
     let json: serde_json::Value = serde_json::from_str(&api.body).unwrap();
     assert_eq!(json["error"]["type"], "NotFound");
 }
+
+/// What another portal instance does to the shared registry reaches this one within a
+/// couple of seconds: every instance keeps the registry in memory and re-reads the
+/// rows that changed.
+#[tokio::test]
+async fn a_suspension_made_elsewhere_reaches_this_instance_within_seconds() {
+    let app = TestApp::spawn().await;
+    let ada = app.signup("Acme", "acme", "ada@acme.test").await;
+    assert_eq!(ada.get("/t/acme/dashboard").await.status, StatusCode::OK);
+
+    // Another instance (here: its statement) suspends the organization.
+    app.query_strings(
+        "UPDATE public.tenants SET status = 'suspended' WHERE slug = 'acme' RETURNING slug AS v",
+    );
+    let seen = wait_for_status(&ada, StatusCode::FORBIDDEN).await;
+    assert!(seen < std::time::Duration::from_secs(5), "took {seen:?}");
+    let dash = ada.get("/t/acme/dashboard").await;
+    assert!(dash.body.contains("suspended"), "{}", dash.body);
+
+    app.query_strings(
+        "UPDATE public.tenants SET status = 'active' WHERE slug = 'acme' RETURNING slug AS v",
+    );
+    let seen = wait_for_status(&ada, StatusCode::OK).await;
+    assert!(seen < std::time::Duration::from_secs(5), "took {seen:?}");
+}
+
+/// Polls Acme's dashboard until it answers `want`; how long that took (at most 40 s).
+async fn wait_for_status(who: &crate::common::Visitor, want: StatusCode) -> std::time::Duration {
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(40) {
+        if who.get("/t/acme/dashboard").await.status == want {
+            return started.elapsed();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the dashboard never answered {want}");
+}
