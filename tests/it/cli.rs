@@ -320,14 +320,14 @@ async fn platform_admins_are_created_with_a_password_from_stdin_or_a_generated_o
 }
 
 /// Runs statements on the test database.
-fn exec(app: &TestApp, sql: &str) {
+pub(crate) fn exec(app: &TestApp, sql: &str) {
     use diesel::{Connection, PgConnection, connection::SimpleConnection};
     let mut conn = PgConnection::establish(&app.database_url).expect("connect");
     conn.batch_execute(sql).expect("statements run");
 }
 
 /// Whether a tenant schema has recorded the newest tenant migration.
-fn has_newest(app: &TestApp, schema: &str) -> bool {
+pub(crate) fn has_newest(app: &TestApp, schema: &str) -> bool {
     !app.query_strings(&format!(
         "SELECT version::text AS v FROM {schema}.__diesel_schema_migrations WHERE version = '20261122000011'"
     ))

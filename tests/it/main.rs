@@ -28,6 +28,7 @@ mod login;
 mod mail;
 mod members;
 mod metrics;
+mod migrate_interrupted;
 mod newcomer;
 mod overload;
 mod password_reset;
