@@ -18,6 +18,7 @@ use crate::web::csrf::CsrfToken;
 use crate::web::layout::{Section, TenantLayout};
 use crate::web::notice::Notice;
 use crate::web::respond::back_with;
+use crate::web::second_factor::require_step_up;
 use crate::web::session::TenantAdmin;
 
 #[derive(Template, WebTemplate)]
@@ -333,6 +334,16 @@ pub async fn role(
     form: web::Form<ChangeForm>,
 ) -> AppResult<HttpResponse> {
     let role = Role::parse(&form.role)?;
+    if path.1 != user.identity.uid {
+        // Another person's role asks for a fresh confirmation; the way back asks the
+        // question again with the role that was chosen.
+        let back = super::member_role::role_question_url(&user, path.1, role);
+        if let Some(go) = require_step_up(&user, &back) {
+            // Someone who is no longer an admin is refused, not sent to confirm.
+            user.request.read(&state.db, |_| Ok(())).await?;
+            return Ok(go);
+        }
+    }
     apply(&state, &user, csrf, path.1, Change::Role(role), &form).await
 }
 

@@ -96,6 +96,8 @@ pub struct ProfilePage {
     email: String,
     role_label: &'static str,
     has_password: bool,
+    /// Second factors (shown to people with a password: single sign-on has its own).
+    factors: crate::models::second_factor::FactorSummary,
     sessions: Vec<SessionView>,
     api_sessions: Vec<ApiSessionRow>,
     notice: Option<Notice>,
@@ -110,11 +112,12 @@ impl ProfilePage {
 
 async fn build(state: &AppState, user: &TenantUser, csrf: CsrfToken) -> AppResult<ProfilePage> {
     let uid = user.identity.uid;
-    let (me, api_sessions) = state
+    let (me, api_sessions, factors) = state
         .db
         .tenant(&user.tenant.schema, move |conn| {
             let me = user::find(conn, uid)?;
-            Ok((me, api_session::open_sessions_of(conn, uid)?))
+            let factors = crate::models::second_factor::summary(conn, uid)?;
+            Ok((me, api_session::open_sessions_of(conn, uid)?, factors))
         })
         .await?;
     let me = me
@@ -128,6 +131,7 @@ async fn build(state: &AppState, user: &TenantUser, csrf: CsrfToken) -> AppResul
         tenant_name: user.tenant.name.clone(),
         role_label: me.role.label(),
         has_password: me.password_hash.is_some(),
+        factors,
         name: me.name,
         email: me.email,
         sessions,
@@ -239,6 +243,10 @@ pub async fn password(
     meta: RequestMeta,
     form: web::Form<PasswordForm>,
 ) -> AppResult<HttpResponse> {
+    let again = format!("/t/{}/profile#password-title", user.tenant.slug);
+    if let Some(go) = crate::web::second_factor::require_step_up(&user, &again) {
+        return Ok(go);
+    }
     let PasswordForm {
         current_password,
         new_password,

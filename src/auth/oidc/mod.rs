@@ -7,8 +7,11 @@
 //! only brings `code` and `state`, and is believed for nothing else.
 
 pub mod admission;
+mod amr;
 pub mod discovery;
 pub mod id_token;
+
+pub use amr::SECOND_FACTOR_AMR;
 
 use std::sync::Arc;
 
@@ -75,6 +78,10 @@ pub struct SsoPerson {
     pub groups: Vec<String>,
     /// The raw id_token, kept for RP-initiated logout (`id_token_hint`).
     pub id_token: String,
+    /// The id_token's `amr`: how the provider authenticated the person.
+    pub amr: Vec<String>,
+    /// The id_token's `acr`, if any.
+    pub acr: Option<String>,
 }
 
 impl SsoPerson {
@@ -345,6 +352,12 @@ fn person(claims: id_token::IdClaims, userinfo: Option<Value>, raw: String) -> S
             .clone()
             .or_else(|| text("preferred_username")),
         groups,
+        amr: amr::strings_of(claims.amr.as_ref()),
+        acr: claims.acr.as_ref().and_then(|v| match v {
+            Value::String(s) => Some(s.chars().take(200).collect()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }),
         sub: claims.sub,
         id_token: raw,
     }
