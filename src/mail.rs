@@ -1,7 +1,6 @@
 //! Outgoing mail: SMTP through lettre when `SMTP_URL` is set; otherwise each message
-//! is written to the mail folder (`PORTAL_MAIL_DIR`). In development its links are
-//! logged too, so a developer can follow them without a mail server; anywhere else a
-//! link with a token never reaches the log.
+//! is written to the mail folder (`PORTAL_MAIL_DIR`), and the log names the file. A
+//! message's body (which may hold a link with a token) never reaches the log.
 //!
 //! Services never send directly: they queue a [`Mail`] in the mail outbox inside the
 //! transaction of what it announces (`models::mail_outbox`), and the mail worker
@@ -56,19 +55,18 @@ enum Transport {
         /// The From address.
         from: Mailbox,
     },
-    /// Files in a folder, for development and tests; with the links logged or not.
-    Folder(PathBuf, bool),
+    /// Files in a folder, for development and tests.
+    Folder(PathBuf),
 }
 
 impl Mailer {
     /// Builds the mailer from `SMTP_URL` (e.g. `smtps://user:pass@smtp.example.com`) or
-    /// the mail folder, whose links are logged when `log_links` (development only).
+    /// the mail folder.
     pub fn new(
         smtp_url: Option<&str>,
         from: &str,
         folder: PathBuf,
         base_url: &url::Url,
-        log_links: bool,
     ) -> anyhow::Result<Self> {
         let transport = match smtp_url {
             Some(url) => Transport::Smtp {
@@ -80,7 +78,7 @@ impl Mailer {
                     .parse()
                     .map_err(|e| anyhow::anyhow!("PORTAL_MAIL_FROM is not an address: {e}"))?,
             },
-            None => Transport::Folder(folder, log_links),
+            None => Transport::Folder(folder),
         };
         Ok(Self {
             transport,
@@ -114,20 +112,18 @@ impl Mailer {
                 })?;
                 Ok(())
             }
-            Transport::Folder(dir, log_links) => {
+            Transport::Folder(dir) => {
                 let dir = dir.clone();
                 let name = format!(
                     "{}-{}.txt",
                     time::OffsetDateTime::now_utc().unix_timestamp_nanos(),
                     uuid::Uuid::new_v4().simple()
                 );
-                if *log_links {
-                    for line in mail.body.lines().filter(|l| l.contains("://")) {
-                        tracing::info!(to = %mail.to, link = line.trim(), "mail written to the mail folder");
-                    }
-                } else {
-                    tracing::info!(subject = %mail.subject, "mail written to the mail folder");
-                }
+                tracing::info!(
+                    subject = %mail.subject,
+                    file = %dir.join(&name).display(),
+                    "mail written to the mail folder"
+                );
                 let text = format!(
                     "To: {}\nSubject: {}\n\n{}\n",
                     mail.to, mail.subject, mail.body
@@ -151,17 +147,10 @@ mod tests {
     use super::*;
 
     /// What the mailer logs while it writes one message with a link to the folder.
-    fn logs_of_one_mail(log_links: bool) -> String {
+    fn logs_of_one_mail() -> String {
         let dir = std::env::temp_dir().join(format!("portal-mail-{}", uuid::Uuid::new_v4()));
         let base = url::Url::parse("https://portal.example.test").unwrap();
-        let mailer = Mailer::new(
-            None,
-            "Portal <p@example.test>",
-            dir.clone(),
-            &base,
-            log_links,
-        )
-        .unwrap();
+        let mailer = Mailer::new(None, "Portal <p@example.test>", dir.clone(), &base).unwrap();
         let body = format!(
             "Set a new password:\n\n{}\n",
             mailer.link("/t/acme/password/reset/SECRET-TOKEN")
@@ -203,14 +192,10 @@ mod tests {
     }
 
     #[test]
-    fn links_with_tokens_reach_the_log_only_in_development() {
-        let development = logs_of_one_mail(true);
-        assert!(development.contains("SECRET-TOKEN"), "{development}");
-        let production = logs_of_one_mail(false);
-        assert!(!production.contains("SECRET-TOKEN"), "{production}");
-        assert!(
-            production.contains("mail written to the mail folder"),
-            "{production}"
-        );
+    fn the_log_names_the_mail_file_but_never_its_link() {
+        let logs = logs_of_one_mail();
+        assert!(!logs.contains("SECRET-TOKEN"), "{logs}");
+        assert!(logs.contains("mail written to the mail folder"), "{logs}");
+        assert!(logs.contains(".txt"), "{logs}");
     }
 }

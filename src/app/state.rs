@@ -85,7 +85,6 @@ impl AppState {
             &settings.mail_from,
             settings.mail_dir.clone(),
             &settings.base_url,
-            !settings.is_production(),
         )?;
         let limits = Limits::new(
             RateLimiter::new(

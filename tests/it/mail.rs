@@ -155,14 +155,8 @@ async fn a_mail_worker_killed_mid_delivery_loses_and_duplicates_nothing() {
         max_attempts: 5,
     };
     let mailer = |url: &str| {
-        tenant_portal::mail::Mailer::new(
-            Some(url),
-            "Portal <p@portal.test>",
-            "mail".into(),
-            &base,
-            false,
-        )
-        .unwrap()
+        tenant_portal::mail::Mailer::new(Some(url), "Portal <p@portal.test>", "mail".into(), &base)
+            .unwrap()
     };
     let lease = Duration::from_secs(2);
     let (_stop, stopped) = tokio::sync::watch::channel(false);
