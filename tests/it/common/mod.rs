@@ -224,6 +224,9 @@ impl TestApp {
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))
+            // Below the server's keep-alive (5 s): a connection is never reused just as
+            // the server closes it for idling, which would lose that request.
+            .pool_idle_timeout(Duration::from_secs(3))
             .build()
             .expect("client");
         Visitor {
