@@ -9,6 +9,7 @@ use crate::auth::exchange::Exchange;
 use crate::auth::jwks::KeySets;
 use crate::auth::login::SignIn;
 use crate::auth::oidc::Oidc;
+use crate::auth::passkeys::{Ceremonies, PasskeyDeps, Passkeys};
 use crate::auth::password::PasswordHasher;
 use crate::auth::rate_limit::Limits;
 use crate::auth::rate_limit::RateLimiter;
@@ -54,6 +55,8 @@ pub struct AppState {
     pub signing: Arc<SigningKeys>,
     /// The token exchange, when an issuer of Authentik tokens is known.
     pub exchange: Option<Exchange>,
+    /// Passkeys, when `PORTAL_BASE_URL` names the portal by a domain name.
+    pub passkeys: Option<Arc<Passkeys>>,
 }
 
 impl AppState {
@@ -110,7 +113,19 @@ impl AppState {
             Some(x) => Some(Exchange::new(x, key_sets.clone())?),
             None => None,
         };
+        let passkeys = match Passkeys::new(
+            &settings.base_url,
+            settings.webauthn_user_verification,
+            Ceremonies::new(redis.clone(), &settings.redis_key_prefix),
+        ) {
+            Ok(p) => Some(Arc::new(p)),
+            Err(why) => {
+                tracing::warn!("{why}");
+                None
+            }
+        };
         Ok(Self {
+            passkeys,
             sessions: SessionIndex::new(
                 redis.clone(),
                 SessionKeys::new(&settings.redis_key_prefix),
@@ -146,6 +161,14 @@ impl AppState {
     /// The Authentik outbox: on when provisioning is configured.
     pub fn outbox(&self) -> Outbox {
         Outbox::new(self.authentik.is_some())
+    }
+
+    /// Passkeys, when the portal offers them.
+    pub fn passkeys(&self) -> Option<PasskeyDeps<'_>> {
+        self.passkeys.as_deref().map(|passkeys| PasskeyDeps {
+            db: &self.db,
+            passkeys,
+        })
     }
 
     /// Password sign-in with lockout.

@@ -14,6 +14,7 @@ pub mod methods;
 pub mod notice;
 mod org_delete;
 mod org_export;
+pub mod passkeys;
 mod password;
 mod platform;
 mod platform_audit;
@@ -125,6 +126,12 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
         .service(path("/").get(dashboard::home).done())
         .service(path("/login").get(login::form).post(login::submit).done())
         .service(path("/logout").post(login::logout).done())
+        .service(path("/login/passkey").post(passkeys::sign_in).done())
+        .service(
+            path("/login/passkey/options")
+                .post(passkeys::sign_in_options)
+                .done(),
+        )
         .service(path("/sso").get_once(sso::start).done())
         .service(path("/dashboard").get(dashboard::dashboard).done())
         .service(path("/security").get(security::page).done())
@@ -204,6 +211,22 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
         .service(path("/profile").get(profile::page).done())
         .service(path("/profile/name").post(profile::rename).done())
         .service(path("/profile/password").post(profile::password).done())
+        .service(path("/profile/passkeys").post(passkeys::add).done())
+        .service(
+            path("/profile/passkeys/options")
+                .post(passkeys::add_options)
+                .done(),
+        )
+        .service(
+            path("/profile/passkeys/{id}/rename")
+                .post(passkeys::rename)
+                .done(),
+        )
+        .service(
+            path("/profile/passkeys/{id}/remove")
+                .post(passkeys::remove)
+                .done(),
+        )
         .service(
             path("/profile/sessions/end-others")
                 .post(profile::end_others)

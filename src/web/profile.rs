@@ -17,6 +17,7 @@ use crate::web::confirm::{self, Confirmation, Question};
 use crate::web::csrf::CsrfToken;
 use crate::web::layout::{Section, TenantLayout};
 use crate::web::notice::Notice;
+use crate::web::passkeys::PasskeyItem;
 use crate::web::respond::back_with;
 use crate::web::session::TenantUser;
 
@@ -100,6 +101,11 @@ pub struct ProfilePage {
     api_sessions: Vec<ApiSessionRow>,
     notice: Option<Notice>,
     errors: Vec<FieldError>,
+    /// Whether the portal offers passkeys (a domain name in `PORTAL_BASE_URL`).
+    passkeys_offered: bool,
+    passkeys: Vec<PasskeyItem>,
+    /// What went wrong with the last passkey action, shown in its section.
+    passkey_error: Option<String>,
 }
 
 impl ProfilePage {
@@ -121,7 +127,14 @@ async fn build(state: &AppState, user: &TenantUser, csrf: CsrfToken) -> AppResul
         .filter(|u| u.is_active())
         .ok_or(AppError::Forbidden("Your account is deactivated.".into()))?;
     let sessions = devices(state, user).await?;
+    let passkeys = match state.passkeys() {
+        Some(deps) => crate::auth::passkeys::enrol::list(&deps, &user.tenant, uid).await?,
+        None => Vec::new(),
+    };
     Ok(ProfilePage {
+        passkeys_offered: state.passkeys.is_some(),
+        passkeys: passkeys.into_iter().map(PasskeyItem::from).collect(),
+        passkey_error: None,
         layout: TenantLayout::new(user, &csrf, Section::Profile),
         csrf: csrf.0,
         slug: user.tenant.slug.to_string(),
@@ -171,8 +184,21 @@ pub async fn page(
     Ok(page)
 }
 
+/// The profile again with a passkey problem in its passkey section.
+pub(super) async fn with_passkey_error(
+    state: &AppState,
+    user: &TenantUser,
+    csrf: CsrfToken,
+    message: &str,
+    status: StatusCode,
+) -> AppResult<HttpResponse> {
+    let mut page = build(state, user, csrf).await?;
+    page.passkey_error = Some(message.to_string());
+    super::render(status, &page)
+}
+
 /// Back to the profile, where `done` is shown once.
-fn back(user: &TenantUser, done: &str) -> AppResult<HttpResponse> {
+pub(super) fn back(user: &TenantUser, done: &str) -> AppResult<HttpResponse> {
     let location = format!("/t/{}/profile", user.tenant.slug);
     back_with(&user.session, location, Notice::done(done))
 }
