@@ -67,6 +67,9 @@ pub struct Settings {
     pub max_failed_attempts: u32,
     /// `AUTH_LOCKOUT_DURATION_MINUTES`.
     pub lockout_duration: Duration,
+    /// `DEVICE_AUTH_REQUIRED`: every person of every organization must have a second
+    /// factor (and single sign-on must show one).
+    pub device_auth_required: bool,
     /// `AUTH_SESSION_COOKIE_SECURE`: send the session cookie over HTTPS only.
     pub session_cookie_secure: bool,
     /// `AUTH_SESSION_IDLE_MINUTES`: a session unused this long ends.
@@ -288,6 +291,7 @@ impl From<Areas> for Settings {
             password_hash_queue: a.passwords.hash_queue,
             max_failed_attempts: a.passwords.max_failed_attempts,
             lockout_duration: a.passwords.lockout_duration,
+            device_auth_required: a.passwords.device_auth_required,
             session_cookie_secure: a.sessions.cookie_secure,
             session_idle: a.sessions.idle,
             session_absolute: a.sessions.absolute,

@@ -148,6 +148,10 @@ pub async fn exchange(
         preferred_username: claims.preferred_username,
         groups: claims.groups,
         id_token: String::new(),
+        // The token exchange admits services' callers by their groups; second factors
+        // are the sign-in pages' matter.
+        amr: Vec::new(),
+        acr: None,
     };
     let (user, role, platform_admin) = admit(&state, &tenant, &person, meta.clone()).await?;
     if platform_admin {

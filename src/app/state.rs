@@ -14,6 +14,7 @@ use crate::auth::password::PasswordHasher;
 use crate::auth::rate_limit::Limits;
 use crate::auth::rate_limit::RateLimiter;
 use crate::auth::recovery::Recovery;
+use crate::auth::second_factor::{FactorKeys, SecondFactors};
 use crate::auth::session_store::{self, SessionIndex, SessionKeys};
 use crate::auth::signing::SigningKeys;
 use crate::auth::sso::SsoAdmission;
@@ -57,6 +58,8 @@ pub struct AppState {
     pub exchange: Option<Exchange>,
     /// Passkeys, when `PORTAL_BASE_URL` names the portal by a domain name.
     pub passkeys: Option<Arc<Passkeys>>,
+    /// The keys of second factors (sealed authenticator secrets, recovery-code hashes).
+    pub factor_keys: FactorKeys,
 }
 
 impl AppState {
@@ -126,6 +129,7 @@ impl AppState {
         };
         Ok(Self {
             passkeys,
+            factor_keys: FactorKeys::new(settings.secret_bytes()),
             sessions: SessionIndex::new(
                 redis.clone(),
                 SessionKeys::new(&settings.redis_key_prefix),
@@ -178,6 +182,18 @@ impl AppState {
             hasher: &self.hasher,
             max_failed_attempts: self.settings.max_failed_attempts,
             lockout_duration: self.settings.lockout_duration,
+            device_auth_required: self.settings.device_auth_required,
+        }
+    }
+
+    /// Second factors: the second step of sign-in, enrollment, recovery codes.
+    pub fn second_factors(&self) -> SecondFactors<'_> {
+        SecondFactors {
+            db: &self.db,
+            keys: &self.factor_keys,
+            max_failed_attempts: self.settings.max_failed_attempts,
+            lockout_duration: self.settings.lockout_duration,
+            device_auth_required: self.settings.device_auth_required,
         }
     }
 
@@ -270,6 +286,7 @@ impl AppState {
             group_prefix,
             super_admin_group,
             outbox: self.outbox(),
+            device_auth_required: self.settings.device_auth_required,
         }
     }
 }

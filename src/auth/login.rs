@@ -12,6 +12,7 @@ use crate::domain::{Email, Role};
 use crate::error::AppResult;
 use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
 use crate::models::login_throttle as throttle_rows;
+use crate::models::second_factor::{self, FactorSummary};
 use crate::models::tenant::Tenant;
 use crate::models::tenant_settings as settings;
 use crate::models::user::{self, User};
@@ -27,6 +28,8 @@ pub struct SignIn<'a> {
     pub max_failed_attempts: u32,
     /// How long the pause lasts.
     pub lockout_duration: std::time::Duration,
+    /// `DEVICE_AUTH_REQUIRED`: everyone must have a second factor.
+    pub device_auth_required: bool,
 }
 
 /// How a sign-in attempt ended.
@@ -48,10 +51,16 @@ pub enum LoginOutcome {
     /// Right password, but the organization wants its staff and admins to sign in
     /// through single sign-on.
     SsoRequired(User),
+    /// Right password of a person with a second factor: not signed in until it is
+    /// given (the failure count of the address is kept until then).
+    SecondFactor(User, FactorSummary),
+    /// Right password of a person who must have a second factor and has none: not
+    /// signed in until they have added one.
+    MustEnroll(User),
 }
 
 /// Failure count and lock of one email.
-type Throttle = Option<(i32, Option<OffsetDateTime>)>;
+pub type Throttle = Option<(i32, Option<OffsetDateTime>)>;
 
 /// Checks an email and password against the tenant's people. Every attempt costs one
 /// bcrypt verification, whether or not the email exists or is locked, and is audited.
@@ -101,7 +110,7 @@ pub async fn password_login(
     }
     match user.filter(|u| password_ok && u.is_active()) {
         Some(u) => admit(deps, tenant, meta, &rules, u).await,
-        None => count_failure(deps, tenant, meta, email).await,
+        None => count_failure(deps, tenant, meta, email, "password").await,
     }
 }
 
@@ -137,18 +146,30 @@ async fn admit(
     }
     let slug = tenant.slug.to_string();
     let user = u.clone();
+    let required = rules
+        .second_factor
+        .requires(u.role, deps.device_auth_required);
     deps.db
         .tenant(&tenant.schema, move |conn| {
+            let factors = second_factor::summary(conn, user.id)?;
+            if factors.has_any() {
+                // The failures of the address are forgotten only once the second step
+                // is passed too, so a known password cannot reset the count of codes.
+                return Ok(LoginOutcome::SecondFactor(user, factors));
+            }
+            if required {
+                return Ok(LoginOutcome::MustEnroll(user));
+            }
             throttle_rows::clear(conn, &user.email)?;
             user::touch_login(conn, user.id)?;
             let ev = AuditEvent::new("login.succeeded")
                 .actor(Some(user.id), Some(&user.email))
                 .target(&user.email)
                 .details(serde_json::json!({ "method": "password" }));
-            audit::record(conn, &slug, &meta, ev)
+            audit::record(conn, &slug, &meta, ev)?;
+            Ok(LoginOutcome::SignedIn(user))
         })
-        .await?;
-    Ok(LoginOutcome::SignedIn(u))
+        .await
 }
 
 /// A wrong password (or an unknown or deactivated person): counted against the
@@ -158,15 +179,14 @@ async fn count_failure(
     tenant: &Tenant,
     meta: RequestMeta,
     email: Email,
+    method: &'static str,
 ) -> AppResult<LoginOutcome> {
-    let max = deps.max_failed_attempts as i32;
-    let lockout =
-        time::Duration::try_from(deps.lockout_duration).unwrap_or(time::Duration::minutes(15));
+    let limit = Lockout::new(deps.max_failed_attempts, deps.lockout_duration);
     let slug = tenant.slug.to_string();
     let locked = deps
         .db
         .tenant(&tenant.schema, move |conn| {
-            register_failure(conn, &slug, &meta, &email, max, lockout)
+            register_failure(conn, &slug, &meta, &email, limit, method)
         })
         .await?;
     Ok(match locked {
@@ -175,7 +195,8 @@ async fn count_failure(
     })
 }
 
-fn throttle_of(conn: &mut PgConnection, email: &Email) -> AppResult<Throttle> {
+/// The failure count and lock of an address.
+pub fn throttle_of(conn: &mut PgConnection, email: &Email) -> AppResult<Throttle> {
     Ok(login_throttle::table
         .find(email.as_str())
         .select((login_throttle::failures, login_throttle::locked_until))
@@ -183,16 +204,37 @@ fn throttle_of(conn: &mut PgConnection, email: &Email) -> AppResult<Throttle> {
         .optional()?)
 }
 
-/// Counts a failure; locks the email at the limit. Returns the lock's length when
-/// this failure locked it.
-fn register_failure(
+/// Failures in a row before an address is locked, and for how long.
+#[derive(Debug, Clone, Copy)]
+pub struct Lockout {
+    /// Failures in a row that lock the address.
+    pub max: i32,
+    /// How long the lock lasts.
+    pub lockout: time::Duration,
+}
+
+impl Lockout {
+    /// The limits of these settings.
+    pub fn new(max_failed_attempts: u32, duration: std::time::Duration) -> Self {
+        Self {
+            max: max_failed_attempts as i32,
+            lockout: time::Duration::try_from(duration).unwrap_or(time::Duration::minutes(15)),
+        }
+    }
+}
+
+/// Counts a failure of `method` (a wrong password, or a wrong code at the second
+/// step); locks the email at the limit. Returns the lock's length when this failure
+/// locked it.
+pub fn register_failure(
     conn: &mut PgConnection,
     slug: &str,
     meta: &RequestMeta,
     email: &Email,
-    max: i32,
-    lockout: time::Duration,
+    limit: Lockout,
+    method: &str,
 ) -> AppResult<Option<u64>> {
+    let Lockout { max, lockout } = limit;
     let now = OffsetDateTime::now_utc();
     let previous: Throttle = login_throttle::table
         .find(email.as_str())
@@ -229,7 +271,7 @@ fn register_failure(
         .execute(conn)?;
     let ev = AuditEvent::new("login.failed")
         .target(email.as_str())
-        .details(serde_json::json!({ "method": "password", "failures": failures }));
+        .details(serde_json::json!({ "method": method, "failures": failures }));
     audit::record(conn, slug, meta, ev)?;
     if lock.is_some() {
         let ev = AuditEvent::new("account.locked")

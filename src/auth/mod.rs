@@ -10,6 +10,7 @@ pub mod password;
 pub mod rate_limit;
 pub mod recovery;
 pub mod redis_gate;
+pub mod second_factor;
 pub mod session_store;
 pub mod signing;
 pub mod signing_cli;

@@ -14,7 +14,6 @@ use base64::Engine;
 use diesel::prelude::*;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use ring::aead;
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Serialize, de::DeserializeOwned};
 use time::OffsetDateTime;
@@ -64,7 +63,7 @@ const LEEWAY_SECS: u64 = 30;
 impl SigningKeys {
     /// A key set over the database; nothing is read until [`SigningKeys::maintain`].
     pub fn new(db: Db, secret: &[u8], settings: TokenSettings) -> Self {
-        let seal = crypto::hmac_sha256(secret, b"tenant-portal/signing-key-seal/v1");
+        let seal = crypto::derive_key(secret, "tenant-portal/signing-key-seal/v1");
         Self {
             db,
             seal,
@@ -350,39 +349,14 @@ fn insert_key(
 }
 
 fn seal_seed(seal: &[u8; 32], kid: &str, seed: &[u8; 32]) -> AppResult<Vec<u8>> {
-    let key = aead::LessSafeKey::new(
-        aead::UnboundKey::new(&aead::CHACHA20_POLY1305, seal)
-            .map_err(|_| AppError::internal(anyhow::anyhow!("bad seal key")))?,
-    );
-    let mut nonce = [0u8; 12];
-    SystemRandom::new()
-        .fill(&mut nonce)
-        .map_err(|_| AppError::internal(anyhow::anyhow!("no randomness")))?;
-    let mut data = seed.to_vec();
-    key.seal_in_place_append_tag(
-        aead::Nonce::assume_unique_for_key(nonce),
-        aead::Aad::from(kid.as_bytes()),
-        &mut data,
-    )
-    .map_err(|_| AppError::internal(anyhow::anyhow!("sealing failed")))?;
-    let mut out = nonce.to_vec();
-    out.extend(data);
-    Ok(out)
+    crypto::seal(seal, kid.as_bytes(), seed).map_err(AppError::internal)
 }
 
 /// The private seed of a stored key, when this `SECRET_KEY` sealed it.
 fn unseal(seal: &[u8; 32], row: &KeyRow) -> Option<[u8; 32]> {
-    let (nonce, sealed) = row.sealed_private_key.split_at_checked(12)?;
-    let key = aead::LessSafeKey::new(aead::UnboundKey::new(&aead::CHACHA20_POLY1305, seal).ok()?);
-    let mut data = sealed.to_vec();
-    let plain = key
-        .open_in_place(
-            aead::Nonce::try_assume_unique_for_key(nonce).ok()?,
-            aead::Aad::from(row.kid.as_bytes()),
-            &mut data,
-        )
-        .ok()?;
-    plain.try_into().ok()
+    crypto::open(seal, row.kid.as_bytes(), &row.sealed_private_key)?
+        .try_into()
+        .ok()
 }
 
 #[cfg(test)]

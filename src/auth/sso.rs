@@ -25,6 +25,8 @@ pub struct SsoAdmission<'a> {
     /// Authentik provisioning, on or off (people admitted through an invitation are
     /// provisioned like any other).
     pub outbox: Outbox,
+    /// `DEVICE_AUTH_REQUIRED`: everyone's single sign-on must show a second factor.
+    pub device_auth_required: bool,
 }
 
 /// How a single sign-on ended.
@@ -52,6 +54,7 @@ const NO_EMAIL: &str = "The identity provider did not share a valid email addres
 const DEACTIVATED: &str =
     "Your account in this organization is deactivated. Ask an administrator to reactivate it.";
 const UNVERIFIED_LINK: &str = "An account with this email address already exists here, and the identity provider has not verified that the address is yours, so the two were not linked. Ask your administrator.";
+const NO_SECOND_FACTOR: &str = "This organization requires a second factor, and your identity provider did not report one for this sign-in. Sign in at your identity provider with a second factor (an authenticator app or a passkey), then try again; if it does not ask for one, ask your administrator.";
 const OTHER_LINK: &str = "An account with this email address already exists here and belongs to another single sign-on identity. Ask your administrator.";
 
 /// Admits (or not) a person the provider vouched for, creating or updating their
@@ -80,11 +83,13 @@ pub async fn sign_in(
         .unwrap_or_else(|| format!("sub:{}", person.sub));
     let slug = tenant.slug.to_string();
     let person = person.clone();
+    let everywhere = rules.device_auth_required;
     rules
         .db
         .tenant(&tenant.schema, move |conn| {
             let ctx = Ctx {
                 method,
+                everywhere,
                 slug: &slug,
                 meta: &meta,
                 person: &person,
@@ -99,6 +104,8 @@ pub async fn sign_in(
 struct Ctx<'a> {
     /// `sso`, or `token_exchange` for the JSON API.
     method: &'static str,
+    /// `DEVICE_AUTH_REQUIRED`.
+    everywhere: bool,
     slug: &'a str,
     meta: &'a RequestMeta,
     person: &'a SsoPerson,
@@ -132,6 +139,9 @@ fn decide(
         ctx.refuse(conn, "no valid email")?;
         return Ok(SsoOutcome::Refused(NO_EMAIL.into()));
     };
+    if ctx.method == "sso" && !second_factor_shown(conn, ctx, role)? {
+        return Ok(SsoOutcome::Refused(NO_SECOND_FACTOR.into()));
+    }
     match provision(conn, ctx, &email, &name, role)? {
         Ok(user) => {
             let ev = AuditEvent::new("login.succeeded")
@@ -154,6 +164,26 @@ fn decide(
             Ok(SsoOutcome::Refused(message.into()))
         }
     }
+}
+
+/// Whether a sign-in page's single sign-on satisfies the organization's second-factor
+/// rule: when the rule (or `DEVICE_AUTH_REQUIRED`) requires one of this role, the
+/// provider's `amr` must show one. A refusal is audited with the `amr` received.
+fn second_factor_shown(conn: &mut PgConnection, ctx: &Ctx<'_>, role: Role) -> AppResult<bool> {
+    let rule = crate::models::tenant_settings::load(conn)?.second_factor;
+    if !rule.requires(role, ctx.everywhere) || ctx.person.shows_second_factor() {
+        return Ok(true);
+    }
+    let ev = AuditEvent::new("login.sso_refused_second_factor")
+        .target(ctx.shown)
+        .details(serde_json::json!({
+            "method": ctx.method,
+            "sub": ctx.person.sub,
+            "amr": ctx.person.amr,
+            "acr": ctx.person.acr,
+        }));
+    audit::record(conn, ctx.slug, ctx.meta, ev)?;
+    Ok(false)
 }
 
 /// The name to show: the provider's name, else the username, else the email's local part.

@@ -62,6 +62,9 @@ pub(super) fn check(settings: Settings) -> i32 {
             }
         }
         report_mail_queue(&state).await;
+        if !state.settings.password_auth_enabled {
+            report_password_hashes(&state).await;
+        }
         if !check_exchange_keys(&state).await {
             code = 1;
         }
@@ -84,6 +87,44 @@ async fn report_mail_queue(state: &crate::app::AppState) {
             );
         }
         Err(e) => println!("mail queue: unknown ({e})"),
+    }
+}
+
+/// With `PASSWORD_AUTH_ENABLED=false`, warns about the organizations whose people still
+/// have a password hash (unused now, but a secret kept for nothing, and the way back in
+/// should the switch be turned on again). A warning, never a failure.
+async fn report_password_hashes(state: &crate::app::AppState) {
+    let found = async {
+        let tenants = state.db.run(crate::models::tenant::all).await?;
+        let mut found = Vec::new();
+        for t in tenants {
+            let n = state
+                .db
+                .tenant(&t.schema, crate::models::user::count_with_password)
+                .await?;
+            if n > 0 {
+                found.push((t.slug.to_string(), n));
+            }
+        }
+        Ok::<_, crate::error::AppError>(found)
+    }
+    .await;
+    match found {
+        Ok(found) if found.is_empty() => {
+            println!("password hashes: none (password sign-in is off)");
+        }
+        Ok(found) => {
+            let total: i64 = found.iter().map(|(_, n)| n).sum();
+            println!(
+                "  warning: PASSWORD_AUTH_ENABLED=false, but {total} people in {} organizations still have a password hash:",
+                found.len()
+            );
+            for (slug, n) in found {
+                let people = if n == 1 { "person" } else { "people" };
+                println!("    {slug}: {n} {people}");
+            }
+        }
+        Err(e) => println!("password hashes: unknown ({e})"),
     }
 }
 

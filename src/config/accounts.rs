@@ -1,7 +1,7 @@
 //! How people sign in and how long what they get lasts: passwords and lockout
 //! (`PASSWORD_AUTH_ENABLED`, `AUTH_PASSWORD_HASH_ROUNDS`, `AUTH_PASSWORD_HASH_THREADS`,
 //! `AUTH_PASSWORD_HASH_QUEUE`, `AUTH_MAX_FAILED_ATTEMPTS`,
-//! `AUTH_LOCKOUT_DURATION_MINUTES`), sessions (`AUTH_SESSION_*`) and the lifetimes of
+//! `AUTH_LOCKOUT_DURATION_MINUTES`, `DEVICE_AUTH_REQUIRED`), sessions (`AUTH_SESSION_*`) and the lifetimes of
 //! mailed links (`AUTH_PASSWORD_RESET_MINUTES`, `AUTH_EMAIL_VERIFICATION_HOURS`,
 //! `AUTH_INVITATION_DAYS`).
 
@@ -17,6 +17,7 @@ pub(super) struct Passwords {
     pub(super) hash_queue: usize,
     pub(super) max_failed_attempts: u32,
     pub(super) lockout_duration: Duration,
+    pub(super) device_auth_required: bool,
 }
 
 /// Reads the password settings; production needs a bcrypt cost of 10 or more.
@@ -41,6 +42,7 @@ pub(super) fn passwords(r: &mut Reader<'_>, prod: bool) -> Passwords {
             .unwrap_or(32) as usize,
         max_failed_attempts: r.number("AUTH_MAX_FAILED_ATTEMPTS", 1, 1000).unwrap_or(5),
         lockout_duration: r.duration("AUTH_LOCKOUT_DURATION_MINUTES", 1, 10_080, 15),
+        device_auth_required: r.flag("DEVICE_AUTH_REQUIRED").unwrap_or(false),
     }
 }
 

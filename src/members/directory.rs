@@ -88,6 +88,12 @@ pub struct MemberRow {
     /// Last sign-in.
     #[diesel(sql_type = Nullable<Timestamptz>)]
     pub last_login_at: Option<OffsetDateTime>,
+    /// Has a confirmed authenticator app.
+    #[diesel(sql_type = Bool)]
+    pub has_totp: bool,
+    /// Passkeys registered.
+    #[diesel(sql_type = BigInt)]
+    pub passkeys: i64,
 }
 
 impl MemberRow {
@@ -99,6 +105,29 @@ impl MemberRow {
             (true, false) => "Password",
             (false, false) => "None yet",
         }
+    }
+
+    /// The person's second factors in words ("Authenticator app, 2 passkeys").
+    pub fn factors(&self) -> String {
+        let mut parts = Vec::new();
+        if self.has_totp {
+            parts.push("Authenticator app".to_string());
+        }
+        match self.passkeys {
+            0 => {}
+            1 => parts.push("1 passkey".into()),
+            n => parts.push(format!("{n} passkeys")),
+        }
+        if parts.is_empty() {
+            "None".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+
+    /// Whether the person has a second factor an admin could reset.
+    pub fn has_factor(&self) -> bool {
+        self.has_totp || self.passkeys > 0
     }
 
     /// Last sign-in, for the page.
@@ -186,13 +215,17 @@ pub fn page(conn: &mut PgConnection, f: &Filter) -> AppResult<(Vec<MemberRow>, i
            CASE WHEN u.status = 'deactivated' THEN 'deactivated' \
                 WHEN t.locked_until > now() THEN 'locked' ELSE 'active' END AS status, \
            u.password_hash IS NOT NULL AS has_password, \
-           u.external_id IS NOT NULL AS has_sso, u.last_login_at";
+           u.external_id IS NOT NULL AS has_sso, u.last_login_at, \
+           EXISTS (SELECT 1 FROM totp_factors f WHERE f.user_id = u.id \
+                   AND f.confirmed_at IS NOT NULL) AS has_totp, \
+           (SELECT count(*) FROM passkeys p WHERE p.user_id = u.id) AS passkeys";
     // A search matches few people scattered through the index: collect them with one
     // scan, then sort that handful. Without a search, walk the name index in order.
     let page_sql = if query.is_some() {
         format!(
             "WITH m AS MATERIALIZED (SELECT {columns}, lower(u.name) AS sort_name {matching}) \
-             SELECT id, name, email, role, status, has_password, has_sso, last_login_at \
+             SELECT id, name, email, role, status, has_password, has_sso, last_login_at, \
+             has_totp, passkeys \
              FROM m ORDER BY sort_name, id LIMIT $4 OFFSET $5"
         )
     } else {

@@ -19,14 +19,50 @@ pub fn sentence(
     match action {
         "organization.created" => format!("{who} created the organization"),
         "user.signed_up" => format!("{who} joined"),
-        "login.succeeded" => match detail("method") {
-            Some("sso") => format!("{who} signed in with single sign-on"),
-            Some("passkey") => match detail("passkey") {
+        "login.succeeded" => match (detail("method"), detail("second_factor")) {
+            (Some("sso"), _) => format!("{who} signed in with single sign-on"),
+            (Some("passkey"), _) => match detail("passkey") {
                 Some(name) => format!("{who} signed in with the passkey \"{name}\""),
                 None => format!("{who} signed in with a passkey"),
             },
+            (_, Some(f)) => format!(
+                "{who} signed in with their password and {}",
+                factor_words(f)
+            ),
             _ => format!("{who} signed in"),
         },
+        "second_factor.added" => format!(
+            "{who} added {}",
+            factor_name(detail("method").unwrap_or(""))
+        ),
+        "second_factor.removed" => format!(
+            "{who} removed {}",
+            factor_name(detail("method").unwrap_or(""))
+        ),
+        "second_factor.used" => format!(
+            "{who} gave {}",
+            factor_words(detail("method").unwrap_or(""))
+        ),
+        "second_factor.refused" => format!(
+            "A wrong {} was refused for {}",
+            match detail("method") {
+                Some("totp") => "authenticator app code",
+                Some("recovery_code") => "recovery code",
+                _ => "second-factor answer",
+            },
+            target.or(actor).unwrap_or("an account")
+        ),
+        "second_factor.reset" => format!(
+            "{who} reset the second factors of {}",
+            target_or("a person")
+        ),
+        "recovery_code.used" => format!("{who} used a recovery code"),
+        "recovery_codes.regenerated" => format!("{who} made new recovery codes"),
+        "step_up.confirmed" => format!("{who} confirmed who they are for a sensitive change"),
+        "login.sso_refused_second_factor" => format!(
+            "Single sign-on refused for {}: the provider reported no second factor",
+            target.or(actor).unwrap_or("an unknown account")
+        ),
         "login.failed" => match (detail("method"), detail("reason")) {
             (Some("passkey"), Some(reason)) => format!(
                 "Refused passkey sign-in for {}: {reason}",
@@ -137,6 +173,25 @@ fn passkey_sentence(who: &str, action: &str, details: &Value) -> Option<String> 
     })
 }
 
+/// A second factor's stored name as the thing a person has.
+fn factor_name(method: &str) -> &'static str {
+    match method {
+        "totp" => "an authenticator app",
+        "passkey" => "a passkey",
+        _ => "a second factor",
+    }
+}
+
+/// A second factor's stored name as what a person gives at sign-in.
+fn factor_words(method: &str) -> &'static str {
+    match method {
+        "totp" => "an authenticator app code",
+        "recovery_code" => "a recovery code",
+        "passkey" => "a passkey",
+        _ => "a second factor",
+    }
+}
+
 /// A short name for a kind of event, for the audit log's filter.
 pub fn label(action: &str) -> String {
     let known = match action {
@@ -181,6 +236,15 @@ pub fn label(action: &str) -> String {
         "passkey.used" => "Passkey used to confirm",
         "passkey.refused" => "Passkey refused",
         "passkey.counter_refused" => "Passkey refused: possibly copied",
+        "second_factor.added" => "Second factor added",
+        "second_factor.removed" => "Second factor removed",
+        "second_factor.used" => "Second factor given",
+        "second_factor.refused" => "Wrong second-factor code",
+        "second_factor.reset" => "Second factors reset",
+        "recovery_code.used" => "Recovery code used",
+        "recovery_codes.regenerated" => "Recovery codes renewed",
+        "step_up.confirmed" => "Confirmed for a sensitive change",
+        "login.sso_refused_second_factor" => "Single sign-on refused: no second factor",
         _ => "",
     };
     if known.is_empty() {
@@ -221,6 +285,26 @@ mod tests {
             ),
             "o@a.test changed the role of s@a.test"
         );
+    }
+
+    #[test]
+    fn second_factor_events_read_as_sentences() {
+        let totp = serde_json::json!({ "method": "totp" });
+        assert_eq!(
+            sentence(
+                Some("ada@a.test"),
+                "second_factor.added",
+                Some("ada@a.test"),
+                &totp
+            ),
+            "ada@a.test added an authenticator app"
+        );
+        let both = serde_json::json!({ "method": "password", "second_factor": "recovery_code" });
+        assert_eq!(
+            sentence(Some("ada@a.test"), "login.succeeded", None, &both),
+            "ada@a.test signed in with their password and a recovery code"
+        );
+        assert_eq!(label("second_factor.reset"), "Second factors reset");
     }
 
     #[test]

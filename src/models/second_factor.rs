@@ -6,7 +6,7 @@ use diesel::dsl::{count_star, exists};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::db::schema::tenant::{passkeys, recovery_codes, totp_factors};
+use crate::db::schema::tenant::{passkeys, recovery_codes, totp_factors, users};
 use crate::error::AppResult;
 
 /// A person's second factors, as counts.
@@ -50,4 +50,35 @@ pub fn summary(conn: &mut PgConnection, user_id: Uuid) -> AppResult<FactorSummar
         totp,
         recovery_codes_left,
     })
+}
+
+/// An admin of the organization with their factors, for the platform's page.
+#[derive(Debug, Clone)]
+pub struct AdminFactors {
+    /// The admin's id.
+    pub id: Uuid,
+    /// Their address.
+    pub email: String,
+    /// Their factors.
+    pub factors: FactorSummary,
+}
+
+/// The organization's admins (at most 50) with their second factors.
+pub fn admins_with_factors(conn: &mut PgConnection) -> AppResult<Vec<AdminFactors>> {
+    let admins: Vec<(Uuid, String)> = users::table
+        .filter(users::role.eq("admin"))
+        .order(users::email.asc())
+        .select((users::id, users::email))
+        .limit(50)
+        .load(conn)?;
+    admins
+        .into_iter()
+        .map(|(id, email)| {
+            Ok(AdminFactors {
+                id,
+                email,
+                factors: summary(conn, id)?,
+            })
+        })
+        .collect()
 }

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use crate::db::schema::tenant::tenant_settings;
-use crate::domain::{Email, FieldError};
+use crate::domain::{Email, FieldError, Role};
 use crate::error::{AppError, AppResult};
 
 /// Who may create an account at `/t/{slug}/register`.
@@ -41,6 +41,53 @@ impl Registration {
     }
 }
 
+/// Who of the organization must have a second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SecondFactorRule {
+    /// Nobody must; anyone may.
+    #[default]
+    Optional,
+    /// Admins must.
+    Admins,
+    /// Everyone must.
+    Everyone,
+}
+
+impl SecondFactorRule {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecondFactorRule::Optional => "optional",
+            SecondFactorRule::Admins => "admins",
+            SecondFactorRule::Everyone => "everyone",
+        }
+    }
+
+    /// Parses a stored or submitted name.
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        match raw.trim() {
+            "optional" => Ok(SecondFactorRule::Optional),
+            "admins" => Ok(SecondFactorRule::Admins),
+            "everyone" => Ok(SecondFactorRule::Everyone),
+            _ => Err(FieldError::new(
+                "second_factor",
+                "Choose optional, required for admins or required for everyone.",
+            )),
+        }
+    }
+
+    /// Whether a person of this role must have a second factor; `everywhere` is the
+    /// platform's `DEVICE_AUTH_REQUIRED`, which wins over the organization's rule.
+    pub fn requires(self, role: Role, everywhere: bool) -> bool {
+        everywhere
+            || match self {
+                SecondFactorRule::Optional => false,
+                SecondFactorRule::Admins => role == Role::Admin,
+                SecondFactorRule::Everyone => true,
+            }
+    }
+}
+
 /// The settings row.
 #[derive(Debug, Clone)]
 pub struct TenantSettings {
@@ -54,6 +101,8 @@ pub struct TenantSettings {
     pub require_email_verification: bool,
     /// Whether staff and admins must sign in through single sign-on (never a password).
     pub require_sso_for_staff: bool,
+    /// Who must have a second factor.
+    pub second_factor: SecondFactorRule,
 }
 
 impl TenantSettings {
@@ -65,6 +114,7 @@ impl TenantSettings {
             "password_login": self.password_login,
             "require_email_verification": self.require_email_verification,
             "require_sso_for_staff": self.require_sso_for_staff,
+            "second_factor": self.second_factor.as_str(),
         })
     }
 
@@ -93,13 +143,15 @@ pub fn load(conn: &mut PgConnection) -> AppResult<TenantSettings> {
         password_login,
         require_email_verification,
         require_sso_for_staff,
-    ): (String, Vec<Option<String>>, bool, bool, bool) = tenant_settings::table
+        second_factor,
+    ): (String, Vec<Option<String>>, bool, bool, bool, String) = tenant_settings::table
         .select((
             tenant_settings::registration,
             tenant_settings::allowed_domains,
             tenant_settings::password_login,
             tenant_settings::require_email_verification,
             tenant_settings::require_sso_for_staff,
+            tenant_settings::second_factor,
         ))
         .first(conn)?;
     // A `text[]` may hold NULL elements (so diesel reads `Nullable<Text>`); the settings
@@ -114,6 +166,10 @@ pub fn load(conn: &mut PgConnection) -> AppResult<TenantSettings> {
         password_login,
         require_email_verification,
         require_sso_for_staff,
+        // The column's CHECK admits only the three names; were it ever something else,
+        // the strictest rule is the safe reading.
+        second_factor: SecondFactorRule::parse(&second_factor)
+            .unwrap_or(SecondFactorRule::Everyone),
     })
 }
 
@@ -126,6 +182,7 @@ pub fn save(conn: &mut PgConnection, s: &TenantSettings) -> AppResult<()> {
             tenant_settings::password_login.eq(s.password_login),
             tenant_settings::require_email_verification.eq(s.require_email_verification),
             tenant_settings::require_sso_for_staff.eq(s.require_sso_for_staff),
+            tenant_settings::second_factor.eq(s.second_factor.as_str()),
             tenant_settings::updated_at.eq(diesel::dsl::now),
         ))
         .execute(conn)?;
@@ -212,6 +269,7 @@ mod tests {
             password_login: true,
             require_email_verification: false,
             require_sso_for_staff: false,
+            second_factor: SecondFactorRule::Optional,
         };
         let inside = Email::parse("ada@acme.test").unwrap();
         let outside = Email::parse("eve@evil.test").unwrap();

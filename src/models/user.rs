@@ -108,6 +108,14 @@ pub fn find_by_email(conn: &mut PgConnection, email: &Email) -> AppResult<Option
         .optional()?)
 }
 
+/// How many people of the tenant have a password hash.
+pub fn count_with_password(conn: &mut PgConnection) -> AppResult<i64> {
+    Ok(users::table
+        .filter(users::password_hash.is_not_null())
+        .count()
+        .get_result(conn)?)
+}
+
 /// The person with this id, if any.
 pub fn find(conn: &mut PgConnection, id: Uuid) -> AppResult<Option<User>> {
     Ok(users::table

@@ -16,6 +16,7 @@ use crate::models::{platform_admin, platform_audit};
 mod directory;
 mod events;
 mod export;
+mod factors;
 mod lifecycle;
 mod organizations;
 mod profile;
@@ -23,6 +24,7 @@ mod profile;
 pub use directory::{ORGS_PER_PAGE, OrgLine, OrgListing, OrgQuery, STATUSES, organizations};
 pub use events::{EVENTS_PER_PAGE, events_page, export_csv};
 pub use export::{EXPORT_FORMAT, export_organization, record_own_export, record_platform_export};
+pub use factors::{admin_email, reset_admin_factors, tenant_for_reset};
 pub use lifecycle::{
     TYPE_THE_SLUG, confirmed, purge_due, request_deletion, request_own_deletion, restore,
 };

@@ -6,6 +6,7 @@ use crate::domain::TenantSlug;
 use crate::error::{AppError, AppResult};
 use crate::models::authentik_outbox::{self, Backlog};
 use crate::models::platform_audit;
+use crate::models::second_factor::{AdminFactors, admins_with_factors};
 use crate::models::tenant::{self, Listed};
 use crate::models::tenant_settings::{self, TenantSettings};
 
@@ -21,6 +22,8 @@ pub struct OrgProfile {
     pub admin_count: i32,
     /// Its sign-in rules, read from its schema (none once the schema is dropped).
     pub settings: Option<TenantSettings>,
+    /// Its admins and their second factors (empty once the schema is dropped).
+    pub admin_factors: Vec<AdminFactors>,
     /// Who asked for its deletion, and when its schema is dropped (or was).
     pub deletion: Option<(String, String)>,
     /// Its Authentik changes waiting or refused, when provisioning is on.
@@ -53,9 +56,17 @@ pub async fn organization(
     let Some(listed) = listed else {
         return Err(AppError::NotFound);
     };
-    let settings = match found {
-        Some(t) => Some(deps.db.tenant(&t.schema, tenant_settings::load).await?),
-        None => None,
+    let (settings, admin_factors) = match found {
+        Some(t) => {
+            let (s, a) = deps
+                .db
+                .tenant(&t.schema, |conn| {
+                    Ok((tenant_settings::load(conn)?, admins_with_factors(conn)?))
+                })
+                .await?;
+            (Some(s), a)
+        }
+        None => (None, Vec::new()),
     };
     let deletion = match (&listed.purged_at, &listed.purge_after) {
         (Some(at), _) | (None, Some(at)) => Some((
@@ -69,6 +80,7 @@ pub async fn organization(
         admin_count: listed.admin_count,
         line: OrgLine::from(listed),
         settings,
+        admin_factors,
         outbox,
         events: events
             .into_iter()

@@ -12,7 +12,6 @@ use crate::models::audit_log::RequestMeta;
 use crate::models::user_token::TokenProblem;
 use crate::tenancy::Tenant;
 use crate::web::csrf::CsrfToken;
-use crate::web::respond::signed_in_after_commit;
 use crate::web::session::PortalSession;
 use crate::web::tenant::CurrentTenant;
 
@@ -138,7 +137,8 @@ pub async fn accept(
     {
         Ok(user) => {
             let done = "You have joined the organization.";
-            signed_in_after_commit(&session, &tenant, &user, None, done)
+            crate::web::second_factor::after_new_account(&state, &session, &tenant, &user, done)
+                .await
         }
         Err(AcceptRefused::Link(problem)) => refused(&tenant, problem),
         Err(AcceptRefused::Input(errors)) => {

@@ -13,6 +13,7 @@ use crate::models::tenant_settings::{Registration, TenantSettings};
 use crate::tenancy::{self, Tenant};
 use crate::web::csrf::CsrfToken;
 use crate::web::respond::{see_other, signed_in};
+use crate::web::second_factor;
 use crate::web::session::{PortalSession, safe_next};
 use crate::web::tenant::CurrentTenant;
 
@@ -77,6 +78,7 @@ pub struct LoginQuery {
     next: Option<String>,
     signed_out: Option<String>,
     reset: Option<String>,
+    again: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -100,7 +102,9 @@ pub async fn form(
     let s = tenancy::settings_of(&state.db, &tenant).await?;
     let mut page = LoginPage::new(&state, &tenant, csrf, &s);
     page.set_next(q.next.clone().map(|n| safe_next(&tenant, Some(&n))));
-    page.notice = if q.reset.is_some() {
+    page.notice = if q.again.is_some() {
+        Some("Please sign in again: the second step took too long or had too many attempts.")
+    } else if q.reset.is_some() {
         Some("Your password has been changed. Sign in with your new password.")
     } else if q.signed_out.is_some() {
         Some("You have signed out.")
@@ -148,6 +152,12 @@ pub async fn submit(
         LoginOutcome::SignedIn(user) => {
             return signed_in(&session, &tenant, &user, next.as_deref());
         }
+        LoginOutcome::SecondFactor(user, _) => {
+            return second_factor::begin(&session, &tenant, &user, next.as_deref(), false);
+        }
+        LoginOutcome::MustEnroll(user) => {
+            return second_factor::begin(&session, &tenant, &user, next.as_deref(), true);
+        }
         other => other,
     };
     let (status, error) = refusal(&state, &tenant, &refused).await?;
@@ -166,7 +176,10 @@ async fn refusal(
     outcome: &LoginOutcome,
 ) -> AppResult<(StatusCode, String)> {
     Ok(match outcome {
-        LoginOutcome::SignedIn(_) | LoginOutcome::Refused => {
+        LoginOutcome::SignedIn(_)
+        | LoginOutcome::Refused
+        | LoginOutcome::SecondFactor(..)
+        | LoginOutcome::MustEnroll(_) => {
             (StatusCode::UNAUTHORIZED, WRONG.to_string())
         }
         LoginOutcome::Locked { retry_after } => (

@@ -23,6 +23,7 @@ mod profile;
 mod register;
 pub mod request;
 pub mod respond;
+pub mod second_factor;
 mod security;
 pub mod session;
 mod settings;
@@ -116,6 +117,11 @@ fn platform_routes(cfg: &mut web::ServiceConfig) {
             .get(org_export::platform_export)
             .done(),
     )
+    .service(
+        path("/admin/organizations/{slug}/admins/{id}/second-factors/reset")
+            .post(second_factor::platform_reset)
+            .done(),
+    )
     .service(path("/admin/audit").get(platform_audit::page).done())
     .service(path("/admin/audit.csv").get(platform_audit::csv).done());
 }
@@ -132,6 +138,7 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
                 .post(passkeys::sign_in_options)
                 .done(),
         )
+        .configure(second_factor_routes)
         .service(path("/sso").get_once(sso::start).done())
         .service(path("/dashboard").get(dashboard::dashboard).done())
         .service(path("/security").get(security::page).done())
@@ -184,7 +191,12 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
                 .post(members::revoke)
                 .done(),
         )
-        .service(path("/members/{id}/role").post(members::role).done())
+        .service(
+            path("/members/{id}/role")
+                .get(members::role_question)
+                .post(members::role)
+                .done(),
+        )
         .service(
             path("/members/{id}/deactivate")
                 .post(members::deactivate)
@@ -242,6 +254,53 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
                 .post(profile::end_one)
                 .done(),
         );
+}
+
+/// The second step of sign-in, a person's own factors, step-up, and resets (issue 14).
+fn second_factor_routes(cfg: &mut web::ServiceConfig) {
+    use second_factor as sf;
+    cfg.service(
+        path("/login/second-factor")
+            .get(sf::form)
+            .post(sf::submit)
+            .done(),
+    )
+    .service(
+        path("/login/enroll")
+            .get(sf::enroll_form)
+            .post(sf::enroll_submit)
+            .done(),
+    )
+    .service(
+        path("/profile/confirm")
+            .get(sf::step_up_form)
+            .post(sf::step_up_submit)
+            .done(),
+    )
+    .service(
+        path("/profile/authenticator")
+            .get(sf::authenticator_page)
+            .post(sf::add_authenticator)
+            .done(),
+    )
+    .service(
+        path("/profile/authenticator/remove")
+            .get(sf::remove_authenticator_question)
+            .post(sf::remove_authenticator)
+            .done(),
+    )
+    .service(path("/profile/recovery-codes").get(sf::show_codes).done())
+    .service(
+        path("/profile/recovery-codes/new")
+            .get(sf::regenerate_question)
+            .post(sf::regenerate_codes)
+            .done(),
+    )
+    .service(
+        path("/members/{id}/second-factors/reset")
+            .post(sf::reset_member)
+            .done(),
+    );
 }
 
 /// Answers what no route matched: a 404 page, or JSON under `/api/`. The page is an

@@ -97,6 +97,8 @@ pub struct ProfilePage {
     email: String,
     role_label: &'static str,
     has_password: bool,
+    /// Second factors (shown to people with a password: single sign-on has its own).
+    factors: crate::models::second_factor::FactorSummary,
     sessions: Vec<SessionView>,
     api_sessions: Vec<ApiSessionRow>,
     notice: Option<Notice>,
@@ -116,11 +118,12 @@ impl ProfilePage {
 
 async fn build(state: &AppState, user: &TenantUser, csrf: CsrfToken) -> AppResult<ProfilePage> {
     let uid = user.identity.uid;
-    let (me, api_sessions) = state
+    let (me, api_sessions, factors) = state
         .db
         .tenant(&user.tenant.schema, move |conn| {
             let me = user::find(conn, uid)?;
-            Ok((me, api_session::open_sessions_of(conn, uid)?))
+            let factors = crate::models::second_factor::summary(conn, uid)?;
+            Ok((me, api_session::open_sessions_of(conn, uid)?, factors))
         })
         .await?;
     let me = me
@@ -141,6 +144,7 @@ async fn build(state: &AppState, user: &TenantUser, csrf: CsrfToken) -> AppResul
         tenant_name: user.tenant.name.clone(),
         role_label: me.role.label(),
         has_password: me.password_hash.is_some(),
+        factors,
         name: me.name,
         email: me.email,
         sessions,
@@ -265,6 +269,10 @@ pub async fn password(
     meta: RequestMeta,
     form: web::Form<PasswordForm>,
 ) -> AppResult<HttpResponse> {
+    let again = format!("/t/{}/profile#password-title", user.tenant.slug);
+    if let Some(go) = crate::web::second_factor::require_step_up(&user, &again) {
+        return Ok(go);
+    }
     let PasswordForm {
         current_password,
         new_password,

@@ -12,7 +12,6 @@ use crate::models::audit_log::RequestMeta;
 use crate::models::tenant_settings::Registration;
 use crate::tenancy::Tenant;
 use crate::web::csrf::CsrfToken;
-use crate::web::respond::signed_in_after_commit;
 use crate::web::session::PortalSession;
 use crate::web::tenant::CurrentTenant;
 
@@ -140,7 +139,7 @@ pub async fn submit(
         return super::render(StatusCode::CREATED, &notice);
     }
     let done = "Your account is created.";
-    signed_in_after_commit(&session, &tenant, &user, None, done)
+    crate::web::second_factor::after_new_account(&state, &session, &tenant, &user, done).await
 }
 
 /// Over the limit: the form again as typed (the password aside), with a 429 saying

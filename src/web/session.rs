@@ -3,6 +3,10 @@
 //! id_token, the one-time notice), and the extractors built on it: [`TenantUser`],
 //! [`TenantAdmin`] and [`PlatformUser`]. Nothing else reads or writes session keys.
 
+mod factors;
+
+pub use factors::{MAX_TRIES, PendingSecondFactor, STEP_UP_SECS, SsoAuthentication};
+
 use actix_session::{Session, SessionExt};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 use futures_util::future::LocalBoxFuture;

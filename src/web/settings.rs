@@ -8,7 +8,9 @@ use askama_web::WebTemplate;
 use crate::app::AppState;
 use crate::domain::FieldError;
 use crate::error::AppResult;
-use crate::models::tenant_settings::{Registration, TenantSettings, parse_domains};
+use crate::models::tenant_settings::{
+    Registration, SecondFactorRule, TenantSettings, parse_domains,
+};
 use crate::tenancy;
 use crate::web::csrf::CsrfToken;
 use crate::web::layout::{Section, TenantLayout};
@@ -28,6 +30,9 @@ pub struct SettingsPage {
     password_login: bool,
     require_email_verification: bool,
     require_sso_for_staff: bool,
+    second_factor: String,
+    /// `DEVICE_AUTH_REQUIRED`: the platform requires a second factor of everyone.
+    device_auth_required: bool,
     sso_available: bool,
     platform_password: bool,
     notice: Option<Notice>,
@@ -50,6 +55,8 @@ pub struct SettingsForm {
     password_login: Option<String>,
     require_email_verification: Option<String>,
     require_sso_for_staff: Option<String>,
+    /// Absent from an older form: the rule stays as it is.
+    second_factor: Option<String>,
 }
 
 /// `GET /t/{slug}/settings`.
@@ -69,6 +76,8 @@ pub async fn page(
         password_login: s.password_login,
         require_email_verification: s.require_email_verification,
         require_sso_for_staff: s.require_sso_for_staff,
+        second_factor: s.second_factor.as_str().to_string(),
+        device_auth_required: state.settings.device_auth_required,
         sso_available: state.sso_configured(),
         platform_password: state.settings.password_auth_enabled,
         notice: user.session.take_notice(),
@@ -76,8 +85,13 @@ pub async fn page(
     })
 }
 
-/// Parses the form into settings, reporting every problem.
-fn parse(state: &AppState, form: &SettingsForm) -> Result<TenantSettings, Vec<FieldError>> {
+/// Parses the form into settings, reporting every problem; `current` is the rule kept
+/// when the form does not name one.
+fn parse(
+    state: &AppState,
+    form: &SettingsForm,
+    current: SecondFactorRule,
+) -> Result<TenantSettings, Vec<FieldError>> {
     let mut errors = Vec::new();
     let registration = Registration::parse(&form.registration)
         .map_err(|e| errors.push(e))
@@ -91,6 +105,12 @@ fn parse(state: &AppState, form: &SettingsForm) -> Result<TenantSettings, Vec<Fi
             "List at least one domain, or choose another kind of registration.",
         ));
     }
+    let second_factor = match form.second_factor.as_deref() {
+        Some(raw) => SecondFactorRule::parse(raw)
+            .map_err(|e| errors.push(e))
+            .ok(),
+        None => Some(current),
+    };
     let password_login = form.password_login.is_some();
     if form.require_sso_for_staff.is_some() && !state.sso_configured() {
         errors.push(FieldError::new(
@@ -104,14 +124,17 @@ fn parse(state: &AppState, form: &SettingsForm) -> Result<TenantSettings, Vec<Fi
             "Single sign-on is not set up for this portal, so turning off password sign-in would lock everyone out.",
         ));
     }
-    match (registration, domains) {
-        (Some(registration), Some(allowed_domains)) if errors.is_empty() => Ok(TenantSettings {
-            registration,
-            allowed_domains,
-            password_login,
-            require_email_verification: form.require_email_verification.is_some(),
-            require_sso_for_staff: form.require_sso_for_staff.is_some(),
-        }),
+    match (registration, domains, second_factor) {
+        (Some(registration), Some(allowed_domains), Some(second_factor)) if errors.is_empty() => {
+            Ok(TenantSettings {
+                registration,
+                allowed_domains,
+                password_login,
+                require_email_verification: form.require_email_verification.is_some(),
+                require_sso_for_staff: form.require_sso_for_staff.is_some(),
+                second_factor,
+            })
+        }
         _ => Err(errors),
     }
 }
@@ -123,7 +146,10 @@ pub async fn save(
     csrf: CsrfToken,
     form: web::Form<SettingsForm>,
 ) -> AppResult<HttpResponse> {
-    let new = match parse(&state, &form) {
+    let current = tenancy::settings_for_admin(&state.db, &user.request)
+        .await?
+        .second_factor;
+    let new = match parse(&state, &form, current) {
         Ok(s) => s,
         Err(errors) => {
             let page = SettingsPage {
@@ -136,6 +162,14 @@ pub async fn save(
                 password_login: form.password_login.is_some(),
                 require_email_verification: form.require_email_verification.is_some(),
                 require_sso_for_staff: form.require_sso_for_staff.is_some(),
+                second_factor: form
+                    .second_factor
+                    .as_deref()
+                    .unwrap_or(current.as_str())
+                    .chars()
+                    .take(20)
+                    .collect(),
+                device_auth_required: state.settings.device_auth_required,
                 sso_available: state.sso_configured(),
                 platform_password: state.settings.password_auth_enabled,
                 notice: None,

@@ -11,7 +11,6 @@ use crate::error::{AppError, AppResult};
 use crate::models::audit_log::RequestMeta;
 use crate::tenancy::provision::{self, SignupInput};
 use crate::web::csrf::CsrfToken;
-use crate::web::respond::signed_in_after_commit;
 use crate::web::session::PortalSession;
 
 #[derive(Template, WebTemplate)]
@@ -117,7 +116,8 @@ pub async fn submit(
     match created {
         Ok((tenant, user)) => {
             let done = format!("{} is created.", tenant.name);
-            signed_in_after_commit(&session, &tenant, &user, None, done)
+            crate::web::second_factor::after_new_account(&state, &session, &tenant, &user, done)
+                .await
         }
         Err(AppError::Validation(errors)) => rerender(csrf, input, errors, StatusCode::CONFLICT),
         Err(e) => Err(e),

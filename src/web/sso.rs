@@ -11,7 +11,7 @@ use crate::members::sso_invitation;
 use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
 use crate::tenancy::{Tenant, TenantRegistry, TenantStatus};
 use crate::web::respond::see_other;
-use crate::web::session::{PortalSession, safe_next};
+use crate::web::session::{PortalSession, SsoAuthentication, safe_next};
 use crate::web::tenant::CurrentTenant;
 
 #[derive(serde::Deserialize)]
@@ -112,6 +112,10 @@ pub async fn callback(
                 }
             }
             session.set_id_token(&person.id_token)?;
+            session.set_sso_authentication(SsoAuthentication {
+                amr: person.amr.clone(),
+                acr: person.acr.clone(),
+            })?;
             Ok(see_other(safe_next(&tenant, pending.next.as_deref())))
         }
         SsoOutcome::NoAccess => {

@@ -36,6 +36,11 @@ const GROUP: &str = "authentik_core.group";
 const FLOW: &str = "authentik_flows.flow";
 const CERTIFICATE: &str = "authentik_crypto.certificatekeypair";
 const APPLY_BLUEPRINT: &str = "authentik_blueprints.metaapplyblueprint";
+const BINDING: &str = "authentik_flows.flowstagebinding";
+const IDENTIFICATION: &str = "authentik_stages_identification.identificationstage";
+const PASSWORD_STAGE: &str = "authentik_stages_password.passwordstage";
+const VALIDATE: &str = "authentik_stages_authenticator_validate.authenticatorvalidatestage";
+const USER_LOGIN: &str = "authentik_stages_user_login.userloginstage";
 
 /// Fields Authentik's `OAuth2ProviderSerializer` accepts in every release the blueprint
 /// supports: the request schemas of Authentik's API for 2024.10 (after 2024.10.3, the first
@@ -87,6 +92,62 @@ const SCOPE_MAPPING_FIELDS: &[&str] =
 
 /// `GroupSerializer`, same releases, intersected (`parent` became `parents` by 2025.12).
 const GROUP_FIELDS: &[&str] = &["name", "is_superuser", "users", "attributes", "roles"];
+
+/// `FlowSerializer` fields the blueprint sets (unchanged since 2023).
+const FLOW_FIELDS: &[&str] = &[
+    "name",
+    "slug",
+    "title",
+    "designation",
+    "authentication",
+    "policy_engine_mode",
+];
+
+/// `FlowStageBindingSerializer`.
+const BINDING_FIELDS: &[&str] = &[
+    "target",
+    "stage",
+    "order",
+    "evaluate_on_plan",
+    "re_evaluate_policies",
+    "policy_engine_mode",
+    "invalid_response_action",
+];
+
+/// `IdentificationStageSerializer` (`passwordless_flow` since 2021.x).
+const IDENTIFICATION_FIELDS: &[&str] = &[
+    "name",
+    "user_fields",
+    "password_stage",
+    "case_insensitive_matching",
+    "show_matched_user",
+    "enrollment_flow",
+    "recovery_flow",
+    "passwordless_flow",
+    "sources",
+    "show_source_labels",
+];
+
+/// `PasswordStageSerializer`.
+const PASSWORD_STAGE_FIELDS: &[&str] = &[
+    "name",
+    "backends",
+    "configure_flow",
+    "failed_attempts_before_cancel",
+];
+
+/// `AuthenticatorValidateStageSerializer` (`webauthn_user_verification` since 2022.12).
+const VALIDATE_FIELDS: &[&str] = &[
+    "name",
+    "not_configured_action",
+    "device_classes",
+    "configuration_stages",
+    "last_auth_threshold",
+    "webauthn_user_verification",
+];
+
+/// `UserLoginStageSerializer`.
+const USER_LOGIN_FIELDS: &[&str] = &["name", "session_duration"];
 
 /// The meta model that applies another blueprint: which one, and whether it must exist.
 const APPLY_BLUEPRINT_FIELDS: &[&str] = &["identifiers", "required"];
@@ -810,6 +871,12 @@ fn entries_have_only_fields_authentik_knows() {
             SCOPE_MAPPING => SCOPE_MAPPING_FIELDS,
             GROUP => GROUP_FIELDS,
             APPLY_BLUEPRINT => APPLY_BLUEPRINT_FIELDS,
+            FLOW => FLOW_FIELDS,
+            BINDING => BINDING_FIELDS,
+            IDENTIFICATION => IDENTIFICATION_FIELDS,
+            PASSWORD_STAGE => PASSWORD_STAGE_FIELDS,
+            VALIDATE => VALIDATE_FIELDS,
+            USER_LOGIN => USER_LOGIN_FIELDS,
             other => panic!(
                 "entry {} is a {other}; add its serializer's fields to this test",
                 entry.index
@@ -1049,6 +1116,86 @@ fn issuer_is_per_provider_and_the_groups_claim_is_mapped() {
             .any(|g| g.get("name") == Some(&Val::Str("portal-super-admin".into()))),
         "the portal-super-admin group"
     );
+}
+
+/// The stages bound to the flow of entry `flow_id`, by order.
+fn stages_of<'a>(blueprint: &'a Blueprint, flow_id: &str) -> Vec<&'a Entry> {
+    let mut bound: Vec<(i64, &Entry)> = blueprint
+        .of_model(BINDING)
+        .into_iter()
+        .filter(|b| b.get("target") == Some(&Val::KeyOf(flow_id.into())))
+        .map(|b| {
+            let Some(Val::KeyOf(stage)) = b.get("stage") else {
+                panic!("binding {} names no stage of this blueprint", b.index);
+            };
+            let Some(Val::Int(order)) = b.get("order") else {
+                panic!("binding {} has no order", b.index);
+            };
+            let stage = blueprint
+                .by_id(stage)
+                .unwrap_or_else(|| panic!("no stage {stage}"));
+            (*order, stage)
+        })
+        .collect();
+    bound.sort_by_key(|(order, _)| *order);
+    bound.into_iter().map(|(_, s)| s).collect()
+}
+
+fn strs(v: Option<&Val>) -> Vec<&str> {
+    match v {
+        Some(Val::Seq(items)) => items.iter().filter_map(Val::str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[test]
+fn the_providers_sign_in_asks_for_a_second_factor_and_offers_a_passkey_alone() {
+    let blueprint = resolve(&env_for(PORTAL_URLS[0]));
+    let provider = blueprint.only(PROVIDER);
+    let Some(Val::KeyOf(flow_id)) = provider.get("authentication_flow") else {
+        panic!("the provider names no authentication flow of this blueprint");
+    };
+    let flow = blueprint.by_id(flow_id).expect("the authentication flow");
+    assert_eq!(flow.model, FLOW);
+    assert_eq!(
+        flow.get("designation"),
+        Some(&Val::Str("authentication".into()))
+    );
+    let stages = stages_of(&blueprint, flow_id);
+    let models: Vec<&str> = stages.iter().map(|s| s.model.as_str()).collect();
+    assert_eq!(
+        models,
+        [IDENTIFICATION, PASSWORD_STAGE, VALIDATE, USER_LOGIN],
+        "identification, password, second factor, then the session"
+    );
+    let second = stages[2];
+    let mut classes = strs(second.get("device_classes"));
+    classes.sort_unstable();
+    assert_eq!(classes, ["totp", "webauthn"]);
+    assert_eq!(
+        second.get("webauthn_user_verification"),
+        Some(&Val::Str("required".into()))
+    );
+
+    // "Use a passkey": a flow of a discoverable passkey with user verification alone.
+    let Some(Val::KeyOf(pwl)) = stages[0].get("passwordless_flow") else {
+        panic!("the identification stage offers no passwordless flow");
+    };
+    let pwl_stages = stages_of(&blueprint, pwl);
+    let models: Vec<&str> = pwl_stages.iter().map(|s| s.model.as_str()).collect();
+    assert_eq!(models, [VALIDATE, USER_LOGIN]);
+    assert_eq!(strs(pwl_stages[0].get("device_classes")), ["webauthn"]);
+    assert_eq!(
+        pwl_stages[0].get("webauthn_user_verification"),
+        Some(&Val::Str("required".into()))
+    );
+    for v in blueprint.of_model(VALIDATE) {
+        let action = v.get("not_configured_action").and_then(Val::str);
+        assert!(
+            matches!(action, Some("skip" | "deny")),
+            "not_configured_action {action:?}: `configure` would need configuration_stages"
+        );
+    }
 }
 
 #[test]

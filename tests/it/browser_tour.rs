@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use fantoccini::{Client, Locator};
 
 use crate::common::browser::{Driver, click, fill, submit, text, wait_for_path};
+use crate::common::factors::code;
 use crate::common::{PASSWORD, TestApp};
 
 const WIDTHS: [(u32, u32); 2] = [(1280, 800), (390, 844)];
@@ -317,6 +318,42 @@ async fn every_page_has_its_navigation_fits_a_phone_and_passes_axe() {
         !log.contains("invitation.sent"),
         "raw codes stay in the details: {log}"
     );
+
+    // Second factors: an authenticator app added from the profile, its recovery codes
+    // shown once, the fresh confirmation, and the second step of the next sign-in.
+    t.visit(
+        "/t/acme/profile/authenticator",
+        "authenticator",
+        Frame::Admin,
+    )
+    .await;
+    let secret: String = text(&t.b, "#totp-secret")
+        .await
+        .split_whitespace()
+        .collect();
+    fill(&t.b, "#first-code", &code(&secret, 0)).await;
+    submit(&t.b).await;
+    wait_for_path(&t.b, "/t/acme/profile/recovery-codes").await;
+    t.check("recovery-codes", Frame::Admin).await;
+    click(&t.b, Locator::Id("codes-saved")).await;
+    wait_for_path(&t.b, "/t/acme/profile").await;
+    t.check("profile-with-factors", Frame::Admin).await;
+    t.visit(
+        "/t/acme/profile/confirm?next=%2Ft%2Facme%2Fprofile",
+        "step-up",
+        Frame::Admin,
+    )
+    .await;
+    click(&t.b, Locator::Css("#sign-out button")).await;
+    wait_for_path(&t.b, "/t/acme/login").await;
+    fill(&t.b, "#email", "ada@acme.test").await;
+    fill(&t.b, "#password", PASSWORD).await;
+    submit(&t.b).await;
+    wait_for_path(&t.b, "/t/acme/login/second-factor").await;
+    t.check("second-factor", Frame::Public).await;
+    fill(&t.b, "#totp-code", &code(&secret, 1)).await;
+    submit(&t.b).await;
+    wait_for_path(&t.b, "/t/acme/dashboard").await;
 
     // The platform pages.
     app.query_strings(

@@ -41,6 +41,8 @@ mod profile;
 mod rate_limit;
 mod registration;
 mod schemathesis;
+mod second_factor;
+mod second_factor_policy;
 mod session_lifetime;
 mod shutdown;
 mod signup;

@@ -213,6 +213,8 @@ async fn a_role_change_shows_on_the_next_request_and_deactivation_ends_the_sessi
     let bob_id = id_of(&app, "bob@acme.test");
     assert_eq!(bob.get(MEMBERS).await.status, StatusCode::FORBIDDEN);
 
+    // Another person's role asks for a fresh confirmation (second_factor_policy.rs).
+    common::factors::step_up(&admin, "acme", PASSWORD, None, MEMBERS).await;
     let promoted = admin
         .submit(
             MEMBERS,
@@ -387,6 +389,10 @@ fn admin_routes(ada: &str, inv: &str) -> AdminRoutes {
             format!("/t/acme/members/{ada}/deactivate"),
             vec![("confirm", "yes")],
         ),
+        (
+            format!("/t/acme/members/{ada}/second-factors/reset"),
+            vec![("confirm", "yes")],
+        ),
         (format!("/t/acme/members/{ada}/reactivate"), vec![]),
         (format!("/t/acme/members/invitations/{inv}/resend"), vec![]),
         (
@@ -438,6 +444,13 @@ async fn every_admin_route_refuses_members_and_staff() {
         "/login",
         "/logout",
         "/dashboard",
+        "/login/second-factor",
+        "/login/enroll",
+        "/profile/confirm",
+        "/profile/authenticator",
+        "/profile/authenticator/remove",
+        "/profile/recovery-codes",
+        "/profile/recovery-codes/new",
         "/register",
         "/password/forgot",
         "/password/reset/{token}",

@@ -59,6 +59,7 @@ async fn the_registry_counts_follow_every_membership_change() {
     assert_eq!(registry(&app, "acme"), "2 1 ada@acme.test");
     let bob = member_id(&app, "bob@acme.test");
 
+    crate::common::factors::step_up(&ada, "acme", PASSWORD, None, "/t/acme/members").await;
     let promoted = ada
         .submit(
             "/t/acme/members",

@@ -104,6 +104,24 @@ async fn changing_the_password_needs_the_current_one_and_signs_other_devices_out
     let laptop = app.signup("Acme", "acme", "ada@acme.test").await;
     let phone = second_device(&app).await;
     let url = "/t/acme/profile/password";
+    // A password change asks for a fresh confirmation first (second_factor_policy.rs).
+    let unconfirmed = laptop
+        .submit(
+            PROFILE,
+            url,
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", NEW_PASSWORD),
+            ],
+        )
+        .await;
+    assert!(
+        unconfirmed
+            .location
+            .unwrap()
+            .starts_with("/t/acme/profile/confirm?next=")
+    );
+    crate::common::factors::step_up(&laptop, "acme", PASSWORD, None, PROFILE).await;
 
     let wrong = laptop
         .submit(

@@ -594,6 +594,7 @@ async fn a_deactivated_person_and_a_demoted_admin_lose_their_api_rights_at_once(
     let ada = api.app.visitor();
     ada.login("acme", "ada@acme.test", PASSWORD).await;
     let id = sam["user_info"]["id"].as_str().unwrap();
+    crate::common::factors::step_up(&ada, "acme", PASSWORD, None, "/t/acme/members").await;
     let demoted = ada
         .submit(
             "/t/acme/members",

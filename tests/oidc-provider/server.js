@@ -7,8 +7,9 @@
 //   - consent given implicitly (like Authentik's implicit-consent flow),
 //   - a one-field sign-in form at /interaction/<uid> the tests submit,
 //   - RP-initiated logout with a confirmation form the tests submit.
-// Test-only control: PUT /__test/users/<login> {name?, email?, groups?, email_verified?}
-// changes a person between two sign-ins; GET /__test/jwt/<login> returns a JWT access
+// Test-only control: PUT /__test/users/<login> {name?, email?, groups?, email_verified?,
+// amr?, acr?} changes a person between two sign-ins (`amr`, e.g. ["pwd", "otp"], and
+// `acr` are what the next sign-in reports, as Authentik reports the stages passed); GET /__test/jwt/<login> returns a JWT access
 // token for them, signed with the provider's key as Authentik signs its JWT access
 // tokens (RS256, issuer, aud = client id, groups). Not for production use.
 //
@@ -70,7 +71,9 @@ const configuration = {
   cookies: { keys: [randomBytes(32).toString('hex')] },
   scopes: ['openid', 'email', 'profile', 'groups'],
   claims: {
-    openid: ['sub'],
+    // `amr`: how the person signed in (set per person through the control endpoint),
+    // in every id_token as Authentik sends it.
+    openid: ['sub', 'amr'],
     email: ['email', 'email_verified'],
     profile: ['name', 'preferred_username'],
     groups: ['groups'],
@@ -140,7 +143,10 @@ async function interaction(req, res, uid, action) {
     const form = await readForm(req);
     const person = people.get(form.get('login') ?? '');
     if (person) {
-      await provider.interactionFinished(req, res, { login: { accountId: person.sub } }, { mergeWithLastSubmission: false });
+      const login = { accountId: person.sub };
+      if (person.amr) login.amr = person.amr;
+      if (person.acr) login.acr = person.acr;
+      await provider.interactionFinished(req, res, { login }, { mergeWithLastSubmission: false });
       return;
     }
   }
@@ -161,7 +167,7 @@ async function control(req, res, login) {
   let data = '';
   for await (const chunk of req) data += chunk;
   const change = JSON.parse(data || '{}');
-  for (const k of ['name', 'email', 'groups', 'email_verified']) {
+  for (const k of ['name', 'email', 'groups', 'email_verified', 'amr', 'acr']) {
     if (k in change) person[k] = change[k];
   }
   res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(person));

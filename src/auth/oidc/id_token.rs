@@ -78,6 +78,13 @@ pub struct IdClaims {
     /// Group names.
     #[serde(default)]
     pub groups: Option<Vec<String>>,
+    /// How the provider authenticated the person (RFC 8176 names such as `pwd`, `mfa`,
+    /// `otp`, `hwk`): an array, or a single string from some providers.
+    #[serde(default)]
+    pub amr: Option<Value>,
+    /// The authentication context class the provider reports.
+    #[serde(default)]
+    pub acr: Option<Value>,
     #[serde(default)]
     nonce: Option<String>,
     iat: Value,

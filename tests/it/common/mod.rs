@@ -3,6 +3,7 @@
 
 pub mod authentik_env;
 pub mod browser;
+pub mod factors;
 pub mod fake_authentik;
 pub mod fake_op;
 pub mod keys;
