@@ -172,6 +172,8 @@ impl AppState {
         self.passkeys.as_deref().map(|passkeys| PasskeyDeps {
             db: &self.db,
             passkeys,
+            keys: &self.factor_keys,
+            device_auth_required: self.settings.device_auth_required,
         })
     }
 

@@ -132,12 +132,7 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
         .service(path("/").get(dashboard::home).done())
         .service(path("/login").get(login::form).post(login::submit).done())
         .service(path("/logout").post(login::logout).done())
-        .service(path("/login/passkey").post(passkeys::sign_in).done())
-        .service(
-            path("/login/passkey/options")
-                .post(passkeys::sign_in_options)
-                .done(),
-        )
+        .configure(passkeys::routes)
         .configure(second_factor_routes)
         .service(path("/sso").get_once(sso::start).done())
         .service(path("/dashboard").get(dashboard::dashboard).done())
@@ -223,22 +218,6 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
         .service(path("/profile").get(profile::page).done())
         .service(path("/profile/name").post(profile::rename).done())
         .service(path("/profile/password").post(profile::password).done())
-        .service(path("/profile/passkeys").post(passkeys::add).done())
-        .service(
-            path("/profile/passkeys/options")
-                .post(passkeys::add_options)
-                .done(),
-        )
-        .service(
-            path("/profile/passkeys/{id}/rename")
-                .post(passkeys::rename)
-                .done(),
-        )
-        .service(
-            path("/profile/passkeys/{id}/remove")
-                .post(passkeys::remove)
-                .done(),
-        )
         .service(
             path("/profile/sessions/end-others")
                 .post(profile::end_others)

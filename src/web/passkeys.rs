@@ -21,12 +21,60 @@ use crate::models::audit_log::RequestMeta;
 use crate::web::confirm::{self, Confirmation, Question};
 use crate::web::csrf::CsrfToken;
 use crate::web::layout::Section;
+use crate::web::methods::path;
 use crate::web::respond::signed_in;
+use crate::web::second_factor::require_step_up;
 use crate::web::session::{PortalSession, TenantUser};
 use crate::web::tenant::CurrentTenant;
 
+/// The passkey pages of one organization, under `/t/{slug}`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    use crate::web::second_factor as sf;
+    cfg.service(path("/login/passkey").post(sign_in).done())
+        .service(path("/login/passkey/options").post(sign_in_options).done())
+        .service(
+            path("/login/second-factor/passkey")
+                .post(sf::passkey_step)
+                .done(),
+        )
+        .service(
+            path("/login/second-factor/passkey/options")
+                .post(sf::passkey_step_options)
+                .done(),
+        )
+        .service(
+            path("/login/enroll/passkey")
+                .post(sf::passkey_enroll)
+                .done(),
+        )
+        .service(
+            path("/login/enroll/passkey/options")
+                .post(sf::passkey_enroll_options)
+                .done(),
+        )
+        .service(
+            path("/profile/confirm/passkey")
+                .post(sf::passkey_step_up)
+                .done(),
+        )
+        .service(
+            path("/profile/confirm/passkey/options")
+                .post(sf::passkey_step_up_options)
+                .done(),
+        )
+        .service(path("/profile/passkeys").post(add).done())
+        .service(path("/profile/passkeys/options").post(add_options).done())
+        .service(path("/profile/passkeys/{id}/rename").post(rename).done())
+        .service(
+            path("/profile/passkeys/{id}/remove")
+                .get(remove_question)
+                .post(remove)
+                .done(),
+        );
+}
+
 /// Said when a form arrives without the authenticator's answer.
-const NO_ANSWER: &str = "Your browser did not send a passkey. Passkeys need a browser that \
+pub(crate) const NO_ANSWER: &str = "Your browser did not send a passkey. Passkeys need a browser that \
                          supports them, with JavaScript turned on.";
 
 /// A passkey as the profile lists it.
@@ -59,14 +107,14 @@ fn deps(state: &AppState) -> AppResult<PasskeyDeps<'_>> {
 }
 
 /// WebAuthn options for the page's script; never cached.
-fn options_json(options: &impl Serialize) -> HttpResponse {
+pub(crate) fn options_json(options: &impl Serialize) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(options)
 }
 
 /// A problem the script shows as it is.
-fn problem_json(status: StatusCode, message: &str) -> HttpResponse {
+pub(crate) fn problem_json(status: StatusCode, message: &str) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(serde_json::json!({ "error": message }))
@@ -77,7 +125,7 @@ pub fn status_of(r: Refusal) -> StatusCode {
     match r {
         Refusal::Expired | Refusal::Malformed => StatusCode::BAD_REQUEST,
         Refusal::BadName => StatusCode::UNPROCESSABLE_ENTITY,
-        Refusal::Duplicate => StatusCode::CONFLICT,
+        Refusal::Duplicate | Refusal::LastRequired => StatusCode::CONFLICT,
         Refusal::NotVerified | Refusal::Invalid | Refusal::UnknownPasskey | Refusal::Cloned => {
             StatusCode::UNAUTHORIZED
         }
@@ -88,11 +136,14 @@ pub fn status_of(r: Refusal) -> StatusCode {
 /// The form that carries a ceremony's answer.
 #[derive(serde::Deserialize)]
 pub struct AnswerForm {
+    /// The authenticator's answer (JSON), put there by the page's script.
     #[serde(default)]
-    credential: String,
+    pub credential: String,
+    /// A new passkey's name.
     #[serde(default)]
-    name: String,
-    next: Option<String>,
+    pub name: String,
+    /// Where to go afterwards.
+    pub next: Option<String>,
 }
 
 /// `POST /t/{slug}/profile/passkeys/options`: starts adding a passkey.
@@ -130,7 +181,21 @@ pub async fn add(
     )
     .await?;
     match added {
-        Ok(p) => super::profile::back(&user, &format!("Your passkey \"{}\" is added.", p.name)),
+        Ok((p, Some(codes))) => {
+            // A first second factor comes with recovery codes, shown once.
+            user.session.keep_recovery_codes(codes)?;
+            let done = format!("Your passkey \"{}\" is added.", p.name);
+            user.session
+                .notify(crate::web::notice::Notice::done(done))?;
+            let profile = format!("/t/{}/profile", user.tenant.slug);
+            let q: String = url::form_urlencoded::byte_serialize(profile.as_bytes()).collect();
+            Ok(crate::web::respond::see_other(format!(
+                "{profile}/recovery-codes?next={q}"
+            )))
+        }
+        Ok((p, None)) => {
+            super::profile::back(&user, &format!("Your passkey \"{}\" is added.", p.name))
+        }
         Err(r) => {
             super::profile::with_passkey_error(&state, &user, csrf, r.message(), status_of(r)).await
         }
@@ -160,7 +225,34 @@ pub async fn rename(
     }
 }
 
-/// `POST /t/{slug}/profile/passkeys/{id}/remove`: asks first unless `confirm=yes`.
+/// The question before removing a passkey.
+fn removal_question(user: &TenantUser, id: Uuid) -> Question {
+    let profile = format!("/t/{}/profile", user.tenant.slug);
+    Question::new(
+        format!("{profile}/passkeys/{id}/remove"),
+        "remove this passkey".into(),
+        "It no longer signs you in or confirms anything; the device keeps it until you \
+         delete it there.",
+        profile,
+    )
+}
+
+/// `GET /t/{slug}/profile/passkeys/{id}/remove`: the question, after a fresh
+/// confirmation (where the confirmation page comes back to).
+pub async fn remove_question(
+    user: TenantUser,
+    csrf: CsrfToken,
+    path: web::Path<(String, Uuid)>,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner().1;
+    let here = format!("/t/{}/profile/passkeys/{id}/remove", user.tenant.slug);
+    if let Some(go) = require_step_up(&user, &here) {
+        return Ok(go);
+    }
+    confirm::ask(&user, &csrf, Section::Profile, removal_question(&user, id))
+}
+
+/// `POST /t/{slug}/profile/passkeys/{id}/remove`: after a fresh confirmation and a yes.
 pub async fn remove(
     state: web::Data<AppState>,
     user: TenantUser,
@@ -171,21 +263,22 @@ pub async fn remove(
 ) -> AppResult<HttpResponse> {
     let deps = deps(&state)?;
     let id = path.into_inner().1;
+    let here = format!("/t/{}/profile/passkeys/{id}/remove", user.tenant.slug);
+    if let Some(go) = require_step_up(&user, &here) {
+        return Ok(go);
+    }
     if !form.given() {
-        let profile = format!("/t/{}/profile", user.tenant.slug);
-        let q = Question::new(
-            format!("{profile}/passkeys/{id}/remove"),
-            "remove this passkey".into(),
-            "It no longer signs you in or confirms anything; the device keeps it until you \
-             delete it there.",
-            profile,
-        );
-        return confirm::ask(&user, &csrf, Section::Profile, q);
+        return confirm::ask(&user, &csrf, Section::Profile, removal_question(&user, id));
     }
     let who = user.identity.actor();
     match enrol::remove(&deps, &user.tenant, &who, id, meta).await? {
-        Some(name) => super::profile::back(&user, &format!("Your passkey \"{name}\" is removed.")),
-        None => Err(AppError::NotFound),
+        Ok(Some(name)) => {
+            super::profile::back(&user, &format!("Your passkey \"{name}\" is removed."))
+        }
+        Ok(None) => Err(AppError::NotFound),
+        Err(r) => {
+            super::profile::with_passkey_error(&state, &user, csrf, r.message(), status_of(r)).await
+        }
     }
 }
 
@@ -240,7 +333,10 @@ pub async fn sign_in(
     } else {
         match sign_in::finish(&deps, &tenant, handle, &credential, meta).await? {
             SignInOutcome::SignedIn(user) => {
-                return signed_in(&session, &tenant, &user, next.as_deref());
+                let res = signed_in(&session, &tenant, &user, next.as_deref())?;
+                // A passkey that verified its user is a fresh confirmation too.
+                session.mark_step_up()?;
+                return Ok(res);
             }
             SignInOutcome::Refused(r) => (status_of(r), r.message().to_string()),
         }

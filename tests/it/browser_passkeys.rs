@@ -106,6 +106,9 @@ async fn a_person_adds_a_passkey_in_the_browser_and_signs_in_with_it_alone() {
     assert_eq!(text(&b, "#no-passkeys").await, "You have no passkeys yet.");
     fill(&b, "#passkey_name", "This laptop").await;
     click(&b, Locator::Css("#passkey-add button[type=submit]")).await;
+    // A first second factor comes with recovery codes, shown once.
+    wait_for_path(&b, "/t/acme/profile/recovery-codes").await;
+    click(&b, Locator::Id("codes-saved")).await;
     wait_for_path(&b, "/t/acme/profile").await;
     assert_eq!(
         text(&b, "#profile-notice").await,
@@ -120,6 +123,21 @@ async fn a_person_adds_a_passkey_in_the_browser_and_signs_in_with_it_alone() {
     click(&b, Locator::Id("passkey-button")).await;
     wait_for_path(&b, "/t/acme/dashboard").await;
     assert_eq!(text(&b, "#whoami-name").await, "Ada Lovelace");
+
+    // With the password, the passkey is the second step.
+    click(&b, Locator::Css("#sign-out button")).await;
+    wait_for_path(&b, "/t/acme/login").await;
+    fill(&b, "#email", "ada@acme.test").await;
+    fill(&b, "#password", PASSWORD).await;
+    click(
+        &b,
+        Locator::Css("form[action$='/login'] button[type=submit]"),
+    )
+    .await;
+    wait_for_path(&b, "/t/acme/login/second-factor").await;
+    problems.extend(look_at(&b, "second-step", "#passkey-step").await);
+    click(&b, Locator::Id("passkey-button")).await;
+    wait_for_path(&b, "/t/acme/dashboard").await;
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 

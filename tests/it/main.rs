@@ -32,6 +32,7 @@ mod metrics;
 mod newcomer;
 mod overload;
 mod passkeys;
+mod passkeys_second_factor;
 mod password_reset;
 mod platform;
 mod platform_authentik;

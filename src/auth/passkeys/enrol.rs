@@ -11,11 +11,13 @@ use webauthn_rs::prelude::{
 use webauthn_rs_proto::ResidentKeyRequirement;
 
 use super::{Ceremony, PasskeyDeps, PasskeyView, Refusal, from_security_key, parse_name};
+use crate::auth::second_factor::{recovery, required_for};
 use crate::error::{AppError, AppResult};
 use crate::mail::Mail;
 use crate::models::audit_log::{self as audit, AuditEvent, RequestMeta};
 use crate::models::mail_outbox;
 use crate::models::passkey;
+use crate::models::second_factor;
 use crate::models::tenant::Tenant;
 use crate::models::user::{self, Actor};
 
@@ -50,6 +52,12 @@ pub async fn start(
     let me = me
         .filter(|u| u.is_active())
         .ok_or_else(|| AppError::Forbidden(Refusal::Deactivated.message().into()))?;
+    // Second factors of people of single sign-on belong to the identity provider.
+    if me.password_hash.is_none() {
+        return Err(AppError::Forbidden(
+            "You sign in with single sign-on: add passkeys at your identity provider.".into(),
+        ));
+    }
     // The authenticator refuses to register a second credential for the same account.
     let exclude: Vec<Vec<u8>> = existing.iter().map(|r| r.credential_id.clone()).collect();
     let webauthn = &deps.passkeys.webauthn;
@@ -85,6 +93,10 @@ pub async fn start(
     Ok((options, handle))
 }
 
+/// A passkey just added, and the person's first recovery codes when it is their first
+/// second factor (to be shown once).
+pub type Added = (PasskeyView, Option<Vec<String>>);
+
 /// Finishes adding a passkey: checks the browser's answer against the ceremony (taken
 /// out of the store whatever happens next) and stores the credential under `name`.
 pub async fn finish(
@@ -95,7 +107,7 @@ pub async fn finish(
     name: &str,
     answer: &str,
     meta: RequestMeta,
-) -> AppResult<Result<PasskeyView, Refusal>> {
+) -> AppResult<Result<Added, Refusal>> {
     let enrolment: Option<Enrolment> = match handle {
         Some(h) => {
             deps.passkeys
@@ -133,6 +145,7 @@ pub async fn finish(
     let credential_id = credential.cred_id().to_vec();
     let json = serde_json::to_value(&credential).map_err(AppError::internal)?;
     let (slug, org, actor) = (tenant.slug.to_string(), tenant.name.clone(), who.clone());
+    let keys = deps.keys.clone();
     let added = deps
         .db
         .tenant(&tenant.schema, move |conn| {
@@ -154,7 +167,8 @@ pub async fn finish(
                 conn,
                 &changed_mail(&me.email, &me.name, &org, &row.name, true),
             )?;
-            Ok(Ok(PasskeyView::from(&row)))
+            let codes = recovery::issue_if_first(conn, &keys, me.id)?;
+            Ok(Ok((PasskeyView::from(&row), codes)))
         })
         .await?;
     Ok(added)
@@ -223,33 +237,48 @@ pub async fn rename(
         .await
 }
 
-/// Removes one of the person's own passkeys; its name, or none when they have no such
-/// passkey. The person is told by mail.
+/// Removes one of the person's own passkeys: `Ok(Some(name))`, `Ok(None)` when they
+/// have no such passkey, refused when it is the last second factor of someone who must
+/// have one. The person is told by mail; their recovery codes go with their last
+/// factor.
 pub async fn remove(
     deps: &PasskeyDeps<'_>,
     tenant: &Tenant,
     who: &Actor,
     id: Uuid,
     meta: RequestMeta,
-) -> AppResult<Option<String>> {
+) -> AppResult<Result<Option<String>, Refusal>> {
     let (slug, org, actor) = (tenant.slug.to_string(), tenant.name.clone(), who.clone());
+    let everywhere = deps.device_auth_required;
     deps.db
         .tenant(&tenant.schema, move |conn| {
-            let Some(me) = user::find(conn, actor.id)? else {
-                return Ok(None);
+            let Some(me) = user::find_for_update(conn, actor.id)? else {
+                return Ok(Ok(None));
             };
             let Some(name) = passkey::remove(conn, me.id, id)? else {
-                return Ok(None);
+                return Ok(Ok(None));
             };
+            let left = second_factor::summary(conn, me.id)?;
+            if !left.has_any() {
+                if required_for(conn, &me, everywhere)? {
+                    // An error rolls the transaction back: the passkey stays.
+                    return Err(AppError::Conflict(Refusal::LastRequired.message().into()));
+                }
+                recovery::delete_all(conn, me.id)?;
+            }
             let ev = AuditEvent::new("passkey.removed")
                 .actor(Some(me.id), Some(&me.email))
                 .target(&me.email)
                 .details(serde_json::json!({ "passkey": name, "passkey_id": id }));
             audit::record(conn, &slug, &meta, ev)?;
             mail_outbox::enqueue(conn, &changed_mail(&me.email, &me.name, &org, &name, false))?;
-            Ok(Some(name))
+            Ok(Ok(Some(name)))
         })
         .await
+        .or_else(|e| match e {
+            AppError::Conflict(_) => Ok(Err(Refusal::LastRequired)),
+            other => Err(other),
+        })
 }
 
 /// The mail telling a person a passkey was added to or removed from their account.

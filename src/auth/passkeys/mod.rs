@@ -88,6 +88,10 @@ pub struct PasskeyDeps<'a> {
     pub db: &'a Db,
     /// The relying party.
     pub passkeys: &'a Passkeys,
+    /// The keys of recovery codes, issued with a person's first factor.
+    pub keys: &'a crate::auth::second_factor::FactorKeys,
+    /// `DEVICE_AUTH_REQUIRED`: everyone must keep a second factor.
+    pub device_auth_required: bool,
 }
 
 /// Why a passkey was not accepted, in words a person can act on.
@@ -116,6 +120,8 @@ pub enum Refusal {
     Duplicate,
     /// The name is empty, too long or holds control characters.
     BadName,
+    /// It is the last second factor of someone who must have one.
+    LastRequired,
 }
 
 impl Refusal {
@@ -146,6 +152,10 @@ impl Refusal {
             Self::BadName => {
                 "Give the passkey a name of 1 to 60 characters, such as \"Work laptop\"."
             }
+            Self::LastRequired => {
+                "Your organization requires a second factor: add another passkey or an \
+                 authenticator app before you remove this one."
+            }
         }
     }
 
@@ -163,6 +173,7 @@ impl Refusal {
             Self::SsoRequired => "single sign-on required",
             Self::Duplicate => "already registered",
             Self::BadName => "bad name",
+            Self::LastRequired => "last required factor",
         }
     }
 }

@@ -66,7 +66,28 @@ pub async fn register(
     name: &str,
 ) -> Registered {
     let profile = format!("/t/{slug}/profile");
-    let (status, json) = options(v, &profile, &format!("{profile}/passkeys/options")).await;
+    register_at(
+        v,
+        &profile,
+        &format!("{profile}/passkeys"),
+        soft,
+        origin,
+        name,
+    )
+    .await
+}
+
+/// Adds a passkey through the form of `page` that posts to `action` (its options at
+/// `action/options`).
+pub async fn register_at(
+    v: &Visitor,
+    page: &str,
+    action: &str,
+    soft: &mut SoftPasskey,
+    origin: &Url,
+    name: &str,
+) -> Registered {
+    let (status, json) = options(v, page, &format!("{action}/options")).await;
     assert_eq!(status, StatusCode::OK, "{json}");
     let mut ccr: CreationChallengeResponse = serde_json::from_value(json).expect("options");
     let user_handle = ccr.public_key.user.id.to_vec();
@@ -82,8 +103,8 @@ pub async fn register(
     let json = serde_json::to_string(&answer).expect("answer");
     let page = v
         .submit(
-            &profile,
-            &format!("{profile}/passkeys"),
+            page,
+            action,
             &[("name", name), ("credential", json.as_str())],
         )
         .await;
