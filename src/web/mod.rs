@@ -5,6 +5,7 @@ mod audit;
 mod confirm;
 pub mod csrf;
 mod dashboard;
+mod devices;
 mod invitations;
 mod landing;
 pub mod layout;

@@ -248,10 +248,31 @@ async fn deactivated_people_and_organizations_without_passkey_sign_in_are_refuse
     assert!(page.body.contains("Your account is deactivated."));
     execute(&app, "UPDATE tenant_acme.users SET status = 'active'");
 
-    execute(
-        &app,
-        "UPDATE tenant_acme.tenant_settings SET passkey_sign_in = false",
+    // Back in, Ada turns passkey sign-in off for her organization.
+    let page = sign_in(&ada, "acme", &mut soft, &origin, &key, Answer::default()).await;
+    assert_eq!(page.location.as_deref(), Some("/t/acme/dashboard"));
+    let settings = ada.get("/t/acme/settings").await.body;
+    assert!(settings.contains(r#"id="passkey_sign_in" name="passkey_sign_in" value="on" checked"#));
+    let saved = ada
+        .submit(
+            "/t/acme/settings",
+            "/t/acme/settings",
+            &[
+                ("registration", "invite_only"),
+                ("password_login", "on"),
+                ("second_factor", "optional"),
+                ("passkey_sign_in_shown", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert!(
+        !ada.get("/t/acme/settings")
+            .await
+            .body
+            .contains(r#"name="passkey_sign_in" value="on" checked"#)
     );
+    ada.logout("acme").await;
     assert!(
         !ada.get("/t/acme/login")
             .await
