@@ -54,7 +54,8 @@ const NO_EMAIL: &str = "The identity provider did not share a valid email addres
 const DEACTIVATED: &str =
     "Your account in this organization is deactivated. Ask an administrator to reactivate it.";
 const UNVERIFIED_LINK: &str = "An account with this email address already exists here, and the identity provider has not verified that the address is yours, so the two were not linked. Ask your administrator.";
-const NO_SECOND_FACTOR: &str = "This organization requires a second factor, and your identity provider did not report one for this sign-in. Sign in at your identity provider with a second factor (an authenticator app or a passkey), then try again; if it does not ask for one, ask your administrator.";
+/// The refusal of a single sign-on that shows no second factor where one is required.
+pub const NO_SECOND_FACTOR: &str = "This organization requires a second factor, and your identity provider did not report one for this sign-in. Sign in at your identity provider with a second factor (an authenticator app or a passkey), then try again; if it does not ask for one, ask your administrator.";
 const OTHER_LINK: &str = "An account with this email address already exists here and belongs to another single sign-on identity. Ask your administrator.";
 
 /// Admits (or not) a person the provider vouched for, creating or updating their

@@ -41,6 +41,7 @@ pub async fn accept(
     let slug = tenant.slug.to_string();
     let person = person.clone();
     let outbox = rules.outbox;
+    let everywhere = rules.device_auth_required;
     rules
         .db
         .tenant(&tenant.schema, move |conn| {
@@ -49,7 +50,7 @@ pub async fn accept(
                 (&slug, &meta, outbox),
                 &person,
                 &invitation_hash,
-                platform_admin,
+                (platform_admin, everywhere),
             )
         })
         .await
@@ -60,9 +61,22 @@ fn decide(
     (slug, meta, outbox): (&str, &RequestMeta, Outbox),
     person: &SsoPerson,
     invitation_hash: &str,
-    platform_admin: bool,
+    (platform_admin, everywhere): (bool, bool),
 ) -> AppResult<SsoOutcome> {
-    let (id, role, email, name) = match admissible(conn, person, invitation_hash)? {
+    let mut admitted = admissible(conn, person, invitation_hash)?;
+    if let Ok((_, role, email, _)) = &admitted {
+        // Where the organization requires a second factor of this role, the provider
+        // must show one; the invitation stays open for a sign-in that does.
+        let rule = crate::models::tenant_settings::load(conn)?.second_factor;
+        if rule.requires(*role, everywhere) && !person.shows_second_factor() {
+            admitted = Err(Refusal {
+                target: email.as_str().to_string(),
+                reason: "no second factor in amr",
+                message: crate::auth::sso::NO_SECOND_FACTOR.to_string(),
+            });
+        }
+    }
+    let (id, role, email, name) = match admitted {
         Ok(found) => found,
         Err(Refusal {
             target,

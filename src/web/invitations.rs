@@ -137,8 +137,10 @@ pub async fn accept(
     {
         Ok(user) => {
             let done = "You have joined the organization.";
-            crate::web::second_factor::after_new_account(&state, &session, &tenant, &user, done)
-                .await
+            crate::web::second_factor::after_new_account(
+                &state, &session, &tenant, &user, None, done,
+            )
+            .await
         }
         Err(AcceptRefused::Link(problem)) => refused(&tenant, problem),
         Err(AcceptRefused::Input(errors)) => {

@@ -339,6 +339,8 @@ pub async fn role(
         // question again with the role that was chosen.
         let back = role_question_url(&user, path.1, role);
         if let Some(go) = require_step_up(&user, &back) {
+            // Someone who is no longer an admin is refused, not sent to confirm.
+            user.request.read(&state.db, |_| Ok(())).await?;
             return Ok(go);
         }
     }
@@ -370,14 +372,14 @@ pub async fn role_question(
     q: web::Query<RoleQuery>,
 ) -> AppResult<HttpResponse> {
     let (id, role) = (path.1, Role::parse(&q.role)?);
-    if let Some(go) = require_step_up(&user, &role_question_url(&user, id, role)) {
-        return Ok(go);
-    }
     let member = user
         .request
         .read(&state.db, move |c| crate::models::user::find(c, id))
         .await?
         .ok_or(AppError::NotFound)?;
+    if let Some(go) = require_step_up(&user, &role_question_url(&user, id, role)) {
+        return Ok(go);
+    }
     let mut q = Question::new(
         format!("/t/{}/members/{id}/role", user.tenant.slug),
         format!(

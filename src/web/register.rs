@@ -139,7 +139,7 @@ pub async fn submit(
         return super::render(StatusCode::CREATED, &notice);
     }
     let done = "Your account is created.";
-    crate::web::second_factor::after_new_account(&state, &session, &tenant, &user, done).await
+    crate::web::second_factor::after_new_account(&state, &session, &tenant, &user, None, done).await
 }
 
 /// Over the limit: the form again as typed (the password aside), with a 429 saying

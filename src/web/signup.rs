@@ -9,6 +9,7 @@ use crate::auth::verification::Recipient;
 use crate::domain::{FieldError, PasswordPolicy, TenantSlug, reference};
 use crate::error::{AppError, AppResult};
 use crate::models::audit_log::RequestMeta;
+use crate::models::tenant_settings::SecondFactorRule;
 use crate::tenancy::provision::{self, SignupInput};
 use crate::web::csrf::CsrfToken;
 use crate::web::session::PortalSession;
@@ -116,8 +117,17 @@ pub async fn submit(
     match created {
         Ok((tenant, user)) => {
             let done = format!("{} is created.", tenant.name);
-            crate::web::second_factor::after_new_account(&state, &session, &tenant, &user, done)
-                .await
+            // A new organization starts with the second factor optional: only
+            // DEVICE_AUTH_REQUIRED can ask its first admin for one.
+            crate::web::second_factor::after_new_account(
+                &state,
+                &session,
+                &tenant,
+                &user,
+                Some(SecondFactorRule::default()),
+                done,
+            )
+            .await
         }
         Err(AppError::Validation(errors)) => rerender(csrf, input, errors, StatusCode::CONFLICT),
         Err(e) => Err(e),

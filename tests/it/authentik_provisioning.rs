@@ -88,6 +88,12 @@ impl<'a> Admin<'a> {
     async fn change(&self, email: &str, action: &str, fields: &[(&str, &str)]) -> Page {
         let id = person_id(self.app, self.slug, email);
         let path = format!("/t/{}/members/{id}/{action}", self.slug);
+        if action == "role" {
+            // Another person's role asks for a fresh confirmation first.
+            let members = format!("/t/{}/members", self.slug);
+            crate::common::factors::step_up(&self.visitor, self.slug, PASSWORD, None, &members)
+                .await;
+        }
         self.submit(&path, fields).await
     }
 

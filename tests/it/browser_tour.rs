@@ -90,6 +90,25 @@ impl Tour {
         self.check_frame(name, frame).await;
     }
 
+    /// Screenshots of one part of the page (below the fold) at both widths, for people
+    /// to look at; the page itself is checked by [`Tour::check`].
+    async fn shoot_part(&mut self, name: &str, css: &str) {
+        for (w, h) in WIDTHS {
+            self.b.set_window_size(w, h).await.expect("resize");
+            let found: bool = self
+                .js(&format!(
+                    "const e = document.querySelector('{css}'); if (e) {{ e.scrollIntoView(); }} return !!e;"
+                ))
+                .await;
+            if !found {
+                self.problems.push(format!("{name}: no {css} on the page"));
+            }
+            let png = self.b.screenshot().await.expect("screenshot");
+            let _ = std::fs::write(self.shots.join(format!("{name}-{w}.png")), png);
+        }
+        self.b.set_window_size(1280, 800).await.expect("resize");
+    }
+
     async fn check_frame(&mut self, name: &str, frame: Frame) {
         let links: Vec<String> = self
             .js::<Vec<String>>(
@@ -338,6 +357,11 @@ async fn every_page_has_its_navigation_fits_a_phone_and_passes_axe() {
     click(&t.b, Locator::Id("codes-saved")).await;
     wait_for_path(&t.b, "/t/acme/profile").await;
     t.check("profile-with-factors", Frame::Admin).await;
+    t.shoot_part("profile-factors-part", "#second-factors")
+        .await;
+    t.visit("/t/acme/members", "members-with-factors", Frame::Admin)
+        .await;
+    t.shoot_part("members-factors-part", "#members").await;
     t.visit(
         "/t/acme/profile/confirm?next=%2Ft%2Facme%2Fprofile",
         "step-up",
@@ -354,6 +378,21 @@ async fn every_page_has_its_navigation_fits_a_phone_and_passes_axe() {
     fill(&t.b, "#totp-code", &code(&secret, 1)).await;
     submit(&t.b).await;
     wait_for_path(&t.b, "/t/acme/dashboard").await;
+    // An organization that requires a second factor: someone without one adds it
+    // right after the password.
+    app.signup("Beta Freight", "beta", "bo@beta.test").await;
+    app.query_strings(
+        "UPDATE tenant_beta.tenant_settings SET second_factor = 'everyone' \
+         RETURNING second_factor AS v",
+    );
+    t.b.goto(&format!("{}/t/beta/login", app.address))
+        .await
+        .unwrap();
+    fill(&t.b, "#email", "bo@beta.test").await;
+    fill(&t.b, "#password", PASSWORD).await;
+    submit(&t.b).await;
+    wait_for_path(&t.b, "/t/beta/login/enroll").await;
+    t.check("enroll-at-sign-in", Frame::Public).await;
 
     // The platform pages.
     app.query_strings(
@@ -375,6 +414,8 @@ async fn every_page_has_its_navigation_fits_a_phone_and_passes_axe() {
         Frame::Platform,
     )
     .await;
+    t.shoot_part("admin-organization-factors-part", "#admin-factors")
+        .await;
     t.visit(
         "/admin/organizations/acme/suspend",
         "admin-suspend",

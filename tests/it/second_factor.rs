@@ -185,16 +185,42 @@ async fn a_recovery_code_signs_in_once_and_the_person_is_told() {
     );
     assert!(!mail.body.contains(&codes[3]));
     assert!(v.get("/t/acme/profile").await.body.contains("9 of 10 left"));
+    // New codes (the sign-in just passed counts as a fresh confirmation): the old
+    // ones die.
+    let renew = "/t/acme/profile/recovery-codes/new";
+    let q = v.get(renew).await;
+    assert!(q.body.contains("make new recovery codes"), "{}", q.body);
+    let made = v.answer_yes(&q, renew).await;
+    assert_eq!(
+        made.location.as_deref(),
+        Some("/t/acme/profile/recovery-codes")
+    );
+    let fresh = recovery_codes_on(&v.get("/t/acme/profile/recovery-codes").await);
+    assert_eq!(fresh.len(), 10);
+    assert!(!fresh.contains(&codes[4]));
+    assert!(
+        v.get("/t/acme/profile")
+            .await
+            .body
+            .contains("10 of 10 left")
+    );
     v.logout("acme").await;
 
     let again = password_step(&app, "ada@acme.test").await;
     let refused = give(&again, "recovery_code", &codes[3]).await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
     assert!(refused.body.contains("not right or was already used"));
-    let audit = app.query_strings(
-        "SELECT action AS v FROM tenant_acme.audit_log WHERE action = 'recovery_code.used'",
+    let old = give(&again, "recovery_code", &codes[4]).await;
+    assert_eq!(
+        old.status,
+        StatusCode::UNAUTHORIZED,
+        "replaced by the new set"
     );
-    assert_eq!(audit.len(), 1);
+    let audit = app.query_strings(
+        "SELECT action AS v FROM tenant_acme.audit_log WHERE action IN \
+         ('recovery_code.used', 'recovery_codes.regenerated') ORDER BY id",
+    );
+    assert_eq!(audit, ["recovery_code.used", "recovery_codes.regenerated"]);
 }
 
 #[tokio::test]
@@ -230,4 +256,29 @@ async fn the_second_step_is_short_lived_and_bound_to_its_organization() {
     let v = password_step(&app, "ada@acme.test").await;
     let bad = give(&v, "sms", "123456").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn codes_count_toward_the_sign_in_rate_limit() {
+    let app = TestApp::spawn_with(&[
+        ("RATE_LIMIT_LOGIN_PER_MINUTE", "4"),
+        ("AUTH_MAX_FAILED_ATTEMPTS", "100"),
+    ])
+    .await;
+    let ada = app.signup("Acme", "acme", "ada@acme.test").await;
+    enroll(&ada, "acme").await;
+    ada.logout("acme").await;
+    let v = password_step(&app, "ada@acme.test").await;
+    let mut limited = None;
+    for attempt in 0..10 {
+        let p = give(&v, "totp", "123456").await;
+        if p.status == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some((attempt, p));
+            break;
+        }
+        assert_eq!(p.status, StatusCode::UNAUTHORIZED);
+    }
+    let (attempt, page) = limited.expect("the limit stops guessing");
+    assert!(attempt <= 4, "after {attempt} codes");
+    assert!(page.headers.contains_key("retry-after"));
 }

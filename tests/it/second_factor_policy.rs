@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 
 use crate::cli::{out, portal};
 use crate::common::factors::{code, enroll, recovery_codes_on, secret_on, step_up, urlencode};
-use crate::common::sso_support::{portal_with_provider, sso_sign_in};
+use crate::common::sso_support::{portal_with_provider, sso_sign_in, sso_sign_in_from};
 use crate::common::{self, PASSWORD, TestApp, Visitor};
 
 /// Copies the person who signed up `bobco` into `acme` as a member (same password).
@@ -359,6 +359,39 @@ async fn single_sign_on_under_a_required_rule_needs_a_second_factor_in_amr() {
         .await;
     let pwd = sso_sign_in(&app, &app.visitor(), "sam").await;
     assert_eq!(pwd.page.status, StatusCode::FORBIDDEN);
+    // An invitation accepted through single sign-on is held to the same rule.
+    let ada = app.visitor();
+    ada.login("acme", "ada@acme.test", PASSWORD).await;
+    assert!(ada.get("/t/acme/login/enroll").await.status == StatusCode::OK);
+    app.query_strings(
+        "UPDATE tenant_acme.tenant_settings SET second_factor = 'optional' RETURNING second_factor AS v",
+    );
+    let enrolled = app.visitor();
+    enrolled.login("acme", "ada@acme.test", PASSWORD).await;
+    let sent = enrolled
+        .submit(
+            "/t/acme/members",
+            "/t/acme/members/invite",
+            &[("email", "nora@acme.test"), ("role", "staff")],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let link = app
+        .wait_for_mail("nora@acme.test", "invited", 1)
+        .await
+        .link("/invitations/");
+    app.query_strings(
+        "UPDATE tenant_acme.tenant_settings SET second_factor = 'everyone' RETURNING second_factor AS v",
+    );
+    let nora = app.visitor();
+    let cb = sso_sign_in_from(&app, &nora, "nora", &format!("{link}/sso")).await;
+    assert_eq!(cb.page.status, StatusCode::FORBIDDEN, "{}", cb.page.body);
+    assert!(cb.page.body.contains("requires a second factor"));
+    let joined = app.query_strings(
+        "SELECT count(*)::text AS v FROM tenant_acme.users WHERE email = 'nora@acme.test'",
+    );
+    assert_eq!(joined, ["0"], "the invitation stays open");
+
     op.set_user("sam", serde_json::json!({ "amr": ["pwd", "otp"] }))
         .await;
     let v = app.visitor();

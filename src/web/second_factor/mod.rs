@@ -34,6 +34,7 @@ use crate::auth::second_factor::{self, CodeOutcome, Method, Who};
 use crate::error::{AppError, AppResult, wait_words};
 use crate::models::audit_log::RequestMeta;
 use crate::models::second_factor::{FactorSummary, summary};
+use crate::models::tenant_settings::SecondFactorRule;
 use crate::tenancy::Tenant;
 use crate::web::csrf::CsrfToken;
 use crate::web::respond::{see_other, signed_in};
@@ -78,21 +79,27 @@ pub fn begin(
 /// an accepted invitation) — or, when a second factor is required of them (the
 /// organization's rule or `DEVICE_AUTH_REQUIRED`), sends them to add one first. Either
 /// way, should the session not be written, they are told `done` and asked to sign in.
+/// `known_rule` spares reading the organization's rule when the caller has it.
 pub async fn after_new_account(
     state: &AppState,
     session: &PortalSession,
     tenant: &Tenant,
     user: &crate::models::user::User,
+    known_rule: Option<SecondFactorRule>,
     done: impl Into<String>,
 ) -> AppResult<HttpResponse> {
-    let rule = crate::tenancy::settings_of(&state.db, tenant)
-        .await
-        .map(|s| s.second_factor);
-    let required = match rule {
-        Ok(r) => r.requires(user.role, state.settings.device_auth_required),
-        // The account exists: never an error page now. Without the rule, the safe
-        // reading is that a factor is required.
-        Err(_) => true,
+    let required = if state.settings.device_auth_required {
+        true
+    } else {
+        match known_rule {
+            Some(r) => r.requires(user.role, false),
+            None => match crate::tenancy::settings_of(&state.db, tenant).await {
+                Ok(s) => s.second_factor.requires(user.role, false),
+                // The account exists: never an error page now. Without the rule, the
+                // safe reading is that a factor is required.
+                Err(_) => true,
+            },
+        }
     };
     if !required {
         return crate::web::respond::signed_in_after_commit(session, tenant, user, None, done);
