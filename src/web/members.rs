@@ -337,7 +337,7 @@ pub async fn role(
     if path.1 != user.identity.uid {
         // Another person's role asks for a fresh confirmation; the way back asks the
         // question again with the role that was chosen.
-        let back = role_question_url(&user, path.1, role);
+        let back = super::member_role::role_question_url(&user, path.1, role);
         if let Some(go) = require_step_up(&user, &back) {
             // Someone who is no longer an admin is refused, not sent to confirm.
             user.request.read(&state.db, |_| Ok(())).await?;
@@ -345,53 +345,6 @@ pub async fn role(
         }
     }
     apply(&state, &user, csrf, path.1, Change::Role(role), &form).await
-}
-
-fn role_question_url(user: &TenantAdmin, id: Uuid, role: Role) -> String {
-    format!(
-        "/t/{}/members/{id}/role?role={}",
-        user.tenant.slug,
-        role.as_str()
-    )
-}
-
-/// The role asked for again after a step-up confirmation.
-#[derive(serde::Deserialize)]
-pub struct RoleQuery {
-    #[serde(default)]
-    role: String,
-}
-
-/// `GET /t/{slug}/members/{id}/role?role=...`: the role change asked again (where the
-/// step-up confirmation comes back to), with the role kept.
-pub async fn role_question(
-    state: web::Data<AppState>,
-    user: TenantAdmin,
-    csrf: CsrfToken,
-    path: web::Path<(String, Uuid)>,
-    q: web::Query<RoleQuery>,
-) -> AppResult<HttpResponse> {
-    let (id, role) = (path.1, Role::parse(&q.role)?);
-    let member = user
-        .request
-        .read(&state.db, move |c| crate::models::user::find(c, id))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if let Some(go) = require_step_up(&user, &role_question_url(&user, id, role)) {
-        return Ok(go);
-    }
-    let mut q = Question::new(
-        format!("/t/{}/members/{id}/role", user.tenant.slug),
-        format!(
-            "change the role of {} to {}",
-            member.email,
-            role.label().to_lowercase()
-        ),
-        "The new role applies from their next page.",
-        format!("/t/{}/members", user.tenant.slug),
-    );
-    q.keep.push(("role", role.as_str().to_string()));
-    confirm::ask(&user, &csrf, Section::Members, q)
 }
 
 /// `POST /t/{slug}/members/{id}/deactivate`.

@@ -10,6 +10,7 @@ mod invitations;
 mod landing;
 pub mod layout;
 mod login;
+mod member_role;
 mod members;
 pub mod methods;
 pub mod notice;
@@ -189,7 +190,7 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
         )
         .service(
             path("/members/{id}/role")
-                .get(members::role_question)
+                .get(member_role::role_question)
                 .post(members::role)
                 .done(),
         )

@@ -43,6 +43,7 @@ mod rate_limit;
 mod registration;
 mod schemathesis;
 mod second_factor;
+mod second_factor_admin;
 mod second_factor_policy;
 mod session_lifetime;
 mod shutdown;

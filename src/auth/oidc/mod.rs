@@ -7,8 +7,11 @@
 //! only brings `code` and `state`, and is believed for nothing else.
 
 pub mod admission;
+mod amr;
 pub mod discovery;
 pub mod id_token;
+
+pub use amr::SECOND_FACTOR_AMR;
 
 use std::sync::Arc;
 
@@ -81,24 +84,7 @@ pub struct SsoPerson {
     pub acr: Option<String>,
 }
 
-/// The `amr` values that show the provider checked a second factor (RFC 8176, and
-/// what providers use besides): `mfa` (several factors; Authentik's after its
-/// Authenticator Validation stage), `otp` (a one-time code), `hwk` / `swk` (a hardware
-/// or software key, as passkeys and security keys are reported), `sc` (a smart card),
-/// `pop` (proof of possession of a key), `webauthn`, and `user`, which is how Authentik
-/// reports a passwordless passkey sign-in (its blueprint's passwordless flow requires
-/// user verification). A password (`pwd`), a biometric alone, or no `amr` shows none.
-pub const SECOND_FACTOR_AMR: &[&str] =
-    &["mfa", "otp", "hwk", "swk", "sc", "pop", "webauthn", "user"];
-
 impl SsoPerson {
-    /// Whether the provider's `amr` shows a second factor ([`SECOND_FACTOR_AMR`]).
-    pub fn shows_second_factor(&self) -> bool {
-        self.amr
-            .iter()
-            .any(|m| SECOND_FACTOR_AMR.contains(&m.to_ascii_lowercase().as_str()))
-    }
-
     /// Whether a claim carries a NUL character, which the database cannot store.
     pub fn has_nul(&self) -> bool {
         let optional = [&self.email, &self.name, &self.preferred_username];
@@ -366,7 +352,7 @@ fn person(claims: id_token::IdClaims, userinfo: Option<Value>, raw: String) -> S
             .clone()
             .or_else(|| text("preferred_username")),
         groups,
-        amr: strings_of(claims.amr.as_ref()),
+        amr: amr::strings_of(claims.amr.as_ref()),
         acr: claims.acr.as_ref().and_then(|v| match v {
             Value::String(s) => Some(s.chars().take(200).collect()),
             Value::Number(n) => Some(n.to_string()),
@@ -374,22 +360,6 @@ fn person(claims: id_token::IdClaims, userinfo: Option<Value>, raw: String) -> S
         }),
         sub: claims.sub,
         id_token: raw,
-    }
-}
-
-/// A claim that should be an array of strings (a single string is taken as one), at
-/// most 20 short values.
-fn strings_of(v: Option<&Value>) -> Vec<String> {
-    let short = |s: &str| s.chars().take(64).collect::<String>();
-    match v {
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(Value::as_str)
-            .take(20)
-            .map(short)
-            .collect(),
-        Some(Value::String(s)) => vec![short(s)],
-        _ => Vec::new(),
     }
 }
 

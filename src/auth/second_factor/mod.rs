@@ -164,8 +164,7 @@ pub async fn check_code(
                 };
                 audit::record(conn, &slug, &meta, ev(action).details(details))?;
                 if method == Method::RecoveryCode {
-                    let left = recovery::remaining(conn, who.id)?;
-                    mail::recovery_code_used(conn, &who.email, &org, left)?;
+                    tell_recovery_code_used(conn, &who, &org)?;
                 }
                 return Ok(CodeOutcome::Accepted);
             }
@@ -182,6 +181,12 @@ pub async fn check_code(
             })
         })
         .await
+}
+
+/// Mails the person that one of their recovery codes was used, with how many are left.
+fn tell_recovery_code_used(conn: &mut PgConnection, who: &Who, org: &str) -> AppResult<()> {
+    let left = recovery::remaining(conn, who.id)?;
+    mail::recovery_code_used(conn, &who.email, org, left)
 }
 
 /// Completes the sign-in of a person who passed both steps: the address's failures are

@@ -92,18 +92,7 @@ pub async fn confirm(
         ));
     }
     if !hasher.verify(password, me.password_hash.clone()).await? {
-        let limit = Lockout::new(deps.max_failed_attempts, deps.lockout_duration);
-        let slug = tenant.slug.to_string();
-        let lock = deps
-            .db
-            .tenant(&tenant.schema, move |conn| {
-                login::register_failure(conn, &slug, &meta, &email, limit, "step_up")
-            })
-            .await?;
-        return Ok(match lock {
-            Some(retry_after) => StepUp::Locked { retry_after },
-            None => StepUp::WrongPassword,
-        });
+        return wrong_password(deps, tenant, email, meta).await;
     }
     if factors.totp {
         match check_code(deps, tenant, who, Method::Totp, code, meta.clone()).await? {
@@ -123,4 +112,25 @@ pub async fn confirm(
         })
         .await?;
     Ok(StepUp::Confirmed)
+}
+
+/// A wrong password at a confirmation counts toward the lockout like one at sign-in.
+async fn wrong_password(
+    deps: &SecondFactors<'_>,
+    tenant: &Tenant,
+    email: Email,
+    meta: RequestMeta,
+) -> AppResult<StepUp> {
+    let limit = Lockout::new(deps.max_failed_attempts, deps.lockout_duration);
+    let slug = tenant.slug.to_string();
+    let lock = deps
+        .db
+        .tenant(&tenant.schema, move |conn| {
+            login::register_failure(conn, &slug, &meta, &email, limit, "step_up")
+        })
+        .await?;
+    Ok(match lock {
+        Some(retry_after) => StepUp::Locked { retry_after },
+        None => StepUp::WrongPassword,
+    })
 }

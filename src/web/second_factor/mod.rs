@@ -276,30 +276,46 @@ pub async fn submit(
             if !session.count_second_factor_try(pending.clone())? {
                 return Ok(start_again(&tenant));
             }
-            let left = MAX_TRIES - pending.tries - 1;
-            let msg = match method {
-                Method::RecoveryCode => format!(
-                    "That recovery code is not right or was already used. {left} more tries before you must sign in again."
-                ),
-                _ => format!(
-                    "That code is not right, or it was already used: wait for the next code of your app. {left} more tries before you must sign in again."
-                ),
-            };
+            let msg = wrong_code_message(method, MAX_TRIES - pending.tries - 1);
             let status = StatusCode::UNAUTHORIZED;
             render_step(&state, &tenant, csrf, &pending, Some((method, msg)), status).await
         }
         CodeOutcome::Locked { retry_after } => {
             session.drop_second_factor();
-            let msg = format!(
-                "Too many failed sign-in attempts. For your security, sign-in for this account is paused: try again in {}.",
-                wait_words(retry_after)
-            );
-            let status = StatusCode::TOO_MANY_REQUESTS;
-            let mut res =
-                render_step(&state, &tenant, csrf, &pending, Some((method, msg)), status).await?;
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after));
-            Ok(res)
+            locked(&state, &tenant, csrf, &pending, method, retry_after).await
         }
     }
+}
+
+/// What a person is told about a refused code, with the attempts left.
+fn wrong_code_message(method: Method, left: u32) -> String {
+    match method {
+        Method::RecoveryCode => format!(
+            "That recovery code is not right or was already used. {left} more tries before you must sign in again."
+        ),
+        _ => format!(
+            "That code is not right, or it was already used: wait for the next code of your app. {left} more tries before you must sign in again."
+        ),
+    }
+}
+
+/// The answer when failures paused the address: the step is over, `Retry-After` says
+/// for how long.
+async fn locked(
+    state: &AppState,
+    tenant: &Tenant,
+    csrf: CsrfToken,
+    pending: &PendingSecondFactor,
+    method: Method,
+    retry_after: u64,
+) -> AppResult<HttpResponse> {
+    let msg = format!(
+        "Too many failed sign-in attempts. For your security, sign-in for this account is paused: try again in {}.",
+        wait_words(retry_after)
+    );
+    let status = StatusCode::TOO_MANY_REQUESTS;
+    let mut res = render_step(state, tenant, csrf, pending, Some((method, msg)), status).await?;
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after));
+    Ok(res)
 }

@@ -170,15 +170,8 @@ pub async fn confirm_submit(
                 "Too many failed attempts. For your security, sign-in for this account is paused: try again in {}.",
                 wait_words(retry_after)
             );
-            let mut res = render(
-                &state,
-                &user,
-                csrf,
-                next,
-                Some(msg),
-                StatusCode::TOO_MANY_REQUESTS,
-            )
-            .await?;
+            let status = StatusCode::TOO_MANY_REQUESTS;
+            let mut res = render(&state, &user, csrf, next, Some(msg), status).await?;
             res.headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after));
             return Ok(res);
