@@ -116,6 +116,7 @@ async fn a_person_adds_a_passkey_in_the_browser_and_signs_in_with_it_alone() {
     );
     assert_eq!(text(&b, ".passkey-name").await, "This laptop");
     let mut problems = look_at(&b, "profile", "#passkeys-section").await;
+    problems.extend(look_at(&b, "profile-factors", "#second-factors").await);
 
     click(&b, Locator::Css("#sign-out button")).await;
     wait_for_path(&b, "/t/acme/login").await;
