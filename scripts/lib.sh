@@ -493,7 +493,7 @@ bench_prepare() {
 }
 
 bench_start_server() {
-    ensure_packages libpq-dev build-essential pkg-config
+    ensure_packages libpq-dev libssl-dev build-essential pkg-config
     ensure_postgres
     ensure_redis
     require_cargo

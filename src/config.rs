@@ -20,12 +20,14 @@ mod secret;
 mod server;
 mod stores;
 mod tokens;
+mod webauthn;
 pub use authentik::AuthentikSettings;
 pub use mail::MailQueueSettings;
 pub use oidc::{DEFAULT_ID_TOKEN_ALGORITHMS, OidcSettings};
 use reader::Reader;
 pub use secret::MIN_SECRET_KEY_LEN;
 pub use tokens::{DEFAULT_EXCHANGE_ALGORITHMS, ExchangeSettings, TokenSettings};
+pub use webauthn::UserVerification;
 
 /// Where the portal runs; production turns on the strict checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,6 +125,8 @@ pub struct Settings {
     /// `METRICS_TOKEN`: the bearer token of `GET /metrics`; without it there is no
     /// such page.
     pub metrics_token: Option<SecretString>,
+    /// `WEBAUTHN_USER_VERIFICATION`: what passkeys must prove (`required` by default).
+    pub webauthn_user_verification: UserVerification,
 }
 
 impl fmt::Debug for Settings {
@@ -221,6 +225,7 @@ struct Areas {
     warnings: Vec<String>,
     tenant_delete_grace: Duration,
     metrics_token: Option<String>,
+    webauthn_user_verification: UserVerification,
 }
 
 impl Areas {
@@ -246,6 +251,7 @@ impl Areas {
         let authentik_group_prefix = authentik::group_prefix(r);
         let tenant_delete_grace = r.duration("TENANT_DELETE_GRACE_DAYS", 1, 365, 30);
         let metrics_token = mail::metrics_token(r);
+        let webauthn_user_verification = webauthn::read(r, prod);
         Some(Areas {
             environment,
             server,
@@ -265,6 +271,7 @@ impl Areas {
             warnings,
             tenant_delete_grace,
             metrics_token,
+            webauthn_user_verification,
         })
     }
 }
@@ -311,6 +318,7 @@ impl From<Areas> for Settings {
             tenant_delete_grace: a.tenant_delete_grace,
             mail_queue: a.mail.queue,
             metrics_token: a.metrics_token.map(SecretString::from),
+            webauthn_user_verification: a.webauthn_user_verification,
         }
     }
 }

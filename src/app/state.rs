@@ -9,6 +9,7 @@ use crate::auth::exchange::Exchange;
 use crate::auth::jwks::KeySets;
 use crate::auth::login::SignIn;
 use crate::auth::oidc::Oidc;
+use crate::auth::passkeys::{Ceremonies, PasskeyDeps, Passkeys};
 use crate::auth::password::PasswordHasher;
 use crate::auth::rate_limit::Limits;
 use crate::auth::rate_limit::RateLimiter;
@@ -58,6 +59,8 @@ pub struct AppState {
     pub exchange: Option<Exchange>,
     /// The registry of organizations, kept in memory (refreshed by the workers).
     pub registry: Arc<TenantRegistry>,
+    /// Passkeys, when `PORTAL_BASE_URL` names the portal by a domain name.
+    pub passkeys: Option<Arc<Passkeys>>,
     /// The keys of second factors (sealed authenticator secrets, recovery-code hashes).
     pub factor_keys: FactorKeys,
 }
@@ -115,8 +118,20 @@ impl AppState {
             Some(x) => Some(Exchange::new(x, key_sets.clone())?),
             None => None,
         };
+        let passkeys = match Passkeys::new(
+            &settings.base_url,
+            settings.webauthn_user_verification,
+            Ceremonies::new(redis.clone(), &settings.redis_key_prefix),
+        ) {
+            Ok(p) => Some(Arc::new(p)),
+            Err(why) => {
+                tracing::warn!("{why}");
+                None
+            }
+        };
         Ok(Self {
             registry: Arc::new(TenantRegistry::new(db.clone())),
+            passkeys,
             factor_keys: FactorKeys::new(settings.secret_bytes()),
             sessions: SessionIndex::new(
                 redis.clone(),
@@ -153,6 +168,16 @@ impl AppState {
     /// The Authentik outbox: on when provisioning is configured.
     pub fn outbox(&self) -> Outbox {
         Outbox::new(self.authentik.is_some())
+    }
+
+    /// Passkeys, when the portal offers them.
+    pub fn passkeys(&self) -> Option<PasskeyDeps<'_>> {
+        self.passkeys.as_deref().map(|passkeys| PasskeyDeps {
+            db: &self.db,
+            passkeys,
+            keys: &self.factor_keys,
+            device_auth_required: self.settings.device_auth_required,
+        })
     }
 
     /// Password sign-in with lockout.

@@ -1,10 +1,11 @@
-//! Authentication: passwords, sessions, CSRF, single sign-on.
+//! Authentication: passwords, passkeys, sessions, CSRF, single sign-on.
 
 pub mod api_tokens;
 pub mod exchange;
 pub mod jwks;
 pub mod login;
 pub mod oidc;
+pub mod passkeys;
 pub mod password;
 pub mod rate_limit;
 pub mod recovery;

@@ -21,6 +21,10 @@ pub fn sentence(
         "user.signed_up" => format!("{who} joined"),
         "login.succeeded" => match (detail("method"), detail("second_factor")) {
             (Some("sso"), _) => format!("{who} signed in with single sign-on"),
+            (Some("passkey"), _) => match detail("passkey") {
+                Some(name) => format!("{who} signed in with the passkey \"{name}\""),
+                None => format!("{who} signed in with a passkey"),
+            },
             (_, Some(f)) => format!(
                 "{who} signed in with their password and {}",
                 factor_words(f)
@@ -59,10 +63,16 @@ pub fn sentence(
             "Single sign-on refused for {}: the provider reported no second factor",
             target.or(actor).unwrap_or("an unknown account")
         ),
-        "login.failed" => format!(
-            "Failed sign-in for {}",
-            target.or(actor).unwrap_or("an unknown account")
-        ),
+        "login.failed" => match (detail("method"), detail("reason")) {
+            (Some("passkey"), Some(reason)) => format!(
+                "Refused passkey sign-in for {}: {reason}",
+                target.or(actor).unwrap_or("an unknown account")
+            ),
+            _ => format!(
+                "Failed sign-in for {}",
+                target.or(actor).unwrap_or("an unknown account")
+            ),
+        },
         "login.sso_failed" | "login.sso_refused" => format!(
             "Single sign-on refused for {}",
             target.or(actor).unwrap_or("an unknown account")
@@ -128,8 +138,39 @@ pub fn sentence(
             "A used API refresh token of {} was presented again; that access was ended",
             actor.or(target).unwrap_or("someone")
         ),
-        other => format!("{who}: {}", label(other)),
+        other => passkey_sentence(who, other, details)
+            .unwrap_or_else(|| format!("{who}: {}", label(other))),
     }
+}
+
+/// The sentences of passkey events (`details` name the passkey or the reason).
+fn passkey_sentence(who: &str, action: &str, details: &Value) -> Option<String> {
+    let detail = |key: &str| details.get(key).and_then(Value::as_str);
+    let named = |key: &str| {
+        detail(key)
+            .map(|n| format!("the passkey \"{n}\""))
+            .unwrap_or_else(|| "a passkey".into())
+    };
+    let reason = detail("reason").unwrap_or("not accepted");
+    Some(match action {
+        "passkey.added" => format!("{who} added {}", named("passkey")),
+        "passkey.removed" => format!("{who} removed {}", named("passkey")),
+        "passkey.renamed" => match (detail("from"), detail("to")) {
+            (Some(from), Some(to)) => format!("{who} renamed the passkey \"{from}\" to \"{to}\""),
+            _ => format!("{who} renamed a passkey"),
+        },
+        "passkey.add_refused" => format!("{who} could not add a passkey: {reason}"),
+        "passkey.used" => format!(
+            "{who} confirmed with {} ({})",
+            named("passkey"),
+            detail("purpose").unwrap_or("confirmation")
+        ),
+        "passkey.refused" => format!("A passkey of {who} was refused: {reason}"),
+        "passkey.counter_refused" => format!(
+            "A passkey of {who} was refused: its sign count went backwards, so it may have been copied"
+        ),
+        _ => return None,
+    })
 }
 
 /// A second factor's stored name as the thing a person has.
@@ -188,6 +229,13 @@ pub fn label(action: &str) -> String {
         "token.issued" => "API access given",
         "token.revoked" => "API access revoked",
         "token.refresh_reused" => "API refresh token reused",
+        "passkey.added" => "Passkey added",
+        "passkey.removed" => "Passkey removed",
+        "passkey.renamed" => "Passkey renamed",
+        "passkey.add_refused" => "Passkey refused when added",
+        "passkey.used" => "Passkey used to confirm",
+        "passkey.refused" => "Passkey refused",
+        "passkey.counter_refused" => "Passkey refused: possibly copied",
         "second_factor.added" => "Second factor added",
         "second_factor.removed" => "Second factor removed",
         "second_factor.used" => "Second factor given",
@@ -264,5 +312,43 @@ mod tests {
         assert_eq!(label("sessions.ended_all"), "Sessions ended all");
         assert_eq!(sentence(None, "x.y", None, &Value::Null), "Someone: X y");
         assert_eq!(label("settings.updated"), "Settings changed");
+    }
+}
+
+#[cfg(test)]
+mod passkey_tests {
+    use super::*;
+
+    #[test]
+    fn passkey_events_read_as_sentences() {
+        let d = serde_json::json!({ "passkey": "Work laptop" });
+        assert_eq!(
+            sentence(Some("ada@a.test"), "passkey.added", Some("ada@a.test"), &d),
+            "ada@a.test added the passkey \"Work laptop\""
+        );
+        let d = serde_json::json!({ "method": "passkey", "passkey": "Phone" });
+        assert_eq!(
+            sentence(
+                Some("ada@a.test"),
+                "login.succeeded",
+                Some("ada@a.test"),
+                &d
+            ),
+            "ada@a.test signed in with the passkey \"Phone\""
+        );
+        let d = serde_json::json!({ "method": "passkey", "reason": "unknown passkey" });
+        assert_eq!(
+            sentence(None, "login.failed", Some("(unknown passkey)"), &d),
+            "Refused passkey sign-in for (unknown passkey): unknown passkey"
+        );
+        let d = serde_json::json!({ "from": "Old", "to": "New" });
+        assert_eq!(
+            sentence(Some("b@a.test"), "passkey.renamed", None, &d),
+            "b@a.test renamed the passkey \"Old\" to \"New\""
+        );
+        assert_eq!(
+            label("passkey.counter_refused"),
+            "Passkey refused: possibly copied"
+        );
     }
 }

@@ -10,6 +10,7 @@ pub mod invitation;
 pub mod lease;
 pub mod login_throttle;
 pub mod mail_outbox;
+pub mod passkey;
 pub mod platform_admin;
 pub mod platform_audit;
 pub mod second_factor;

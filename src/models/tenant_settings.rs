@@ -103,6 +103,8 @@ pub struct TenantSettings {
     pub require_sso_for_staff: bool,
     /// Who must have a second factor.
     pub second_factor: SecondFactorRule,
+    /// Whether people may sign in with a passkey alone (no email, no password).
+    pub passkey_sign_in: bool,
 }
 
 impl TenantSettings {
@@ -115,6 +117,7 @@ impl TenantSettings {
             "require_email_verification": self.require_email_verification,
             "require_sso_for_staff": self.require_sso_for_staff,
             "second_factor": self.second_factor.as_str(),
+            "passkey_sign_in": self.passkey_sign_in,
         })
     }
 
@@ -144,7 +147,8 @@ pub fn load(conn: &mut PgConnection) -> AppResult<TenantSettings> {
         require_email_verification,
         require_sso_for_staff,
         second_factor,
-    ): (String, Vec<Option<String>>, bool, bool, bool, String) = tenant_settings::table
+        passkey_sign_in,
+    ): (String, Vec<Option<String>>, bool, bool, bool, String, bool) = tenant_settings::table
         .select((
             tenant_settings::registration,
             tenant_settings::allowed_domains,
@@ -152,6 +156,7 @@ pub fn load(conn: &mut PgConnection) -> AppResult<TenantSettings> {
             tenant_settings::require_email_verification,
             tenant_settings::require_sso_for_staff,
             tenant_settings::second_factor,
+            tenant_settings::passkey_sign_in,
         ))
         .first(conn)?;
     // A `text[]` may hold NULL elements (so diesel reads `Nullable<Text>`); the settings
@@ -170,6 +175,7 @@ pub fn load(conn: &mut PgConnection) -> AppResult<TenantSettings> {
         // the strictest rule is the safe reading.
         second_factor: SecondFactorRule::parse(&second_factor)
             .unwrap_or(SecondFactorRule::Everyone),
+        passkey_sign_in,
     })
 }
 
@@ -183,6 +189,7 @@ pub fn save(conn: &mut PgConnection, s: &TenantSettings) -> AppResult<()> {
             tenant_settings::require_email_verification.eq(s.require_email_verification),
             tenant_settings::require_sso_for_staff.eq(s.require_sso_for_staff),
             tenant_settings::second_factor.eq(s.second_factor.as_str()),
+            tenant_settings::passkey_sign_in.eq(s.passkey_sign_in),
             tenant_settings::updated_at.eq(diesel::dsl::now),
         ))
         .execute(conn)?;
@@ -270,6 +277,7 @@ mod tests {
             require_email_verification: false,
             require_sso_for_staff: false,
             second_factor: SecondFactorRule::Optional,
+            passkey_sign_in: true,
         };
         let inside = Email::parse("ada@acme.test").unwrap();
         let outside = Email::parse("eve@evil.test").unwrap();

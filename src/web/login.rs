@@ -31,6 +31,8 @@ pub struct LoginPage {
     registration_open: bool,
     /// `/t/{slug}/sso`, when single sign-on is configured.
     sso_href: Option<String>,
+    /// Whether "Sign in with a passkey" is offered.
+    passkey_offered: bool,
 }
 
 impl LoginPage {
@@ -49,7 +51,17 @@ impl LoginPage {
                 .oidc
                 .as_ref()
                 .map(|_| format!("/t/{}/sso", tenant.slug)),
+            passkey_offered: false,
         }
+    }
+
+    /// Offers passkeys where the portal and the organization allow signing in with
+    /// one alone.
+    async fn offer_passkeys(&mut self, state: &AppState, tenant: &Tenant) -> AppResult<()> {
+        if let Some(deps) = state.passkeys() {
+            self.passkey_offered = crate::auth::passkeys::sign_in::offered(&deps, tenant).await?;
+        }
+        Ok(())
     }
 
     fn set_next(&mut self, next: Option<String>) {
@@ -99,6 +111,7 @@ pub async fn form(
     } else {
         None
     };
+    page.offer_passkeys(&state, &tenant).await?;
     Ok(page)
 }
 
@@ -201,7 +214,8 @@ async fn refusal(
     })
 }
 
-async fn render_refusal(
+/// The sign-in page again, with what went wrong.
+pub(super) async fn render_refusal(
     state: &AppState,
     tenant: &Tenant,
     csrf: CsrfToken,
@@ -215,6 +229,7 @@ async fn render_refusal(
     page.email = email;
     page.set_next(next.map(|n| safe_next(tenant, Some(&n))));
     page.error = Some(error);
+    page.offer_passkeys(state, tenant).await?;
     super::render(status, &page)
 }
 

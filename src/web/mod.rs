@@ -5,6 +5,7 @@ mod audit;
 mod confirm;
 pub mod csrf;
 mod dashboard;
+mod devices;
 mod invitations;
 mod landing;
 pub mod layout;
@@ -15,6 +16,7 @@ pub mod methods;
 pub mod notice;
 mod org_delete;
 mod org_export;
+pub mod passkeys;
 mod password;
 mod platform;
 mod platform_audit;
@@ -132,6 +134,7 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
         .service(path("/").get(dashboard::home).done())
         .service(path("/login").get(login::form).post(login::submit).done())
         .service(path("/logout").post(login::logout).done())
+        .configure(passkeys::routes)
         .configure(second_factor_routes)
         .service(path("/sso").get_once(sso::start).done())
         .service(path("/dashboard").get(dashboard::dashboard).done())

@@ -15,56 +15,12 @@ use crate::models::audit_log::{self as audit, AuditEvent};
 use crate::models::user;
 use crate::web::confirm::{self, Confirmation, Question};
 use crate::web::csrf::CsrfToken;
+pub use crate::web::devices::{SessionView, devices};
 use crate::web::layout::{Section, TenantLayout};
 use crate::web::notice::Notice;
+use crate::web::passkeys::PasskeyItem;
 use crate::web::respond::back_with;
 use crate::web::session::TenantUser;
-
-/// A session as the page shows it.
-pub struct SessionView {
-    /// The session's handle.
-    pub sid: String,
-    /// Browser and system in words ("Firefox on Windows 10").
-    pub device: String,
-    /// The full User-Agent, for hover.
-    pub raw_device: String,
-    /// The address it was first used from.
-    pub ip: Option<String>,
-    /// When it began (UTC).
-    pub signed_in: String,
-    /// How long ago it was last used.
-    pub last_used: String,
-    /// When it was last used (UTC).
-    pub last_used_exact: String,
-    /// It is the session of this request.
-    pub current: bool,
-}
-
-/// A session's Unix time, as the page shows it.
-fn when(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .map(crate::display::minute)
-        .unwrap_or_default()
-}
-
-impl SessionView {
-    fn new(s: LiveSession, mine: &str) -> Self {
-        let raw_device = s.device.unwrap_or_default();
-        let seen = time::OffsetDateTime::from_unix_timestamp(s.seen).ok();
-        Self {
-            current: s.sid == mine,
-            device: crate::display::device(&raw_device),
-            raw_device,
-            ip: s.ip,
-            signed_in: when(s.iat),
-            last_used: seen
-                .map(|t| crate::display::relative(t, time::OffsetDateTime::now_utc()))
-                .unwrap_or_default(),
-            last_used_exact: when(s.seen),
-            sid: s.sid,
-        }
-    }
-}
 
 /// An API session as the page shows it.
 pub struct ApiSessionRow {
@@ -102,6 +58,11 @@ pub struct ProfilePage {
     api_sessions: Vec<ApiSessionRow>,
     notice: Option<Notice>,
     errors: Vec<FieldError>,
+    /// Whether the portal offers passkeys (a domain name in `PORTAL_BASE_URL`).
+    passkeys_offered: bool,
+    passkeys: Vec<PasskeyItem>,
+    /// What went wrong with the last passkey action, shown in its section.
+    passkey_error: Option<String>,
 }
 
 impl ProfilePage {
@@ -124,7 +85,14 @@ async fn build(state: &AppState, user: &TenantUser, csrf: CsrfToken) -> AppResul
         .filter(|u| u.is_active())
         .ok_or(AppError::Forbidden("Your account is deactivated.".into()))?;
     let sessions = devices(state, user).await?;
+    let passkeys = match state.passkeys() {
+        Some(deps) => crate::auth::passkeys::enrol::list(&deps, &user.tenant, uid).await?,
+        None => Vec::new(),
+    };
     Ok(ProfilePage {
+        passkeys_offered: state.passkeys.is_some(),
+        passkeys: passkeys.into_iter().map(PasskeyItem::from).collect(),
+        passkey_error: None,
         layout: TenantLayout::new(user, &csrf, Section::Profile),
         csrf: csrf.0,
         slug: user.tenant.slug.to_string(),
@@ -141,29 +109,6 @@ async fn build(state: &AppState, user: &TenantUser, csrf: CsrfToken) -> AppResul
     })
 }
 
-/// The person's live sessions as the pages show them (the store lists the most
-/// recently used first).
-pub async fn devices(state: &AppState, user: &TenantUser) -> AppResult<Vec<SessionView>> {
-    let sessions = state
-        .sessions
-        .list(user.tenant.id, user.identity.uid)
-        .await
-        .map_err(|_| AppError::Unavailable("session store"))?;
-    let me = &user.identity;
-    Ok(sessions
-        .into_iter()
-        .map(|(_, mut s)| {
-            // On the first page after sign-in the store does not have the browser yet:
-            // it is written with this response.
-            if s.sid == me.sid {
-                s.device = s.device.or_else(|| me.device.clone());
-                s.ip = s.ip.or_else(|| me.ip.clone());
-            }
-            SessionView::new(s, &me.sid)
-        })
-        .collect())
-}
-
 /// `GET /t/{slug}/profile`.
 pub async fn page(
     state: web::Data<AppState>,
@@ -175,8 +120,21 @@ pub async fn page(
     Ok(page)
 }
 
+/// The profile again with a passkey problem in its passkey section.
+pub(super) async fn with_passkey_error(
+    state: &AppState,
+    user: &TenantUser,
+    csrf: CsrfToken,
+    message: &str,
+    status: StatusCode,
+) -> AppResult<HttpResponse> {
+    let mut page = build(state, user, csrf).await?;
+    page.passkey_error = Some(message.to_string());
+    super::render(status, &page)
+}
+
 /// Back to the profile, where `done` is shown once.
-fn back(user: &TenantUser, done: &str) -> AppResult<HttpResponse> {
+pub(super) fn back(user: &TenantUser, done: &str) -> AppResult<HttpResponse> {
     let location = format!("/t/{}/profile", user.tenant.slug);
     back_with(&user.session, location, Notice::done(done))
 }

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::access::{AdminRequest, NOT_AN_ADMIN};
 use crate::auth::oidc::PendingLogin;
+use crate::auth::passkeys::Ceremony;
 use crate::auth::session_store::IDENTITY_KEY;
 use crate::domain::Role;
 use crate::error::{AppError, AppResult};
@@ -207,6 +208,17 @@ impl PortalSession {
         self.read(ID_TOKEN)
     }
 
+    /// Remembers the handle of a passkey ceremony (its state is in the ceremony store);
+    /// a new ceremony of the same kind replaces the old one.
+    pub fn set_passkey_ceremony(&self, kind: Ceremony, handle: String) -> AppResult<()> {
+        self.put(&passkey_key(kind), handle)
+    }
+
+    /// Takes out the handle of a passkey ceremony: an answer can use it once only.
+    pub fn take_passkey_ceremony(&self, kind: Ceremony) -> Option<String> {
+        self.0.remove_as(&passkey_key(kind)).and_then(Result::ok)
+    }
+
     /// Leaves a notice for the next page this person sees.
     pub fn notify(&self, notice: Notice) -> AppResult<()> {
         self.put(NOTICE, notice)
@@ -223,6 +235,11 @@ impl PortalSession {
         self.0.purge();
         self.1.extensions_mut().insert(RotateCsrf);
     }
+}
+
+/// The session key of a passkey ceremony's handle.
+fn passkey_key(kind: Ceremony) -> String {
+    format!("passkey_{}", kind.as_str())
 }
 
 /// A signed-in person of the tenant named by the path.

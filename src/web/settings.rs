@@ -31,6 +31,9 @@ pub struct SettingsPage {
     require_email_verification: bool,
     require_sso_for_staff: bool,
     second_factor: String,
+    passkey_sign_in: bool,
+    /// Whether the portal can offer signing in with a passkey alone at all.
+    passkeys_available: bool,
     /// `DEVICE_AUTH_REQUIRED`: the platform requires a second factor of everyone.
     device_auth_required: bool,
     sso_available: bool,
@@ -57,6 +60,10 @@ pub struct SettingsForm {
     require_sso_for_staff: Option<String>,
     /// Absent from an older form: the rule stays as it is.
     second_factor: Option<String>,
+    passkey_sign_in: Option<String>,
+    /// Present when the form showed the passkey box: without it (an older form, or a
+    /// portal without passkeys) the setting stays as it is.
+    passkey_sign_in_shown: Option<String>,
 }
 
 /// `GET /t/{slug}/settings`.
@@ -77,6 +84,8 @@ pub async fn page(
         require_email_verification: s.require_email_verification,
         require_sso_for_staff: s.require_sso_for_staff,
         second_factor: s.second_factor.as_str().to_string(),
+        passkey_sign_in: s.passkey_sign_in,
+        passkeys_available: passkeys_available(&state),
         device_auth_required: state.settings.device_auth_required,
         sso_available: state.sso_configured(),
         platform_password: state.settings.password_auth_enabled,
@@ -85,12 +94,26 @@ pub async fn page(
     })
 }
 
-/// Parses the form into settings, reporting every problem; `current` is the rule kept
-/// when the form does not name one.
+/// Whether the portal offers signing in with a passkey alone.
+fn passkeys_available(state: &AppState) -> bool {
+    state.passkeys.as_deref().is_some_and(|p| p.passwordless())
+}
+
+/// Whether passkey sign-in is on after this form; `current` when the form did not
+/// show the box.
+fn passkey_choice(form: &SettingsForm, current: bool) -> bool {
+    match form.passkey_sign_in_shown {
+        Some(_) => form.passkey_sign_in.is_some(),
+        None => current,
+    }
+}
+
+/// Parses the form into settings, reporting every problem; `current` holds the rules
+/// kept when the form does not name them.
 fn parse(
     state: &AppState,
     form: &SettingsForm,
-    current: SecondFactorRule,
+    current: &TenantSettings,
 ) -> Result<TenantSettings, Vec<FieldError>> {
     let mut errors = Vec::new();
     let registration = Registration::parse(&form.registration)
@@ -109,7 +132,7 @@ fn parse(
         Some(raw) => SecondFactorRule::parse(raw)
             .map_err(|e| errors.push(e))
             .ok(),
-        None => Some(current),
+        None => Some(current.second_factor),
     };
     let password_login = form.password_login.is_some();
     if form.require_sso_for_staff.is_some() && !state.sso_configured() {
@@ -133,6 +156,7 @@ fn parse(
                 require_email_verification: form.require_email_verification.is_some(),
                 require_sso_for_staff: form.require_sso_for_staff.is_some(),
                 second_factor,
+                passkey_sign_in: passkey_choice(form, current.passkey_sign_in),
             })
         }
         _ => Err(errors),
@@ -146,10 +170,9 @@ pub async fn save(
     csrf: CsrfToken,
     form: web::Form<SettingsForm>,
 ) -> AppResult<HttpResponse> {
-    let current = tenancy::settings_for_admin(&state.db, &user.request)
-        .await?
-        .second_factor;
-    let new = match parse(&state, &form, current) {
+    let settings = tenancy::settings_for_admin(&state.db, &user.request).await?;
+    let current = settings.second_factor;
+    let new = match parse(&state, &form, &settings) {
         Ok(s) => s,
         Err(errors) => {
             let page = SettingsPage {
@@ -169,6 +192,8 @@ pub async fn save(
                     .chars()
                     .take(20)
                     .collect(),
+                passkey_sign_in: passkey_choice(&form, settings.passkey_sign_in),
+                passkeys_available: passkeys_available(&state),
                 device_auth_required: state.settings.device_auth_required,
                 sso_available: state.sso_configured(),
                 platform_password: state.settings.password_auth_enabled,

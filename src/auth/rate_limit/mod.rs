@@ -76,6 +76,26 @@ impl Limits {
             .await
     }
 
+    /// Passkey sign-in: per client address (shared with password sign-in) and, once
+    /// the answer names an account, per account.
+    pub async fn limit_passkey_login(
+        &self,
+        ip: &str,
+        tenant: Uuid,
+        account: Option<Uuid>,
+    ) -> AppResult<()> {
+        let quota = Quota::per_minute(self.login_per_minute);
+        let msg = "Too many sign-in attempts.";
+        self.limit("login-ip", ip, quota, msg).await?;
+        match account {
+            Some(a) => {
+                self.limit("login-passkey", &format!("{tenant}:{a}"), quota, msg)
+                    .await
+            }
+            None => Ok(()),
+        }
+    }
+
     /// New organizations and self-registrations per client address.
     pub async fn limit_signup(&self, ip: &str) -> AppResult<()> {
         let n = self.signup_per_hour;

@@ -26,6 +26,8 @@ struct EnrollPage {
     /// Where the code is posted.
     action: String,
     error: Option<String>,
+    /// Whether a passkey may be added instead.
+    passkeys_offered: bool,
 }
 
 fn who(p: &PendingSecondFactor) -> Who {
@@ -35,7 +37,7 @@ fn who(p: &PendingSecondFactor) -> Who {
     }
 }
 
-async fn render(
+pub(super) async fn render(
     state: &AppState,
     tenant: &Tenant,
     csrf: CsrfToken,
@@ -58,6 +60,7 @@ async fn render(
         enrollment,
         action: format!("/t/{}/login/enroll", tenant.slug),
         error,
+        passkeys_offered: state.passkeys.is_some(),
     };
     crate::web::render(status, &page)
 }

@@ -7,11 +7,17 @@
 
 mod admin;
 mod enroll;
+mod passkey;
 mod profile;
 mod step_up;
 
 pub use admin::{platform_reset, reset as reset_member};
 pub use enroll::{form as enroll_form, submit as enroll_submit};
+pub use passkey::{
+    enroll as passkey_enroll, enroll_options as passkey_enroll_options, step as passkey_step,
+    step_options as passkey_step_options, step_up as passkey_step_up,
+    step_up_options as passkey_step_up_options,
+};
 pub use profile::{
     add_authenticator, authenticator_page, regenerate_codes, regenerate_question,
     remove_authenticator, remove_authenticator_question, show_codes,
@@ -155,6 +161,16 @@ struct StepPage {
 impl StepPage {
     fn failed_with(&self, m: &str) -> bool {
         self.failed.is_some_and(|f| f.as_str() == m)
+    }
+
+    /// Where "Use a passkey" posts (its options at `…/options`).
+    fn passkey_action(&self) -> String {
+        format!("/t/{}/login/second-factor/passkey", self.slug)
+    }
+
+    /// The sign-in already knows where it goes next.
+    fn passkey_next(&self) -> Option<&str> {
+        None
     }
 }
 

@@ -48,6 +48,18 @@ struct ConfirmPage {
     error: Option<String>,
 }
 
+impl ConfirmPage {
+    /// Where "Use a passkey" posts (its options at `…/options`).
+    fn passkey_action(&self) -> String {
+        format!("/t/{}/profile/confirm/passkey", self.slug)
+    }
+
+    /// Where to come back to after the confirmation.
+    fn passkey_next(&self) -> Option<&str> {
+        Some(&self.next)
+    }
+}
+
 /// Where to come back to.
 #[derive(serde::Deserialize)]
 pub struct NextQuery {
@@ -61,7 +73,7 @@ fn who(user: &TenantUser) -> Who {
     }
 }
 
-async fn render(
+pub(super) async fn render(
     state: &AppState,
     user: &TenantUser,
     csrf: CsrfToken,

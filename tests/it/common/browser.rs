@@ -70,6 +70,44 @@ impl Driver {
     }
 }
 
+impl Driver {
+    /// Adds a virtual authenticator to the browser (WebDriver's WebAuthn extension, in
+    /// chromedriver): a built-in (internal) CTAP2 device that keeps discoverable
+    /// credentials and verifies its user when `verifies` (else it has no PIN or
+    /// biometrics). Returns its id.
+    pub async fn add_authenticator(&self, b: &Client, verifies: bool) -> String {
+        let session = b
+            .session_id()
+            .await
+            .expect("session id")
+            .expect("a session");
+        let url = format!(
+            "http://127.0.0.1:{}/session/{session}/webauthn/authenticator",
+            self.port
+        );
+        let answer: serde_json::Value = reqwest::Client::new()
+            .post(url)
+            .json(&serde_json::json!({
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": true,
+                "hasUserVerification": verifies,
+                "isUserVerified": verifies,
+                "automaticPresenceSimulation": true,
+            }))
+            .send()
+            .await
+            .expect("chromedriver answers")
+            .json()
+            .await
+            .expect("JSON");
+        answer["value"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no authenticator: {answer}"))
+            .to_string()
+    }
+}
+
 impl Drop for Driver {
     fn drop(&mut self) {
         let _ = self.child.kill();

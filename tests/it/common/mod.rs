@@ -9,6 +9,7 @@ pub mod fake_op;
 pub mod keys;
 pub mod own_postgres;
 pub mod smtp;
+pub mod soft_passkey;
 pub mod sso_support;
 
 use std::{collections::HashMap, net::TcpListener, process::Child, sync::Arc, time::Duration};
