@@ -18,12 +18,11 @@ use crate::auth::passkeys::{
 };
 use crate::error::{AppError, AppResult};
 use crate::models::audit_log::RequestMeta;
-use crate::web::confirm::{self, Confirmation, Question};
+use crate::web::confirm::{Confirmation, Question};
 use crate::web::csrf::CsrfToken;
-use crate::web::layout::Section;
 use crate::web::methods::path;
 use crate::web::respond::signed_in;
-use crate::web::second_factor::require_step_up;
+use crate::web::second_factor::{ask_before_change, question_after_step_up};
 use crate::web::session::{PortalSession, TenantUser};
 use crate::web::tenant::CurrentTenant;
 
@@ -245,11 +244,7 @@ pub async fn remove_question(
     path: web::Path<(String, Uuid)>,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner().1;
-    let here = format!("/t/{}/profile/passkeys/{id}/remove", user.tenant.slug);
-    if let Some(go) = require_step_up(&user, &here) {
-        return Ok(go);
-    }
-    confirm::ask(&user, &csrf, Section::Profile, removal_question(&user, id))
+    question_after_step_up(&user, &csrf, removal_question(&user, id))
 }
 
 /// `POST /t/{slug}/profile/passkeys/{id}/remove`: after a fresh confirmation and a yes.
@@ -263,12 +258,8 @@ pub async fn remove(
 ) -> AppResult<HttpResponse> {
     let deps = deps(&state)?;
     let id = path.into_inner().1;
-    let here = format!("/t/{}/profile/passkeys/{id}/remove", user.tenant.slug);
-    if let Some(go) = require_step_up(&user, &here) {
-        return Ok(go);
-    }
-    if !form.given() {
-        return confirm::ask(&user, &csrf, Section::Profile, removal_question(&user, id));
+    if let Some(page) = ask_before_change(&user, &csrf, form.given(), removal_question(&user, id)) {
+        return page;
     }
     let who = user.identity.actor();
     match enrol::remove(&deps, &user.tenant, &who, id, meta).await? {

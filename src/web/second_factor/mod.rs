@@ -23,7 +23,8 @@ pub use profile::{
     remove_authenticator, remove_authenticator_question, show_codes,
 };
 pub use step_up::{
-    confirm_form as step_up_form, confirm_submit as step_up_submit, require_step_up,
+    ask_before_change, confirm_form as step_up_form, confirm_submit as step_up_submit,
+    question_after_step_up, require_step_up,
 };
 
 use actix_web::{HttpResponse, http::StatusCode, http::header, web};

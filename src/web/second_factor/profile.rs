@@ -6,13 +6,13 @@
 use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 
-use super::require_step_up;
+use super::{ask_before_change, question_after_step_up};
 use crate::app::AppState;
 use crate::auth::second_factor::totp::{self, Confirmed, Enrollment, Removed};
 use crate::auth::second_factor::{Who, recovery};
 use crate::error::{AppError, AppResult};
 use crate::models::audit_log::RequestMeta;
-use crate::web::confirm::{self, Confirmation, Question};
+use crate::web::confirm::{Confirmation, Question};
 use crate::web::csrf::CsrfToken;
 use crate::web::layout::{Section, TenantLayout};
 use crate::web::notice::Notice;
@@ -148,11 +148,7 @@ pub async fn remove_authenticator_question(
     user: TenantUser,
     csrf: CsrfToken,
 ) -> AppResult<HttpResponse> {
-    let here = format!("{}/authenticator/remove", profile(&user));
-    if let Some(go) = require_step_up(&user, &here) {
-        return Ok(go);
-    }
-    confirm::ask(&user, &csrf, Section::Profile, removal_question(&user))
+    question_after_step_up(&user, &csrf, removal_question(&user))
 }
 
 /// `POST /t/{slug}/profile/authenticator/remove`: after a fresh confirmation and a yes.
@@ -163,12 +159,8 @@ pub async fn remove_authenticator(
     meta: RequestMeta,
     form: web::Form<Confirmation>,
 ) -> AppResult<HttpResponse> {
-    let here = format!("{}/authenticator/remove", profile(&user));
-    if let Some(go) = require_step_up(&user, &here) {
-        return Ok(go);
-    }
-    if !form.given() {
-        return confirm::ask(&user, &csrf, Section::Profile, removal_question(&user));
+    if let Some(page) = ask_before_change(&user, &csrf, form.given(), removal_question(&user)) {
+        return page;
     }
     let deps = state.second_factors();
     match totp::remove(&deps, &user.tenant, &who(&user), meta).await? {
@@ -195,11 +187,7 @@ fn renewal_question(user: &TenantUser) -> Question {
 
 /// `GET /t/{slug}/profile/recovery-codes/new`: the question, after a fresh confirmation.
 pub async fn regenerate_question(user: TenantUser, csrf: CsrfToken) -> AppResult<HttpResponse> {
-    let here = format!("{}/recovery-codes/new", profile(&user));
-    if let Some(go) = require_step_up(&user, &here) {
-        return Ok(go);
-    }
-    confirm::ask(&user, &csrf, Section::Profile, renewal_question(&user))
+    question_after_step_up(&user, &csrf, renewal_question(&user))
 }
 
 /// `POST /t/{slug}/profile/recovery-codes/new`: a new set, the old one dead.
@@ -210,12 +198,8 @@ pub async fn regenerate_codes(
     meta: RequestMeta,
     form: web::Form<Confirmation>,
 ) -> AppResult<HttpResponse> {
-    let here = format!("{}/recovery-codes/new", profile(&user));
-    if let Some(go) = require_step_up(&user, &here) {
-        return Ok(go);
-    }
-    if !form.given() {
-        return confirm::ask(&user, &csrf, Section::Profile, renewal_question(&user));
+    if let Some(page) = ask_before_change(&user, &csrf, form.given(), renewal_question(&user)) {
+        return page;
     }
     let deps = state.second_factors();
     let Some(codes) = recovery::regenerate(&deps, &user.tenant, &who(&user), meta).await? else {

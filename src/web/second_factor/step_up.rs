@@ -12,6 +12,7 @@ use crate::auth::second_factor::step_up::{self, Asked, StepUp};
 use crate::error::{AppResult, wait_words};
 use crate::models::audit_log::RequestMeta;
 use crate::tenancy::Tenant;
+use crate::web::confirm::{self, Question};
 use crate::web::csrf::CsrfToken;
 use crate::web::layout::{Section, TenantLayout};
 use crate::web::respond::see_other;
@@ -25,6 +26,34 @@ pub fn require_step_up(user: &TenantUser, next: &str) -> Option<HttpResponse> {
         return None;
     }
     Some(see_other(confirm_url(&user.tenant, next)))
+}
+
+/// The question before a sensitive change of one's own profile, once the person has
+/// confirmed who they are (else the way to that confirmation, which comes back to the
+/// question's action).
+pub fn question_after_step_up(
+    user: &TenantUser,
+    csrf: &CsrfToken,
+    question: Question,
+) -> AppResult<HttpResponse> {
+    match require_step_up(user, &question.action) {
+        Some(go) => Ok(go),
+        None => confirm::ask(user, csrf, Section::Profile, question),
+    }
+}
+
+/// `None` when a sensitive change may go ahead (a fresh confirmation and a yes); else
+/// the page that asks for what is missing.
+pub fn ask_before_change(
+    user: &TenantUser,
+    csrf: &CsrfToken,
+    answered_yes: bool,
+    question: Question,
+) -> Option<AppResult<HttpResponse>> {
+    if answered_yes && user.session.fresh_step_up() {
+        return None;
+    }
+    Some(question_after_step_up(user, csrf, question))
 }
 
 /// The confirmation page, coming back to `next`.
