@@ -119,7 +119,11 @@ impl Metrics {
             )?,
         };
         Ok(Self {
-            login_failures: counter(r, "login_failures_total", "Wrong passwords at sign-in")?,
+            login_failures: counter(
+                r,
+                "login_failures_total",
+                "Wrong passwords and second-factor codes at sign-in",
+            )?,
             lockouts: counter(r, "lockouts_total", "Sign-ins refused for a paused account")?,
             rate_limited: counter(r, "rate_limited_total", "Requests refused by a rate limit")?,
             redis_errors: counter(r, "redis_errors_total", "Redis commands that failed")?,
@@ -141,8 +145,10 @@ impl Metrics {
         // (also 429) is a page the handler rendered.
         let from_error = res.error().is_some();
         let login = *method == Method::POST && route == "/t/{slug}/login";
+        // A wrong code at the second step is a failed sign-in like a wrong password.
+        let second_step = *method == Method::POST && route == "/t/{slug}/login/second-factor";
         match status {
-            StatusCode::UNAUTHORIZED if login => self.login_failures.inc(),
+            StatusCode::UNAUTHORIZED if login || second_step => self.login_failures.inc(),
             StatusCode::TOO_MANY_REQUESTS if login && !from_error => self.lockouts.inc(),
             StatusCode::TOO_MANY_REQUESTS => self.rate_limited.inc(),
             _ => {}

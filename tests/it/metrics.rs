@@ -127,3 +127,29 @@ async fn without_a_token_setting_there_is_no_metrics_page() {
     let app = TestApp::spawn().await;
     assert_eq!(scrape(&app, Some(TOKEN)).await.0, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_wrong_second_factor_code_counts_as_a_failed_sign_in() {
+    let app = TestApp::spawn_with(&[("METRICS_TOKEN", TOKEN)]).await;
+    let ada = app.signup("Acme", "acme", "ada@acme.test").await;
+    crate::common::factors::enroll(&ada, "acme").await;
+    ada.logout("acme").await;
+
+    let v = app.visitor();
+    let step = "/t/acme/login/second-factor";
+    let p = v
+        .login("acme", "ada@acme.test", crate::common::PASSWORD)
+        .await;
+    assert_eq!(p.location.as_deref(), Some(step), "{}", p.body);
+    let wrong = v
+        .submit(step, step, &[("method", "totp"), ("code", "000000")])
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{}", wrong.body);
+
+    let (_, text) = scrape(&app, Some(TOKEN)).await;
+    assert_eq!(
+        sample(&text, "portal_login_failures_total"),
+        Some(1.0),
+        "{text}"
+    );
+}
