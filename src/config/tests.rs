@@ -3,7 +3,7 @@
 use super::stores::{DEV_DATABASE_URL, DEV_REDIS_URL};
 use super::*;
 
-fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+pub(super) fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
     let map = pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -148,14 +148,16 @@ fn production(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, Stri
     vars
 }
 
-fn production_settings(extra: &[(&'static str, &'static str)]) -> Result<Settings, ConfigError> {
+pub(super) fn production_settings(
+    extra: &[(&'static str, &'static str)],
+) -> Result<Settings, ConfigError> {
     let vars = production(extra);
     let pairs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     settings(&pairs)
 }
 
 /// The messages of every problem, as `VARIABLE: message`.
-fn problems(err: ConfigError) -> Vec<String> {
+pub(super) fn problems(err: ConfigError) -> Vec<String> {
     err.0
         .iter()
         .map(|p| format!("{}: {}", p.variable, p.message))
@@ -447,33 +449,4 @@ fn production_needs_a_mail_server_or_an_explicit_mail_folder() {
         settings(&[]).is_ok(),
         "development writes to the folder without asking"
     );
-}
-
-#[test]
-fn passkeys_require_user_verification_unless_told_and_never_in_production() {
-    let s = settings(&[]).unwrap();
-    assert_eq!(s.webauthn_user_verification, UserVerification::Required);
-    let s = settings(&[("WEBAUTHN_USER_VERIFICATION", "Preferred")]).unwrap();
-    assert_eq!(s.webauthn_user_verification, UserVerification::Preferred);
-    let err = problems(settings(&[("WEBAUTHN_USER_VERIFICATION", "sometimes")]).unwrap_err());
-    assert!(
-        err[0].starts_with("WEBAUTHN_USER_VERIFICATION: must be required, preferred or"),
-        "{err:?}"
-    );
-    assert_eq!(
-        production_settings(&[("WEBAUTHN_USER_VERIFICATION", "required")])
-            .unwrap()
-            .webauthn_user_verification,
-        UserVerification::Required
-    );
-    for weaker in ["preferred", "discouraged"] {
-        let err =
-            problems(production_settings(&[("WEBAUTHN_USER_VERIFICATION", weaker)]).unwrap_err());
-        assert!(
-            err.iter().any(
-                |e| e.starts_with("WEBAUTHN_USER_VERIFICATION: must be required in production")
-            ),
-            "{err:?}"
-        );
-    }
 }

@@ -64,3 +64,39 @@ pub(super) fn read(r: &mut Reader<'_>, prod: bool) -> UserVerification {
     }
     value
 }
+
+#[cfg(test)]
+mod tests {
+    use super::UserVerification;
+    use crate::config::tests::{problems, production_settings, settings};
+
+    #[test]
+    fn passkeys_require_user_verification_unless_told_and_never_in_production() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.webauthn_user_verification, UserVerification::Required);
+        let s = settings(&[("WEBAUTHN_USER_VERIFICATION", "Preferred")]).unwrap();
+        assert_eq!(s.webauthn_user_verification, UserVerification::Preferred);
+        let err = problems(settings(&[("WEBAUTHN_USER_VERIFICATION", "sometimes")]).unwrap_err());
+        assert!(
+            err[0].starts_with("WEBAUTHN_USER_VERIFICATION: must be required, preferred or"),
+            "{err:?}"
+        );
+        assert_eq!(
+            production_settings(&[("WEBAUTHN_USER_VERIFICATION", "required")])
+                .unwrap()
+                .webauthn_user_verification,
+            UserVerification::Required
+        );
+        for weaker in ["preferred", "discouraged"] {
+            let err = problems(
+                production_settings(&[("WEBAUTHN_USER_VERIFICATION", weaker)]).unwrap_err(),
+            );
+            assert!(
+                err.iter()
+                    .any(|e| e
+                        .starts_with("WEBAUTHN_USER_VERIFICATION: must be required in production")),
+                "{err:?}"
+            );
+        }
+    }
+}
