@@ -73,3 +73,35 @@ pub(super) fn metrics_token(r: &mut Reader<'_>) -> Option<String> {
     }
     Some(token)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::tests::{problems, production, production_settings, settings};
+
+    #[test]
+    fn production_needs_a_mail_server_or_an_explicit_mail_folder() {
+        let without_smtp = |extra: &[(&'static str, &'static str)]| {
+            let vars = production(extra);
+            let pairs: Vec<(&str, &str)> = vars
+                .iter()
+                .filter(|(k, _)| *k != "SMTP_URL")
+                .map(|(k, v)| (*k, v.as_str()))
+                .collect();
+            settings(&pairs)
+        };
+        let err = without_smtp(&[]).err().map(problems).unwrap_or_default();
+        assert!(
+            err.iter()
+                .any(|p| p.starts_with("SMTP_URL: is required in production")),
+            "{err:?}"
+        );
+        let folder = without_smtp(&[("PORTAL_MAIL_DIR_IN_PRODUCTION", "true")]);
+        assert!(folder.is_ok(), "{:?}", folder.err().map(problems));
+        let smtp = production_settings(&[]);
+        assert!(smtp.is_ok(), "{:?}", smtp.err().map(problems));
+        assert!(
+            settings(&[]).is_ok(),
+            "development writes to the folder without asking"
+        );
+    }
+}

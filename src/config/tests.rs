@@ -135,7 +135,7 @@ fn the_token_exchange_defaults_to_the_sso_provider_and_needs_an_audience() {
 }
 
 /// The variables a valid production configuration needs, plus `extra`.
-fn production(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, String)> {
+pub(super) fn production(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, String)> {
     let mut vars = vec![
         ("PORTAL_ENV", "production".to_string()),
         ("PORTAL_BASE_URL", "https://portal.example.com".into()),
@@ -421,32 +421,5 @@ fn password_hashing_threads_and_line() {
     assert_eq!(
         problems(err),
         ["AUTH_PASSWORD_HASH_THREADS: 0 is out of range: use 1 to 256"]
-    );
-}
-
-#[test]
-fn production_needs_a_mail_server_or_an_explicit_mail_folder() {
-    let without_smtp = |extra: &[(&'static str, &'static str)]| {
-        let vars = production(extra);
-        let pairs: Vec<(&str, &str)> = vars
-            .iter()
-            .filter(|(k, _)| *k != "SMTP_URL")
-            .map(|(k, v)| (*k, v.as_str()))
-            .collect();
-        settings(&pairs)
-    };
-    let err = without_smtp(&[]).err().map(problems).unwrap_or_default();
-    assert!(
-        err.iter()
-            .any(|p| p.starts_with("SMTP_URL: is required in production")),
-        "{err:?}"
-    );
-    let folder = without_smtp(&[("PORTAL_MAIL_DIR_IN_PRODUCTION", "true")]);
-    assert!(folder.is_ok(), "{:?}", folder.err().map(problems));
-    let smtp = production_settings(&[]);
-    assert!(smtp.is_ok(), "{:?}", smtp.err().map(problems));
-    assert!(
-        settings(&[]).is_ok(),
-        "development writes to the folder without asking"
     );
 }
