@@ -37,7 +37,7 @@ const OVERLAP: time::Duration = time::Duration::seconds(60);
 type Entry = (Instant, Arc<Tenant>);
 
 #[derive(Default)]
-struct Copy {
+struct Mirror {
     by_slug: HashMap<String, Entry>,
     by_id: HashMap<Uuid, String>,
     misses: HashMap<String, Instant>,
@@ -45,7 +45,7 @@ struct Copy {
     refreshed: Option<(OffsetDateTime, Instant)>,
 }
 
-impl Copy {
+impl Mirror {
     fn put(&mut self, at: Instant, t: Arc<Tenant>) {
         let slug = t.slug.as_str().to_string();
         self.misses.remove(&slug);
@@ -83,7 +83,7 @@ impl Copy {
 /// Finds tenants by slug.
 pub struct TenantRegistry {
     db: Db,
-    copy: RwLock<Copy>,
+    copy: RwLock<Mirror>,
 }
 
 /// What a look in the copy found.
@@ -99,7 +99,7 @@ impl TenantRegistry {
     pub fn new(db: Db) -> Self {
         Self {
             db,
-            copy: RwLock::new(Copy::default()),
+            copy: RwLock::new(Mirror::default()),
         }
     }
 
@@ -197,16 +197,6 @@ impl TenantRegistry {
             copy.refreshed = Some((clock, now));
         }
         Ok(n)
-    }
-
-    /// How many organizations the copy holds.
-    pub fn len(&self) -> usize {
-        self.copy.read().map_or(0, |c| c.by_slug.len())
-    }
-
-    /// Whether the copy is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Every tenant, by slug.
