@@ -1,12 +1,16 @@
 //! Database access: the pool, the one helper for tenant queries, migrations.
 
+mod lanes;
 pub mod migrate;
 pub mod pool;
+pub mod prepared;
 pub mod schema;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use deadpool::managed::{Object, Pool, QueueMode};
+use deadpool::managed::{Object, Pool};
 use deadpool_diesel::Runtime;
 use deadpool_diesel::postgres::Manager;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -15,30 +19,46 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use crate::domain::SchemaName;
 use crate::error::{AppError, AppResult};
 
-/// A pool of PostgreSQL connections shared by every request.
+/// How long a request waits for a connection before the database counts as unavailable.
+const WAIT: Duration = Duration::from_secs(5);
+
+/// PostgreSQL connections shared by every request: one lane per connection, each tenant
+/// served on its home lane when it can be (see `lanes`).
 #[derive(Clone)]
 pub struct Db {
-    pool: Pool<pool::ConnectionManager>,
+    /// One single-connection pool per lane.
+    pools: Arc<[Pool<pool::ConnectionManager>]>,
+    lanes: lanes::Lanes,
+    served: Arc<lanes::Served>,
+    /// The home of the next request that belongs to no tenant, in turn.
+    next: Arc<AtomicUsize>,
 }
 
 impl Db {
-    /// Builds the pool; connections open lazily.
+    /// Builds `max_size` lanes; connections open lazily.
     pub fn new(database_url: &str, max_size: usize) -> anyhow::Result<Self> {
-        // No `SELECT 1` on checkout, and no thread hand-off for the check either (see
-        // `pool`). Broken connections are dropped from the pool when a query reports
-        // them (see `run`).
-        let manager = pool::ConnectionManager(Manager::new(database_url, Runtime::Tokio1));
-        let pool = Pool::builder(manager)
-            .max_size(max_size)
-            // The most recently used connection first: at light load a few backends
-            // stay warm (their plan and catalog caches) instead of all of them in turn.
-            .queue_mode(QueueMode::Lifo)
-            .wait_timeout(Some(Duration::from_secs(5)))
-            .create_timeout(Some(Duration::from_secs(5)))
-            .recycle_timeout(Some(Duration::from_secs(5)))
-            .runtime(Runtime::Tokio1)
-            .build()?;
-        Ok(Self { pool })
+        let count = max_size.max(1);
+        let pools = (0..count)
+            .map(|_| {
+                // No `SELECT 1` on checkout, and no thread hand-off for the check either
+                // (see `pool`). Broken connections are dropped when a query reports
+                // them (see `run_on`).
+                let manager = pool::ConnectionManager(Manager::new(database_url, Runtime::Tokio1));
+                Pool::builder(manager)
+                    .max_size(1)
+                    .wait_timeout(Some(WAIT))
+                    .create_timeout(Some(WAIT))
+                    .recycle_timeout(Some(WAIT))
+                    .runtime(Runtime::Tokio1)
+                    .build()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            pools: pools.into(),
+            lanes: lanes::Lanes::new(count),
+            served: Arc::new(lanes::Served::new(count)),
+            next: Arc::new(AtomicUsize::new(0)),
+        })
     }
 
     /// Runs `f` on a pooled connection, off the async executor.
@@ -47,12 +67,36 @@ impl Db {
         F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        let conn = self.pool.get().await?;
+        let home = self.next.fetch_add(1, Ordering::Relaxed) as u64;
+        self.run_on(home, None, f).await
+    }
+
+    /// Runs `f` on the lane for `home` (or another free one), off the async executor;
+    /// `tenant` is counted against the connection's share of tenants.
+    async fn run_on<F, T>(&self, home: u64, tenant: Option<u64>, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let checkout = async {
+            let lease = self.lanes.acquire(home).await;
+            let conn = self.pools[lease.lane()].get().await?;
+            Ok::<_, AppError>((lease, conn))
+        };
+        let (lease, conn) = tokio::time::timeout(WAIT, checkout)
+            .await
+            .map_err(|_| AppError::Unavailable("database"))??;
+        let retire = tenant.is_some_and(|tenant| {
+            let created = Object::metrics(&conn).created;
+            self.served.note(lease.lane(), created, tenant)
+        });
         let result = conn.interact(f).await?;
-        if matches!(result, Err(AppError::Unavailable("database"))) {
-            // A broken connection must not go back to the pool.
+        if retire || matches!(result, Err(AppError::Unavailable("database"))) {
+            // A broken connection must not go back to the pool; one that has prepared
+            // statements for too many tenants is replaced to free them.
             let _ = Object::take(conn);
         }
+        drop(lease);
         result
     }
 
@@ -74,13 +118,28 @@ impl Db {
         T: Send + 'static,
     {
         let begin = format!("BEGIN; {}", tenant_search_path(schema));
-        self.run(move |conn| tenant_transaction(conn, &begin, f))
-            .await
+        let key = lanes::Lanes::key_of(schema.as_str());
+        self.run_on(key, Some(key), move |conn| {
+            tenant_transaction(conn, &begin, f)
+        })
+        .await
     }
 
-    /// The pool's size, idle connections and waiters, for metrics.
+    /// The connections open, idle and the requests waiting, for metrics.
     pub fn status(&self) -> deadpool_diesel::Status {
-        self.pool.status()
+        let mut total = deadpool_diesel::Status {
+            max_size: 0,
+            size: 0,
+            available: 0,
+            waiting: self.lanes.waiting(),
+        };
+        for pool in self.pools.iter() {
+            let status = pool.status();
+            total.max_size += status.max_size;
+            total.size += status.size;
+            total.available += status.available;
+        }
+        total
     }
 
     /// Checks that a connection can be had and answers.

@@ -4,8 +4,9 @@ use diesel::prelude::*;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::db::prepared::{ById, ByIdSql};
 use crate::db::schema::tenant::users;
-use crate::domain::{Email, MemberStatus, PersonName, Role};
+use crate::domain::{Email, MemberStatus, PersonName, Role, SchemaName};
 use crate::error::{AppError, AppResult};
 use crate::models::audit_log::AuditEntry;
 
@@ -321,19 +322,28 @@ impl Overview {
 /// The dashboard's data in one statement (one round trip), or none when the person
 /// no longer exists. Admins see the organization's recent activity; everyone else
 /// sees only their own.
-pub fn overview(conn: &mut PgConnection, id: Uuid) -> AppResult<Option<Overview>> {
-    let sql = "SELECT u.email, u.name, u.role, u.status, \
+pub fn overview(
+    conn: &mut PgConnection,
+    schema: &SchemaName,
+    id: Uuid,
+) -> AppResult<Option<Overview>> {
+    Ok(ById::<OverviewSql>::new(schema, id)
+        .get_result(conn)
+        .optional()?)
+}
+
+/// The dashboard's statement, prepared once per tenant (see `db::prepared`).
+struct OverviewSql;
+
+impl ByIdSql for OverviewSql {
+    const SQL: &'static str = "SELECT u.email, u.name, u.role, u.status, \
           (u.email_verified_at IS NOT NULL) AS email_verified, \
           (SELECT count(*) FROM users WHERE status = 'active') AS member_count, \
           COALESCE((SELECT json_agg(a ORDER BY a.id DESC)::text FROM ( \
               SELECT id, extract(epoch FROM occurred_at)::float8 AS occurred_at, actor_email, action, target, ip \
               FROM audit_log WHERE u.role = 'admin' OR actor_id = u.id \
               ORDER BY id DESC LIMIT 10) a), '[]') AS activity \
-        FROM users u WHERE u.id = $1";
-    Ok(diesel::sql_query(sql)
-        .bind::<diesel::sql_types::Uuid, _>(id)
-        .get_result(conn)
-        .optional()?)
+        FROM users u WHERE u.id = ";
 }
 
 /// A person acting on their own account: who, as the audit log names them.

@@ -75,10 +75,11 @@ pub async fn dashboard(
     // statement in the same transaction.
     let sync_slug = (user.identity.role == Role::Admin && state.authentik.is_some())
         .then(|| user.tenant.slug.to_string());
+    let schema = user.tenant.schema.clone();
     let (overview, sync) = state
         .db
         .tenant(&user.tenant.schema, move |conn| {
-            let overview = user::overview(conn, uid)?;
+            let overview = user::overview(conn, &schema, uid)?;
             let sync = match sync_slug {
                 Some(slug) => Some(outbox::backlog(conn, Some(&slug))?),
                 None => None,
