@@ -57,7 +57,7 @@ impl Drop for Lease {
     }
 }
 
-fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+fn lock<T>(state: &Mutex<T>) -> MutexGuard<'_, T> {
     // The state is consistent after every statement; a panic elsewhere leaves it usable.
     state.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -168,7 +168,7 @@ impl Served {
     /// Records that the connection created at `connection` on `lane` serves `tenant`;
     /// true when it has now served too many and should be closed after this use.
     pub fn note(&self, lane: usize, connection: Instant, tenant: u64) -> bool {
-        let mut lanes = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut lanes = lock(&self.0);
         let seen = &mut lanes[lane];
         if seen.connection != Some(connection) {
             seen.connection = Some(connection);

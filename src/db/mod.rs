@@ -95,7 +95,11 @@ impl Db {
             // A broken connection must not go back to the pool; one that has prepared
             // statements for too many tenants is replaced to free them.
             let _ = Object::take(conn);
+        } else {
+            drop(conn);
         }
+        // Only now, with the connection back in (or out of) its pool, the lane is
+        // handed to the next request.
         drop(lease);
         result
     }
