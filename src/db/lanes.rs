@@ -12,8 +12,9 @@
 //!   no request waits behind an idle connection and nobody is starved.
 //!
 //! `Served` bounds what one connection remembers: after serving `TENANTS_PER_CONNECTION`
-//! distinct tenants the connection is closed and a fresh one takes its place, which
-//! drops the statements it prepared (the driver's statement cache has no eviction).
+//! distinct tenants, or creating `ORGANIZATIONS_PER_CONNECTION` organizations, the
+//! connection is closed and a fresh one takes its place, which drops the statements it
+//! prepared (the driver's statement cache has no eviction) and PostgreSQL's caches.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashSet, VecDeque};
@@ -25,6 +26,13 @@ use tokio::sync::oneshot;
 
 /// How many distinct tenants one connection serves before it is replaced.
 pub const TENANTS_PER_CONNECTION: usize = 4_000;
+
+/// How many organizations one connection creates (a schema built or renamed, its first
+/// person added) before it is replaced. Each leaves a compiled copy of the counters'
+/// trigger and its saved plans in the backend, and PostgreSQL walks all of a backend's
+/// saved plans for every catalog change it hears of; every sign-up is such a change, so
+/// without a bound sign-ups slow down as organizations accumulate.
+pub const ORGANIZATIONS_PER_CONNECTION: usize = 100;
 
 /// The lanes, shared by every request.
 #[derive(Clone)]
@@ -157,6 +165,21 @@ pub struct Served(Mutex<Vec<Seen>>);
 struct Seen {
     connection: Option<Instant>,
     tenants: HashSet<u64>,
+    created: usize,
+}
+
+impl Seen {
+    /// The record of the connection created at `connection`, started afresh when the
+    /// lane's connection is a new one.
+    fn of(&mut self, connection: Instant) -> &mut Self {
+        if self.connection != Some(connection) {
+            *self = Seen {
+                connection: Some(connection),
+                ..Seen::default()
+            };
+        }
+        self
+    }
 }
 
 impl Served {
@@ -169,13 +192,23 @@ impl Served {
     /// true when it has now served too many and should be closed after this use.
     pub fn note(&self, lane: usize, connection: Instant, tenant: u64) -> bool {
         let mut lanes = lock(&self.0);
-        let seen = &mut lanes[lane];
-        if seen.connection != Some(connection) {
-            seen.connection = Some(connection);
-            seen.tenants.clear();
-        }
+        let seen = lanes[lane].of(connection);
         seen.tenants.insert(tenant);
         if seen.tenants.len() >= TENANTS_PER_CONNECTION {
+            *seen = Seen::default();
+            return true;
+        }
+        false
+    }
+
+    /// Records that the connection created at `connection` on `lane` creates an
+    /// organization; true when it has now created too many and should be closed after
+    /// this use.
+    pub fn note_created(&self, lane: usize, connection: Instant) -> bool {
+        let mut lanes = lock(&self.0);
+        let seen = lanes[lane].of(connection);
+        seen.created += 1;
+        if seen.created >= ORGANIZATIONS_PER_CONNECTION {
             *seen = Seen::default();
             return true;
         }
@@ -268,5 +301,20 @@ mod tests {
         assert!(served.note(0, old, u64::MAX));
         let new = old + Duration::from_millis(1);
         assert!(!served.note(0, new, 1));
+    }
+
+    #[test]
+    fn a_connection_is_retired_after_creating_many_organizations() {
+        let served = Served::new(2);
+        let old = Instant::now();
+        for _ in 0..ORGANIZATIONS_PER_CONNECTION - 1 {
+            assert!(!served.note_created(0, old));
+        }
+        // The other lane's connection counts on its own.
+        assert!(!served.note_created(1, old));
+        assert!(served.note_created(0, old));
+        // Its replacement starts from nothing.
+        let new = old + Duration::from_millis(1);
+        assert!(!served.note_created(0, new));
     }
 }

@@ -68,12 +68,24 @@ impl Db {
         T: Send + 'static,
     {
         let home = self.next.fetch_add(1, Ordering::Relaxed) as u64;
-        self.run_on(home, None, f).await
+        self.run_on(home, Use::Any, f).await
+    }
+
+    /// Runs `f`, which creates an organization (builds or renames its schema and adds
+    /// its first person), on a pooled connection; counted against the connection's
+    /// share of organizations created (see `lanes::ORGANIZATIONS_PER_CONNECTION`).
+    pub async fn creating<F, T>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let home = self.next.fetch_add(1, Ordering::Relaxed) as u64;
+        self.run_on(home, Use::Creating, f).await
     }
 
     /// Runs `f` on the lane for `home` (or another free one), off the async executor;
-    /// `tenant` is counted against the connection's share of tenants.
-    async fn run_on<F, T>(&self, home: u64, tenant: Option<u64>, f: F) -> AppResult<T>
+    /// `work` is counted against what the connection may keep.
+    async fn run_on<F, T>(&self, home: u64, work: Use, f: F) -> AppResult<T>
     where
         F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
         T: Send + 'static,
@@ -86,10 +98,12 @@ impl Db {
         let (lease, conn) = tokio::time::timeout(WAIT, checkout)
             .await
             .map_err(|_| AppError::Unavailable("database"))??;
-        let retire = tenant.is_some_and(|tenant| {
-            let created = Object::metrics(&conn).created;
-            self.served.note(lease.lane(), created, tenant)
-        });
+        let opened = Object::metrics(&conn).created;
+        let retire = match work {
+            Use::Any => false,
+            Use::Tenant(tenant) => self.served.note(lease.lane(), opened, tenant),
+            Use::Creating => self.served.note_created(lease.lane(), opened),
+        };
         let result = conn.interact(f).await?;
         if retire || matches!(result, Err(AppError::Unavailable("database"))) {
             // A broken connection must not go back to the pool; one that has prepared
@@ -123,7 +137,7 @@ impl Db {
     {
         let begin = format!("BEGIN; {}", tenant_search_path(schema));
         let key = lanes::Lanes::key_of(schema.as_str());
-        self.run_on(key, Some(key), move |conn| {
+        self.run_on(key, Use::Tenant(key), move |conn| {
             tenant_transaction(conn, &begin, f)
         })
         .await
@@ -154,6 +168,17 @@ impl Db {
         })
         .await
     }
+}
+
+/// What a use of a connection leaves behind in it, for `lanes::Served`.
+#[derive(Clone, Copy)]
+enum Use {
+    /// Nothing that grows with the number of organizations.
+    Any,
+    /// The statements and caches of one tenant (by its key).
+    Tenant(u64),
+    /// A new organization.
+    Creating,
 }
 
 /// The statement that scopes a transaction to one tenant.

@@ -115,7 +115,7 @@ pub async fn create_tenant(
     );
     let inviter = actor.name.clone();
     deps.db
-        .run(move |conn| {
+        .creating(move |conn| {
             conn.transaction(|conn| {
                 let tenant = provision::insert_tenant(conn, &org, &who)?;
                 if let Some(email) = &admin {

@@ -158,7 +158,7 @@ where
     W: FnOnce(&mut PgConnection, &Tenant, &User) -> AppResult<()> + Send + 'static,
 {
     let hash = hasher.hash(&signup.password).await?;
-    db.run(move |conn| {
+    db.creating(move |conn| {
         conn.transaction(|conn| {
             let tenant = insert_tenant(conn, &signup.organization, signup.email.as_str())?;
             let user = user::insert_signing_in(

@@ -17,7 +17,7 @@ pub async fn refill(db: &Db, target: usize) -> AppResult<usize> {
         if ready >= target as i64 {
             return Ok(built);
         }
-        db.run(|conn| {
+        db.creating(|conn| {
             conn.transaction(|conn| {
                 let schema = SchemaName::new_spare();
                 migrate::migrate_tenant(conn, &schema).map_err(AppError::Internal)?;
