@@ -53,6 +53,10 @@ pub enum AppError {
     /// The request conflicts with what exists (a taken address or email).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// Another change to the same rows at the same moment won; this one was rolled back
+    /// (a deadlock or a serialization failure in PostgreSQL).
+    #[error("collided with a concurrent change")]
+    Collided,
     /// The body is larger than any form of the portal.
     #[error("request body too large")]
     PayloadTooLarge,
@@ -109,7 +113,7 @@ impl AppError {
             AppError::TokenExpired => "TokenExpired",
             AppError::TenantAccessDenied(_) => "TenantAccessDenied",
             AppError::Validation(_) => "ValidationError",
-            AppError::Conflict(_) => "Conflict",
+            AppError::Conflict(_) | AppError::Collided => "Conflict",
             AppError::PayloadTooLarge => "PayloadTooLarge",
             AppError::BadRequest(_) => "BadRequest",
             AppError::MethodNotAllowed { .. } => "MethodNotAllowed",
@@ -135,6 +139,7 @@ impl AppError {
             AppError::TenantAccessDenied(m) => ("No access", m.clone()),
             AppError::Validation(errs) => ("Please check your input", errs.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" ")),
             AppError::Conflict(m) => ("Already taken", m.clone()),
+            AppError::Collided => ("Changed at the same moment", "Someone else changed the same thing at the same moment, so nothing of this request was saved. Reload the page to see what is there now, and try again.".into()),
             AppError::PayloadTooLarge => ("Too much data", "The form sent more data than the portal accepts. Shorten what you typed and try again.".into()),
             AppError::BadRequest(m) => ("Bad request", m.clone()),
             AppError::MethodNotAllowed { allow } => ("Method not allowed", format!("This address does not answer this method. It answers {allow}.")),
@@ -190,6 +195,18 @@ impl From<diesel::result::Error> for AppError {
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
             | Error::DatabaseError(DatabaseErrorKind::UnableToSendCommand, _) => {
                 AppError::Unavailable("database")
+            }
+            // Two transactions waited for each other (or a serializable one lost): this
+            // one was rolled back whole, the other went through.
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, ref info) => {
+                tracing::info!(error = info.message(), "transaction collided, rolled back");
+                AppError::Collided
+            }
+            Error::DatabaseError(_, ref info)
+                if info.message().starts_with("deadlock detected") =>
+            {
+                tracing::info!(error = info.message(), "transaction collided, rolled back");
+                AppError::Collided
             }
             // PostgreSQL out of a resource (its lock table under a flood of sign-ups,
             // say): the transaction was rolled back, so "try again" is the truth.
@@ -257,7 +274,7 @@ impl ResponseError for AppError {
             }
             AppError::SignInRequired { .. } => StatusCode::SEE_OTHER,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::Collided => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,

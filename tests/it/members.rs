@@ -667,3 +667,92 @@ async fn notices_come_from_what_was_done_never_from_the_address() {
     let again = admin.get(MEMBERS).await;
     assert!(!again.body.contains("Invitation sent to sam@acme.test."));
 }
+
+/// Waits until some transaction of the test database waits for a row lock.
+fn until_a_change_waits(url: &str) {
+    use diesel::{Connection, PgConnection};
+    let mut conn = PgConnection::establish(url).expect("connect");
+    for _ in 0..500 {
+        #[derive(diesel::QueryableByName)]
+        struct Waiting {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let w: Waiting = diesel::RunQueryDsl::get_result(
+            diesel::sql_query(
+                "SELECT count(*) AS n FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            ),
+            &mut conn,
+        )
+        .expect("pg_stat_activity");
+        if w.n > 0 {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("the admin's change never waited for the held row");
+}
+
+#[tokio::test]
+async fn an_admin_change_that_collides_with_another_is_refused_clearly_and_saves_nothing() {
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, PgConnection};
+
+    let app = TestApp::spawn().await;
+    let admin = app.signup("Acme", "acme", "ada@acme.test").await;
+    join(&app, &admin, "bob@acme.test", "Bob Stone", "member").await;
+    let (ada_id, bob_id) = (id_of(&app, "ada@acme.test"), id_of(&app, "bob@acme.test"));
+    common::factors::step_up(&admin, "acme", PASSWORD, None, MEMBERS).await;
+    let role_url = format!("/t/acme/members/{bob_id}/role");
+
+    // Another writer holds Bob's row and then wants Ada's, while Ada's change holds her
+    // own row (the admin door locks it) and wants Bob's: they wait for each other, and
+    // PostgreSQL rolls one of them back.
+    let url = app.database_url.clone();
+    let mut other = PgConnection::establish(&url).expect("connect");
+    other
+        .batch_execute(&format!(
+            "BEGIN; SELECT 1 FROM tenant_acme.users WHERE id = '{bob_id}' FOR UPDATE"
+        ))
+        .expect("hold Bob's row");
+    let writer = tokio::task::spawn_blocking(move || {
+        until_a_change_waits(&url);
+        let done = other.batch_execute(&format!(
+            "UPDATE tenant_acme.users SET name = 'Ada L.' WHERE id = '{ada_id}'"
+        ));
+        other.batch_execute("COMMIT").expect("commit");
+        done
+    });
+    let change = admin.submit(MEMBERS, &role_url, &[("role", "admin")]).await;
+    let writer = writer.await.expect("writer");
+
+    assert_eq!(change.status, StatusCode::CONFLICT, "{}", change.body);
+    assert!(
+        change.body.contains("at the same moment") && change.body.contains("nothing"),
+        "{}",
+        change.body
+    );
+    assert!(writer.is_ok(), "the other change went through: {writer:?}");
+    let role = |email: &str| {
+        app.query_strings(&format!(
+            "SELECT role AS v FROM tenant_acme.users WHERE email = '{email}'"
+        ))
+    };
+    assert_eq!(
+        role("bob@acme.test"),
+        ["member"],
+        "nothing of the refused change"
+    );
+    assert_eq!(
+        app.query_strings(
+            "SELECT count(*)::text AS v FROM tenant_acme.audit_log WHERE action = 'member.role_changed'"
+        ),
+        ["0"]
+    );
+
+    // Trying again, as the page says, works.
+    let again = admin.submit(MEMBERS, &role_url, &[("role", "admin")]).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
+    assert_eq!(role("bob@acme.test"), ["admin"]);
+}
