@@ -198,12 +198,9 @@ impl From<diesel::result::Error> for AppError {
             }
             // Two transactions waited for each other (or a serializable one lost): this
             // one was rolled back whole, the other went through.
-            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, ref info) => {
-                tracing::info!(error = info.message(), "transaction collided, rolled back");
-                AppError::Collided
-            }
-            Error::DatabaseError(_, ref info)
-                if info.message().starts_with("deadlock detected") =>
+            Error::DatabaseError(kind, ref info)
+                if matches!(kind, DatabaseErrorKind::SerializationFailure)
+                    || info.message().starts_with("deadlock detected") =>
             {
                 tracing::info!(error = info.message(), "transaction collided, rolled back");
                 AppError::Collided

@@ -27,8 +27,8 @@ use tokio::sync::oneshot;
 /// How many distinct tenants one connection serves before it is replaced.
 pub const TENANTS_PER_CONNECTION: usize = 4_000;
 
-/// How many organizations one connection creates (a schema built or renamed, its first
-/// person added) before it is replaced. Each leaves a compiled copy of the counters'
+/// How many organizations (or spare schemas) one connection creates before it is
+/// replaced. Each leaves a compiled copy of the counters'
 /// trigger and its saved plans in the backend, and PostgreSQL walks all of a backend's
 /// saved plans for every catalog change it hears of; every sign-up is such a change, so
 /// without a bound sign-ups slow down as organizations accumulate.

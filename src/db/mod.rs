@@ -71,9 +71,9 @@ impl Db {
         self.run_on(home, Use::Any, f).await
     }
 
-    /// Runs `f`, which creates an organization (builds or renames its schema and adds
-    /// its first person), on a pooled connection; counted against the connection's
-    /// share of organizations created (see `lanes::ORGANIZATIONS_PER_CONNECTION`).
+    /// Runs `f`, which builds a tenant schema (a spare) or creates an organization, on a
+    /// pooled connection; counted against the connection's share of organizations
+    /// created (see `lanes::ORGANIZATIONS_PER_CONNECTION`).
     pub async fn creating<F, T>(&self, f: F) -> AppResult<T>
     where
         F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
