@@ -38,8 +38,33 @@ pub struct Metrics {
     lockouts: IntCounter,
     rate_limited: IntCounter,
     gauges: Sampled,
-    redis_errors: IntCounter,
-    redis_errors_seen: AtomicU64,
+    redis_errors: Mirrored,
+    tenant_uses: Mirrored,
+    tenant_uses_away: Mirrored,
+    replaced_for_tenants: Mirrored,
+    replaced_for_creating: Mirrored,
+}
+
+/// A counter kept elsewhere (an atomic in the service that counts), brought up to date
+/// at each scrape.
+struct Mirrored {
+    counter: IntCounter,
+    seen: AtomicU64,
+}
+
+impl Mirrored {
+    fn new(registry: &Registry, name: &str, help: &str) -> prometheus::Result<Self> {
+        Ok(Self {
+            counter: counter(registry, name, help)?,
+            seen: AtomicU64::new(0),
+        })
+    }
+
+    /// Adds what was counted since the last scrape.
+    fn sync(&self, now: u64) {
+        let seen = self.seen.swap(now, Ordering::Relaxed);
+        self.counter.inc_by(now.saturating_sub(seen));
+    }
 }
 
 /// Values read at each scrape.
@@ -126,8 +151,27 @@ impl Metrics {
             )?,
             lockouts: counter(r, "lockouts_total", "Sign-ins refused for a paused account")?,
             rate_limited: counter(r, "rate_limited_total", "Requests refused by a rate limit")?,
-            redis_errors: counter(r, "redis_errors_total", "Redis commands that failed")?,
-            redis_errors_seen: AtomicU64::new(0),
+            redis_errors: Mirrored::new(r, "redis_errors_total", "Redis commands that failed")?,
+            tenant_uses: Mirrored::new(
+                r,
+                "db_tenant_uses_total",
+                "Uses of a database connection for one organization's work",
+            )?,
+            tenant_uses_away: Mirrored::new(
+                r,
+                "db_tenant_uses_away_total",
+                "Of those, the ones served away from the organization's home connection",
+            )?,
+            replaced_for_tenants: Mirrored::new(
+                r,
+                "db_connections_replaced_tenants_total",
+                "Connections replaced after serving their share of organizations",
+            )?,
+            replaced_for_creating: Mirrored::new(
+                r,
+                "db_connections_replaced_creating_total",
+                "Connections replaced after creating their share of organizations",
+            )?,
             requests,
             latency,
             gauges,
@@ -164,9 +208,12 @@ impl Metrics {
             .set(pool.size.saturating_sub(pool.available) as i64);
         g.pool_max.set(pool.max_size as i64);
         g.pool_waiting.set(pool.waiting as i64);
-        let errors = state.redis.errors();
-        let seen = self.redis_errors_seen.swap(errors, Ordering::Relaxed);
-        self.redis_errors.inc_by(errors.saturating_sub(seen));
+        let lanes = state.db.lane_counts();
+        self.tenant_uses.sync(lanes.tenant);
+        self.tenant_uses_away.sync(lanes.away);
+        self.replaced_for_tenants.sync(lanes.replaced_for_tenants);
+        self.replaced_for_creating.sync(lanes.replaced_for_creating);
+        self.redis_errors.sync(state.redis.errors());
         g.redis_circuit_open.set(i64::from(state.redis.is_open()));
         let authentik_open = state.authentik.as_ref().is_some_and(|a| !a.available());
         g.authentik_circuit_open.set(i64::from(authentik_open));

@@ -15,6 +15,7 @@
 //! distinct tenants, or creating `ORGANIZATIONS_PER_CONNECTION` organizations, the
 //! connection is closed and a fresh one takes its place, which drops the statements it
 //! prepared (the driver's statement cache has no eviction) and PostgreSQL's caches.
+//! `/metrics` counts both rules at work: uses away from home and replaced connections.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashSet, VecDeque};
@@ -47,6 +48,7 @@ struct State {
 pub struct Lease {
     lanes: Lanes,
     lane: usize,
+    home: usize,
     armed: bool,
 }
 
@@ -54,6 +56,11 @@ impl Lease {
     /// The lane held.
     pub fn lane(&self) -> usize {
         self.lane
+    }
+
+    /// Whether the lane held is the home of the request it was acquired for.
+    pub fn at_home(&self) -> bool {
+        self.lane == self.home
     }
 }
 
@@ -106,7 +113,7 @@ impl Lanes {
                 };
                 if let Some(lane) = free {
                     state.busy[lane] = true;
-                    return self.lease(lane);
+                    return self.lease(lane, home);
                 }
                 let (tx, rx) = oneshot::channel();
                 state.queues[home].push_back(tx);
@@ -120,10 +127,11 @@ impl Lanes {
         }
     }
 
-    fn lease(&self, lane: usize) -> Lease {
+    fn lease(&self, lane: usize, home: usize) -> Lease {
         Lease {
             lanes: self.clone(),
             lane,
+            home,
             armed: true,
         }
     }
@@ -139,8 +147,8 @@ impl Lanes {
                 } else {
                     Some(lane)
                 };
-                match from.and_then(|q| state.queues[q].pop_front()) {
-                    Some(tx) => tx,
+                match from.and_then(|q| Some((q, state.queues[q].pop_front()?))) {
+                    Some(next) => next,
                     None => {
                         state.busy[lane] = false;
                         return;
@@ -150,7 +158,8 @@ impl Lanes {
             // Sent outside the lock: a lease that cannot be delivered is disarmed and
             // the lane offered to the next waiter. One delivered but never received is
             // dropped with the channel, and its own drop releases the lane.
-            match next.send(self.lease(lane)) {
+            let (home, tx) = next;
+            match tx.send(self.lease(lane, home)) {
                 Ok(()) => return,
                 Err(mut undelivered) => undelivered.armed = false,
             }
@@ -233,12 +242,14 @@ mod tests {
         let lanes = Lanes::new(3);
         let first = soon(lanes.acquire(4)).await;
         assert_eq!(first.lane(), 1);
+        assert!(first.at_home());
         let second = soon(lanes.acquire(4)).await;
         assert_ne!(
             second.lane(),
             1,
             "a busy home sends the request to a free lane"
         );
+        assert!(!second.at_home());
         drop(first);
         assert_eq!(soon(lanes.acquire(1)).await.lane(), 1);
     }

@@ -7,7 +7,7 @@ pub mod prepared;
 pub mod schema;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use deadpool::managed::{Object, Pool};
@@ -32,6 +32,30 @@ pub struct Db {
     served: Arc<lanes::Served>,
     /// The home of the next request that belongs to no tenant, in turn.
     next: Arc<AtomicUsize>,
+    counts: Arc<Counters>,
+}
+
+/// How tenants' requests found their connections, since the start.
+#[derive(Default)]
+struct Counters {
+    tenant: AtomicU64,
+    away: AtomicU64,
+    replaced_for_tenants: AtomicU64,
+    replaced_for_creating: AtomicU64,
+}
+
+/// How tenants' requests found their connections, since the start (for metrics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LaneCounts {
+    /// Uses of a connection for one tenant's work.
+    pub tenant: u64,
+    /// Of those, the ones served on a connection other than the tenant's home.
+    pub away: u64,
+    /// Connections replaced after serving `lanes::TENANTS_PER_CONNECTION` tenants.
+    pub replaced_for_tenants: u64,
+    /// Connections replaced after creating `lanes::ORGANIZATIONS_PER_CONNECTION`
+    /// organizations.
+    pub replaced_for_creating: u64,
 }
 
 impl Db {
@@ -58,6 +82,7 @@ impl Db {
             lanes: lanes::Lanes::new(count),
             served: Arc::new(lanes::Served::new(count)),
             next: Arc::new(AtomicUsize::new(0)),
+            counts: Arc::default(),
         })
     }
 
@@ -99,10 +124,27 @@ impl Db {
             .await
             .map_err(|_| AppError::Unavailable("database"))??;
         let opened = Object::metrics(&conn).created;
+        let counts = &self.counts;
         let retire = match work {
             Use::Any => false,
-            Use::Tenant(tenant) => self.served.note(lease.lane(), opened, tenant),
-            Use::Creating => self.served.note_created(lease.lane(), opened),
+            Use::Tenant(tenant) => {
+                counts.tenant.fetch_add(1, Ordering::Relaxed);
+                if !lease.at_home() {
+                    counts.away.fetch_add(1, Ordering::Relaxed);
+                }
+                let retire = self.served.note(lease.lane(), opened, tenant);
+                if retire {
+                    counts.replaced_for_tenants.fetch_add(1, Ordering::Relaxed);
+                }
+                retire
+            }
+            Use::Creating => {
+                let retire = self.served.note_created(lease.lane(), opened);
+                if retire {
+                    counts.replaced_for_creating.fetch_add(1, Ordering::Relaxed);
+                }
+                retire
+            }
         };
         let result = conn.interact(f).await?;
         if retire || matches!(result, Err(AppError::Unavailable("database"))) {
@@ -158,6 +200,17 @@ impl Db {
             total.available += status.available;
         }
         total
+    }
+
+    /// How tenants' requests found their connections since the start.
+    pub fn lane_counts(&self) -> LaneCounts {
+        let c = &self.counts;
+        LaneCounts {
+            tenant: c.tenant.load(Ordering::Relaxed),
+            away: c.away.load(Ordering::Relaxed),
+            replaced_for_tenants: c.replaced_for_tenants.load(Ordering::Relaxed),
+            replaced_for_creating: c.replaced_for_creating.load(Ordering::Relaxed),
+        }
     }
 
     /// Checks that a connection can be had and answers.

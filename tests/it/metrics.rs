@@ -74,6 +74,16 @@ async fn metrics_need_the_token_and_count_requests_sign_in_failures_and_lockouts
         "{text}"
     );
     assert_eq!(sample(&text, "portal_db_pool_max"), Some(4.0), "{text}");
+    // The sign-ins read the organization's people: tenant work, each on some lane.
+    let uses = sample(&text, "portal_db_tenant_uses_total").expect("tenant uses");
+    assert!(uses >= 3.0, "{text}");
+    let away = sample(&text, "portal_db_tenant_uses_away_total").expect("away uses");
+    assert!(away <= uses, "{text}");
+    assert_eq!(
+        sample(&text, "portal_db_connections_replaced_tenants_total"),
+        Some(0.0),
+        "{text}"
+    );
     assert_eq!(
         sample(&text, "portal_redis_circuit_open"),
         Some(0.0),
