@@ -114,6 +114,7 @@ fn http_server(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Res
             .wrap(security_headers(secure))
             .wrap(TracingLogger::<crate::telemetry::RedactingRootSpan>::new())
             .wrap(from_fn(metrics::count_requests))
+            .wrap(from_fn(pages_first))
             // Probes and assets never touch the session store.
             .service(path("/health/live").get(health::live).done())
             .service(path("/health/ready").get(health::ready).done())
@@ -239,4 +240,16 @@ fn security_headers(secure: bool) -> DefaultHeaders {
         ));
     }
     h
+}
+
+/// Tells the password hasher which requests are pages (they hash nothing), so that a
+/// sign-in flood leaves them a core (see `auth::password`).
+async fn pages_first(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    match req.app_data::<web::Data<AppState>>() {
+        Some(state) => state.hasher.clone().serve(next.call(req)).await,
+        None => next.call(req).await,
+    }
 }

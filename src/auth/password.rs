@@ -2,11 +2,22 @@
 //! quarter of a second of CPU, which would stall every request on an async worker.
 //!
 //! At most `AUTH_PASSWORD_HASH_THREADS` passwords are hashed at once and at most
-//! `AUTH_PASSWORD_HASH_QUEUE` wait for a turn: a flood of sign-ins cannot take every
-//! core from the pages, nor build a queue nobody will live to see the end of. Past
-//! the queue the answer is 503 with Retry-After, at once.
+//! `AUTH_PASSWORD_HASH_QUEUE` wait for a turn: a flood of sign-ins cannot build a queue
+//! nobody will live to see the end of. Past the queue the answer is 503 with
+//! Retry-After, at once.
+//!
+//! Pages come first: while the portal is serving requests that hash nothing (any
+//! answered in the last `QUIET`), passwords are hashed one at a time, and the other
+//! cores are left to the pages. A sign-in flood alone still uses every thread. With
+//! every thread hashing, the scheduler shares the cores evenly and a page waits behind
+//! the hashes now and then for tens of milliseconds; one at a time keeps it within a
+//! few.
 
+use std::cell::Cell;
+use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -21,10 +32,43 @@ pub struct PasswordHasher {
     /// A hash of a random password at the same cost, checked when the email is unknown
     /// so that a wrong email costs as long as a wrong password.
     dummy_hash: Arc<String>,
-    /// Turns to hash: one per thread.
-    threads: Arc<Semaphore>,
+    /// The turn to hash that is always there.
+    first: Arc<Semaphore>,
+    /// The other threads' turns, taken only while no page is being served.
+    others: Arc<Semaphore>,
     /// Places, running or waiting: threads + queue.
     places: Arc<Semaphore>,
+    pages: Arc<Pages>,
+}
+
+/// How long after the last page the portal counts as serving none.
+const QUIET: Duration = Duration::from_millis(100);
+
+/// How often a turn kept for when pages are quiet looks again.
+const LOOK_AGAIN: Duration = Duration::from_millis(5);
+
+tokio::task_local! {
+    /// Whether the request being served has waited for a turn to hash.
+    static HASHES: Cell<bool>;
+}
+
+/// When the last request that hashed nothing was answered.
+struct Pages {
+    since: Instant,
+    /// Nanoseconds from `since`; 0 for never.
+    last: AtomicU64,
+}
+
+impl Pages {
+    fn note(&self) {
+        let now = self.since.elapsed().as_nanos().max(1) as u64;
+        self.last.fetch_max(now, Ordering::Relaxed);
+    }
+
+    fn busy(&self) -> bool {
+        let last = self.last.load(Ordering::Relaxed);
+        last != 0 && self.since.elapsed().as_nanos() < u128::from(last) + QUIET.as_nanos()
+    }
 }
 
 /// A place in the line for a thread, then the thread itself.
@@ -43,8 +87,13 @@ impl PasswordHasher {
         Ok(Self {
             cost,
             dummy_hash: Arc::new(dummy_hash),
-            threads: Arc::new(Semaphore::new(threads)),
+            first: Arc::new(Semaphore::new(1)),
+            others: Arc::new(Semaphore::new(threads - 1)),
             places: Arc::new(Semaphore::new(threads + queue)),
+            pages: Arc::new(Pages {
+                since: Instant::now(),
+                last: AtomicU64::new(0),
+            }),
         })
     }
 
@@ -53,15 +102,43 @@ impl PasswordHasher {
         Self::new(cost, 1, 0)
     }
 
+    /// Serves one request: unless it hashed a password, it counts as a page, and
+    /// passwords hash one at a time for a moment (see the module's documentation).
+    pub async fn serve<F: Future>(&self, request: F) -> F::Output {
+        let (out, hashed) = HASHES
+            .scope(Cell::new(false), async {
+                let out = request.await;
+                (out, HASHES.with(Cell::get))
+            })
+            .await;
+        if !hashed {
+            self.pages.note();
+        }
+        out
+    }
+
     /// Waits for a thread, or refuses at once when the line is full.
     async fn turn(&self) -> AppResult<Turn> {
+        let _ = HASHES.try_with(|h| h.set(true));
         let place = Arc::clone(&self.places)
             .try_acquire_owned()
             .map_err(|_| AppError::Busy("checking passwords"))?;
-        let thread = Arc::clone(&self.threads)
-            .acquire_owned()
-            .await
-            .map_err(AppError::internal)?;
+        let first = Arc::clone(&self.first).acquire_owned();
+        let other = async {
+            let turn = Arc::clone(&self.others).acquire_owned().await?;
+            while self.pages.busy() {
+                tokio::time::sleep(LOOK_AGAIN).await;
+            }
+            Ok(turn)
+        };
+        // Whichever comes first; the other gives its turn (or its place in that line)
+        // back as it is dropped.
+        let thread = tokio::select! {
+            biased;
+            turn = first => turn,
+            turn = other => turn,
+        }
+        .map_err(AppError::internal)?;
         Ok(Turn {
             _place: place,
             _thread: thread,
@@ -122,4 +199,71 @@ fn floor_char_boundary(s: &str, max: usize) -> usize {
         i -= 1;
     }
     i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hasher(threads: usize) -> PasswordHasher {
+        PasswordHasher::new(4, threads, 8).expect("a hasher")
+    }
+
+    async fn soon<F: Future>(f: F) -> F::Output {
+        tokio::time::timeout(Duration::from_secs(5), f)
+            .await
+            .expect("done in time")
+    }
+
+    #[tokio::test]
+    async fn with_no_pages_served_every_thread_hashes_at_once() {
+        let h = hasher(2);
+        let _first = soon(h.turn()).await.expect("a turn");
+        let _second = soon(h.turn()).await.expect("the second thread's turn");
+    }
+
+    #[tokio::test]
+    async fn while_pages_are_served_passwords_hash_one_at_a_time() {
+        let h = hasher(2);
+        h.serve(async {}).await;
+        let first = soon(h.turn()).await.expect("a turn");
+        let second = tokio::spawn({
+            let h = h.clone();
+            async move { h.turn().await.map(|_| ()) }
+        });
+        // Pages keep coming for longer than the quiet time: the second waits.
+        for _ in 0..15 {
+            h.serve(async {}).await;
+            tokio::time::sleep(QUIET / 10).await;
+        }
+        assert!(!second.is_finished(), "a second hash ran beside the pages");
+        // The first hash done, the next takes its turn at once.
+        drop(first);
+        soon(second).await.expect("joined").expect("a turn");
+    }
+
+    #[tokio::test]
+    async fn once_pages_are_quiet_the_other_threads_hash_again() {
+        let h = hasher(2);
+        h.serve(async {}).await;
+        let _first = soon(h.turn()).await.expect("a turn");
+        let started = Instant::now();
+        let _second = soon(h.turn()).await.expect("the second thread's turn");
+        assert!(
+            started.elapsed() >= QUIET / 2,
+            "it did not wait for the pages"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_request_that_checks_a_password_is_not_a_page() {
+        let h = hasher(2);
+        let checked = h
+            .serve(h.verify(SecretString::from("a guess".to_string()), None))
+            .await;
+        assert!(!checked.expect("an answer"));
+        assert!(!h.pages.busy());
+        h.serve(async {}).await;
+        assert!(h.pages.busy());
+    }
 }
