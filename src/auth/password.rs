@@ -41,8 +41,10 @@ pub struct PasswordHasher {
     pages: Arc<Pages>,
 }
 
-/// How long after the last page the portal counts as serving none.
-const QUIET: Duration = Duration::from_millis(100);
+/// How long after the last page the portal counts as serving none: long enough that
+/// pages a few tenths of a second apart keep a core, short enough that a probe now and
+/// then costs a flood of sign-ins little.
+const QUIET: Duration = Duration::from_millis(500);
 
 /// How often a turn kept for when pages are quiet looks again.
 const LOOK_AGAIN: Duration = Duration::from_millis(5);
