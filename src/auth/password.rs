@@ -11,12 +11,13 @@
 //! cores are left to the pages. A sign-in flood alone still uses every thread. With
 //! every thread hashing, the scheduler shares the cores evenly and a page waits behind
 //! the hashes now and then for tens of milliseconds; one at a time keeps it within a
-//! few.
+//! few. When pages begin while several passwords are being hashed, no new hash starts
+//! until those are done (a running hash cannot be paused).
 
 use std::cell::Cell;
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -39,6 +40,8 @@ pub struct PasswordHasher {
     /// Places, running or waiting: threads + queue.
     places: Arc<Semaphore>,
     pages: Arc<Pages>,
+    /// Passwords being hashed now.
+    running: Arc<AtomicUsize>,
 }
 
 /// How long after the last page the portal counts as serving none: long enough that
@@ -77,6 +80,13 @@ impl Pages {
 struct Turn {
     _place: OwnedSemaphorePermit,
     _thread: OwnedSemaphorePermit,
+    running: Arc<AtomicUsize>,
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        self.running.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl PasswordHasher {
@@ -96,6 +106,7 @@ impl PasswordHasher {
                 since: Instant::now(),
                 last: AtomicU64::new(0),
             }),
+            running: Arc::default(),
         })
     }
 
@@ -141,9 +152,16 @@ impl PasswordHasher {
             turn = other => turn,
         }
         .map_err(AppError::internal)?;
+        // Pages that began while several passwords were hashing: the next waits until
+        // those are done, so that the pages share the cores with one hash only.
+        while self.pages.busy() && self.running.load(Ordering::Relaxed) > 0 {
+            tokio::time::sleep(LOOK_AGAIN).await;
+        }
+        self.running.fetch_add(1, Ordering::Relaxed);
         Ok(Turn {
             _place: place,
             _thread: thread,
+            running: Arc::clone(&self.running),
         })
     }
 
@@ -255,6 +273,30 @@ mod tests {
             started.elapsed() >= QUIET / 2,
             "it did not wait for the pages"
         );
+    }
+
+    #[tokio::test]
+    async fn pages_that_begin_while_several_hash_wait_for_those_before_the_next() {
+        let h = hasher(2);
+        let first = soon(h.turn()).await.expect("a turn");
+        let other = soon(h.turn()).await.expect("the second thread's turn");
+        // Pages begin; the first hash is done, the other still running.
+        h.serve(async {}).await;
+        drop(first);
+        let next = tokio::spawn({
+            let h = h.clone();
+            async move { h.turn().await.map(|_| ()) }
+        });
+        for _ in 0..5 {
+            h.serve(async {}).await;
+            tokio::time::sleep(QUIET / 20).await;
+        }
+        assert!(
+            !next.is_finished(),
+            "a hash started beside another and the pages"
+        );
+        drop(other);
+        soon(next).await.expect("joined").expect("a turn");
     }
 
     #[tokio::test]
