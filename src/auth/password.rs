@@ -242,20 +242,28 @@ mod tests {
         let _second = soon(h.turn()).await.expect("the second thread's turn");
     }
 
+    /// A turn asked for in the background.
+    fn waiting_turn(h: &PasswordHasher) -> tokio::task::JoinHandle<AppResult<()>> {
+        let h = h.clone();
+        tokio::spawn(async move { h.turn().await.map(|_| ()) })
+    }
+
+    /// `count` pages, `gap` apart.
+    async fn pages(h: &PasswordHasher, count: usize, gap: Duration) {
+        for _ in 0..count {
+            h.serve(async {}).await;
+            tokio::time::sleep(gap).await;
+        }
+    }
+
     #[tokio::test]
     async fn while_pages_are_served_passwords_hash_one_at_a_time() {
         let h = hasher(2);
         h.serve(async {}).await;
         let first = soon(h.turn()).await.expect("a turn");
-        let second = tokio::spawn({
-            let h = h.clone();
-            async move { h.turn().await.map(|_| ()) }
-        });
+        let second = waiting_turn(&h);
         // Pages keep coming for longer than the quiet time: the second waits.
-        for _ in 0..15 {
-            h.serve(async {}).await;
-            tokio::time::sleep(QUIET / 10).await;
-        }
+        pages(&h, 15, QUIET / 10).await;
         assert!(!second.is_finished(), "a second hash ran beside the pages");
         // The first hash done, the next takes its turn at once.
         drop(first);
@@ -283,14 +291,8 @@ mod tests {
         // Pages begin; the first hash is done, the other still running.
         h.serve(async {}).await;
         drop(first);
-        let next = tokio::spawn({
-            let h = h.clone();
-            async move { h.turn().await.map(|_| ()) }
-        });
-        for _ in 0..5 {
-            h.serve(async {}).await;
-            tokio::time::sleep(QUIET / 20).await;
-        }
+        let next = waiting_turn(&h);
+        pages(&h, 5, QUIET / 20).await;
         assert!(
             !next.is_finished(),
             "a hash started beside another and the pages"
