@@ -8,6 +8,9 @@
 //! keeps each tenant's plan instead of replanning whenever the connection changes
 //! tenant. How many tenants a connection keeps statements for is bounded by
 //! `lanes::TENANTS_PER_CONNECTION`.
+//!
+//! Run them through `Db::tenant_prepared`, which has PostgreSQL plan them generically
+//! from their first run on a connection.
 
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};

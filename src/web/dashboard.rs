@@ -78,7 +78,7 @@ pub async fn dashboard(
     let schema = user.tenant.schema.clone();
     let (overview, sync) = state
         .db
-        .tenant(&user.tenant.schema, move |conn| {
+        .tenant_prepared(&user.tenant.schema, move |conn| {
             let overview = user::overview(conn, &schema, uid)?;
             let sync = match sync_slug {
                 Some(slug) => Some(outbox::backlog(conn, Some(&slug))?),

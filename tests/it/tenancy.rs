@@ -126,3 +126,56 @@ async fn wait_for_status(who: &crate::common::Visitor, want: StatusCode) -> std:
     }
     panic!("the dashboard never answered {want}");
 }
+
+/// The dashboard's statement is prepared once per organization and connection, and
+/// planned generically from its first run there: with thousands of organizations taking
+/// turns, most runs would otherwise be among the first five, which PostgreSQL plans
+/// afresh each time.
+#[tokio::test]
+async fn the_dashboards_statement_is_planned_once_per_connection_not_on_each_of_its_first_runs() {
+    use diesel::RunQueryDsl;
+    use tenant_portal::{db::Db, domain::SchemaName, models::user};
+
+    #[derive(diesel::QueryableByName, Debug, PartialEq)]
+    struct Plans {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        generic_plans: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        custom_plans: i64,
+    }
+
+    let app = TestApp::spawn().await;
+    app.signup("Acme", "acme", "ada@acme.test").await;
+    let id: uuid::Uuid = app.query_strings("SELECT id::text AS v FROM tenant_acme.users")[0]
+        .parse()
+        .expect("an id");
+    // One lane: every transaction below uses the same connection.
+    let db = Db::new(&app.database_url, 1).expect("pool");
+    let schema = SchemaName::from_registry("tenant_acme").expect("schema name");
+    for _ in 0..3 {
+        let s = schema.clone();
+        let overview = db
+            .tenant_prepared(&schema, move |conn| user::overview(conn, &s, id))
+            .await
+            .expect("the dashboard's data");
+        assert_eq!(overview.expect("the admin").email, "ada@acme.test");
+    }
+    // The connection's own record of its prepared statements.
+    let plans = db
+        .tenant(&schema, |conn| {
+            Ok(diesel::sql_query(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements \
+                 WHERE statement LIKE '/* tenant_acme */%'",
+            )
+            .load::<Plans>(conn)?)
+        })
+        .await
+        .expect("prepared statements");
+    assert_eq!(
+        plans,
+        [Plans {
+            generic_plans: 3,
+            custom_plans: 0
+        }]
+    );
+}
