@@ -185,7 +185,8 @@ impl Db {
     /// force_generic_plan`). Their one parameter is an id, whose value never changes the
     /// best plan; by default PostgreSQL would plan each statement afresh for its first
     /// five runs on every connection, and with thousands of organizations taking turns
-    /// most runs are among a statement's first five.
+    /// most runs are among a statement's first five. Every other prepared statement in
+    /// the transaction is planned generically too: keep to lookups by key there.
     pub async fn tenant_prepared<F, T>(&self, schema: &SchemaName, f: F) -> AppResult<T>
     where
         F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
