@@ -30,8 +30,10 @@ fn provider_dir() -> PathBuf {
 
 impl TestProvider {
     /// Starts `node server.js` on a free port for a portal at `portal_base_url`. Node
-    /// starts slowly on a loaded machine, and another process may take the port first;
-    /// a provider that exits is started again on another port.
+    /// starts slowly on a loaded machine, and another process may take the port first
+    /// (even another test's provider, which a mere connect would mistake for this
+    /// one): the provider counts as started once it says on its own output that it
+    /// listens, and one that exits is started again on another port.
     pub fn start(portal_base_url: &str) -> TestProvider {
         let dir = provider_dir();
         assert!(
@@ -41,7 +43,7 @@ impl TestProvider {
         let client_secret = format!("secret-{}", uuid::Uuid::new_v4().simple());
         for _ in 0..3 {
             let port = free_port();
-            let child = Command::new(std::env::var("NODE").unwrap_or_else(|_| "node".into()))
+            let mut child = Command::new(std::env::var("NODE").unwrap_or_else(|_| "node".into()))
                 .arg("server.js")
                 .current_dir(&dir)
                 .env("PORT", port.to_string())
@@ -49,24 +51,19 @@ impl TestProvider {
                 .env("CLIENT_ID", "tenant-portal")
                 .env("CLIENT_SECRET", &client_secret)
                 .env("TENANT_SLUG", SLUG)
-                .stdout(Stdio::null())
+                .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("node is installed");
+            let listening = said_listening(child.stdout.take().expect("piped stdout"));
             // Built first, so that its Drop stops node even if it never answers.
-            let mut op = TestProvider {
+            let op = TestProvider {
                 port,
                 client_secret: client_secret.clone(),
                 child,
             };
-            for _ in 0..1200 {
-                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return op;
-                }
-                if op.child.try_wait().ok().flatten().is_some() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(50));
+            if listening.recv_timeout(Duration::from_secs(60)).is_ok() {
+                return op;
             }
         }
         panic!("the test OpenID Provider did not start");
@@ -117,6 +114,26 @@ impl TestProvider {
                 .expect("json");
         all[login]["sub"].as_str().expect("sub").to_string()
     }
+}
+
+/// Reads the provider's output on a thread of its own (to the end, so that node never
+/// blocks on a full pipe); the channel gets one message once the provider says it
+/// listens, and is closed without one if it exits first.
+fn said_listening(out: std::process::ChildStdout) -> std::sync::mpsc::Receiver<()> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines() {
+            match line {
+                Ok(line) if line.starts_with("test OpenID Provider at ") => {
+                    let _ = tx.send(());
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+    });
+    rx
 }
 
 impl Drop for TestProvider {
