@@ -131,6 +131,39 @@ async fn the_general_limit_covers_every_page() {
 }
 
 #[tokio::test]
+async fn an_address_sending_fast_gets_its_limit_and_no_more_from_two_instances() {
+    // Two instances, one limit: the requests take turns between them, fast enough
+    // for each instance to take several requests' worth from Redis at once.
+    let prefix = format!("rl-{}", uuid::Uuid::new_v4().simple());
+    let env = [
+        ("RATE_LIMIT_GENERAL_PER_MINUTE", "40"),
+        ("REDIS_KEY_PREFIX", prefix.as_str()),
+    ];
+    let (a, b) = (
+        TestApp::spawn_with(&env).await,
+        TestApp::spawn_with(&env).await,
+    );
+    let (va, vb) = (a.visitor(), b.visitor());
+    let started = std::time::Instant::now();
+    let mut allowed = 0;
+    for i in 0..60 {
+        let v = if i % 2 == 0 { &va } else { &vb };
+        match v.get("/").await.status {
+            StatusCode::OK => allowed += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("request {i} answered {other}"),
+        }
+    }
+    // 40 at once, then one more every 1.5 s.
+    let refilled = (started.elapsed().as_millis() / 1500) as usize;
+    assert!(allowed >= 40, "only {allowed} of the 40 allowed got in");
+    assert!(
+        allowed <= 40 + refilled,
+        "{allowed} got in, more than 40 and {refilled} refilled"
+    );
+}
+
+#[tokio::test]
 async fn with_redis_down_limits_fall_back_to_the_process_instead_of_failing_open() {
     let mut redis = common::OwnRedis::start();
     let url = redis.url();

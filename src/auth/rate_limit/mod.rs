@@ -42,28 +42,15 @@ impl Limits {
         quota: Quota,
         message: &'static str,
     ) -> AppResult<()> {
-        match self.limiter.check(bucket, subject, quota).await {
-            Decision::Allowed => Ok(()),
-            Decision::Limited(wait) => {
-                tracing::info!(bucket, "rate limited");
-                Err(AppError::RateLimited {
-                    retry_after: wait.as_secs().max(1),
-                    message,
-                })
-            }
-        }
+        let decision = self.limiter.check(bucket, subject, quota).await;
+        refuse(decision, bucket, message)
     }
 
-    /// Page requests of any kind per client address.
+    /// Page requests of any kind per client address (on leases: asked on every request).
     pub async fn limit_general(&self, ip: &str) -> AppResult<()> {
         let quota = Quota::per_minute(self.general_per_minute);
-        self.limit(
-            "ip",
-            ip,
-            quota,
-            "This address is sending too many requests.",
-        )
-        .await
+        let decision = self.limiter.check_leased("ip", ip, quota).await;
+        refuse(decision, "ip", "This address is sending too many requests.")
     }
 
     /// Sign-in attempts: per client address and per account (tenant + email), so
@@ -142,5 +129,19 @@ impl Limits {
         let quota = Quota::per_minute(self.login_per_minute);
         self.limit("sso-ip", ip, quota, "Too many sign-in attempts.")
             .await
+    }
+}
+
+/// The limiter's decision as the answer to give.
+fn refuse(decision: Decision, bucket: &str, message: &'static str) -> AppResult<()> {
+    match decision {
+        Decision::Allowed => Ok(()),
+        Decision::Limited(wait) => {
+            tracing::info!(bucket, "rate limited");
+            Err(AppError::RateLimited {
+                retry_after: wait.as_secs().max(1),
+                message,
+            })
+        }
     }
 }
