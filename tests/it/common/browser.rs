@@ -8,7 +8,7 @@ use std::{
 
 use fantoccini::{Client, ClientBuilder, Locator};
 
-use super::free_port;
+use super::{free_port, said_line};
 
 /// A chromedriver process, stopped (and its browser profile removed) when dropped.
 pub struct Driver {
@@ -18,29 +18,37 @@ pub struct Driver {
 }
 
 impl Driver {
-    /// Starts chromedriver on a free port.
+    /// Starts chromedriver on a free port. It counts as started once it says so on its
+    /// own output (a mere connect could reach another test's chromedriver that took the
+    /// port first); one that exits instead is started again on another port.
     pub fn start() -> Driver {
-        let port = free_port();
-        let child =
-            Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
-                .arg(format!("--port={port}"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("chromedriver is installed (scripts/test installs chromium-driver)");
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
         let profile =
             std::env::temp_dir().join(format!("portal-chrome-{}", uuid::Uuid::new_v4().simple()));
-        Driver {
-            child,
-            port,
-            profile,
+        for _ in 0..3 {
+            let port = free_port();
+            let mut child = Command::new(
+                std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()),
+            )
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is installed (scripts/test installs chromium-driver)");
+            let started = said_line(
+                child.stdout.take().expect("piped stdout"),
+                "ChromeDriver was started successfully",
+            );
+            // Built first, so that its Drop stops chromedriver even if it never says so.
+            let driver = Driver {
+                child,
+                port,
+                profile: profile.clone(),
+            };
+            if started.recv_timeout(Duration::from_secs(30)).is_ok() {
+                return driver;
+            }
         }
+        panic!("chromedriver did not start");
     }
 
     /// A new headless Chromium session.

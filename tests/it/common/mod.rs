@@ -513,6 +513,31 @@ pub fn free_port() -> u16 {
         .expect("free port")
 }
 
+/// Reads a child's output on a thread of its own (to the end, so that the child never
+/// blocks on a full pipe); the channel gets one message once a line starts with
+/// `prefix` (a server saying it listens), and is closed without one if the child exits
+/// first. Whether a port answers says nothing of who answers: another process may
+/// have taken the port in the meantime.
+pub fn said_line(
+    out: std::process::ChildStdout,
+    prefix: &'static str,
+) -> std::sync::mpsc::Receiver<()> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines() {
+            match line {
+                Ok(line) if line.starts_with(prefix) => {
+                    let _ = tx.send(());
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+    });
+    rx
+}
+
 /// Asserts that a destructive action answered with its confirmation question instead
 /// of acting: the page names `what` is about to happen and offers one button that
 /// posts `action` again with `confirm=yes` and a CSRF token.

@@ -10,7 +10,7 @@ use std::{
 
 use reqwest::StatusCode;
 
-use crate::common::{Page, TestApp, Visitor, free_port};
+use crate::common::{Page, TestApp, Visitor, free_port, said_line};
 
 /// The tenant the provider's groups name.
 pub const SLUG: &str = "acme";
@@ -55,7 +55,10 @@ impl TestProvider {
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("node is installed");
-            let listening = said_listening(child.stdout.take().expect("piped stdout"));
+            let listening = said_line(
+                child.stdout.take().expect("piped stdout"),
+                "test OpenID Provider at ",
+            );
             // Built first, so that its Drop stops node even if it never answers.
             let op = TestProvider {
                 port,
@@ -114,26 +117,6 @@ impl TestProvider {
                 .expect("json");
         all[login]["sub"].as_str().expect("sub").to_string()
     }
-}
-
-/// Reads the provider's output on a thread of its own (to the end, so that node never
-/// blocks on a full pipe); the channel gets one message once the provider says it
-/// listens, and is closed without one if it exits first.
-fn said_listening(out: std::process::ChildStdout) -> std::sync::mpsc::Receiver<()> {
-    use std::io::BufRead;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(out).lines() {
-            match line {
-                Ok(line) if line.starts_with("test OpenID Provider at ") => {
-                    let _ = tx.send(());
-                }
-                Ok(_) => {}
-                Err(_) => break,
-            }
-        }
-    });
-    rx
 }
 
 impl Drop for TestProvider {
