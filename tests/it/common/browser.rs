@@ -2,13 +2,13 @@
 //! that wait for navigation to finish.
 
 use std::{
-    process::{Child, Command, Stdio},
+    process::{Child, Command},
     time::Duration,
 };
 
 use fantoccini::{Client, ClientBuilder, Locator};
 
-use super::{free_port, said_line};
+use super::start_on_free_port;
 
 /// A chromedriver process, stopped (and its browser profile removed) when dropped.
 pub struct Driver {
@@ -24,31 +24,23 @@ impl Driver {
     pub fn start() -> Driver {
         let profile =
             std::env::temp_dir().join(format!("portal-chrome-{}", uuid::Uuid::new_v4().simple()));
-        for _ in 0..3 {
-            let port = free_port();
-            let mut child = Command::new(
-                std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()),
-            )
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver is installed (scripts/test installs chromium-driver)");
-            let started = said_line(
-                child.stdout.take().expect("piped stdout"),
-                "ChromeDriver was started successfully",
-            );
-            // Built first, so that its Drop stops chromedriver even if it never says so.
-            let driver = Driver {
-                child,
-                port,
-                profile: profile.clone(),
-            };
-            if started.recv_timeout(Duration::from_secs(30)).is_ok() {
-                return driver;
-            }
+        let (child, port) = start_on_free_port(
+            "chromedriver (scripts/test installs chromium-driver)",
+            |port| {
+                let mut driver = Command::new(
+                    std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()),
+                );
+                driver.arg(format!("--port={port}"));
+                driver
+            },
+            "ChromeDriver was started successfully",
+            Duration::from_secs(30),
+        );
+        Driver {
+            child,
+            port,
+            profile,
         }
-        panic!("chromedriver did not start");
     }
 
     /// A new headless Chromium session.

@@ -513,12 +513,39 @@ pub fn free_port() -> u16 {
         .expect("free port")
 }
 
+/// Starts a server on a free port (`command` builds it for the port) and waits until it
+/// says on its output that it is ready: a line starting with `ready`. Whether a port
+/// answers says nothing of who answers (another process, even another test's server,
+/// may have taken the port first), so a server that exits or stays silent for `wait` is
+/// stopped and started again on another port. `what` names it in failures.
+pub fn start_on_free_port(
+    what: &str,
+    mut command: impl FnMut(u16) -> std::process::Command,
+    ready: &'static str,
+    wait: Duration,
+) -> (Child, u16) {
+    use std::process::Stdio;
+    for _ in 0..3 {
+        let port = free_port();
+        let mut child = command(port)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{what} could not be run: {e}"));
+        let said = said_line(child.stdout.take().expect("piped stdout"), ready);
+        if said.recv_timeout(wait).is_ok() {
+            return (child, port);
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    panic!("{what} did not start");
+}
+
 /// Reads a child's output on a thread of its own (to the end, so that the child never
 /// blocks on a full pipe); the channel gets one message once a line starts with
-/// `prefix` (a server saying it listens), and is closed without one if the child exits
-/// first. Whether a port answers says nothing of who answers: another process may
-/// have taken the port in the meantime.
-pub fn said_line(
+/// `prefix`, and is closed without one if the child exits first.
+fn said_line(
     out: std::process::ChildStdout,
     prefix: &'static str,
 ) -> std::sync::mpsc::Receiver<()> {

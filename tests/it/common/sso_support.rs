@@ -4,13 +4,13 @@
 
 use std::{
     path::PathBuf,
-    process::{Child, Command, Stdio},
+    process::{Child, Command},
     time::Duration,
 };
 
 use reqwest::StatusCode;
 
-use crate::common::{Page, TestApp, Visitor, free_port, said_line};
+use crate::common::{Page, TestApp, Visitor, free_port, start_on_free_port};
 
 /// The tenant the provider's groups name.
 pub const SLUG: &str = "acme";
@@ -41,35 +41,28 @@ impl TestProvider {
             "run `npm ci` in tests/oidc-provider first (scripts/test does)"
         );
         let client_secret = format!("secret-{}", uuid::Uuid::new_v4().simple());
-        for _ in 0..3 {
-            let port = free_port();
-            let mut child = Command::new(std::env::var("NODE").unwrap_or_else(|_| "node".into()))
-                .arg("server.js")
-                .current_dir(&dir)
-                .env("PORT", port.to_string())
-                .env("PORTAL_BASE_URL", portal_base_url)
-                .env("CLIENT_ID", "tenant-portal")
-                .env("CLIENT_SECRET", &client_secret)
-                .env("TENANT_SLUG", SLUG)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("node is installed");
-            let listening = said_line(
-                child.stdout.take().expect("piped stdout"),
-                "test OpenID Provider at ",
-            );
-            // Built first, so that its Drop stops node even if it never answers.
-            let op = TestProvider {
-                port,
-                client_secret: client_secret.clone(),
-                child,
-            };
-            if listening.recv_timeout(Duration::from_secs(60)).is_ok() {
-                return op;
-            }
+        let (child, port) = start_on_free_port(
+            "the test OpenID Provider (node)",
+            |port| {
+                let mut node =
+                    Command::new(std::env::var("NODE").unwrap_or_else(|_| "node".into()));
+                node.arg("server.js")
+                    .current_dir(&dir)
+                    .env("PORT", port.to_string())
+                    .env("PORTAL_BASE_URL", portal_base_url)
+                    .env("CLIENT_ID", "tenant-portal")
+                    .env("CLIENT_SECRET", &client_secret)
+                    .env("TENANT_SLUG", SLUG);
+                node
+            },
+            "test OpenID Provider at ",
+            Duration::from_secs(60),
+        );
+        TestProvider {
+            port,
+            client_secret,
+            child,
         }
-        panic!("the test OpenID Provider did not start");
     }
 
     /// Its issuer, Authentik style (trailing slash).
